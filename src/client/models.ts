@@ -1,0 +1,92 @@
+// Model architectures from spec §0.1. All output logits; the loss applies the softmax.
+import * as tf from '@tensorflow/tfjs';
+import type { ModelId } from '../shared/config';
+import { packWeights, unpackWeights, type LayerSpec } from '../shared/weights';
+
+export const IMAGE_SHAPE = [28, 28, 1] as const;
+export const NUM_CLASSES = 10;
+
+const conv = (name: string, filters: number, kernelSize: number, padding: 'valid' | 'same', inputShape?: number[]) =>
+  tf.layers.conv2d({ name, filters, kernelSize, padding, activation: 'relu', inputShape });
+const pool = (name: string) => tf.layers.maxPooling2d({ name, poolSize: 2, strides: 2 });
+const dense = (name: string, units: number, activation: 'relu' | 'linear') => tf.layers.dense({ name, units, activation });
+
+export function buildModel(id: ModelId): tf.Sequential {
+  const input = [...IMAGE_SHAPE];
+  const layers: tf.layers.Layer[] =
+    id === 'cnn-s'
+      ? [conv('conv1', 32, 3, 'valid', input), pool('pool1'), conv('conv2', 64, 3, 'valid'), pool('pool2'),
+         tf.layers.flatten({ name: 'flat' }), dense('fc1', 128, 'relu'), dense('out', NUM_CLASSES, 'linear')]
+      : id === 'cnn-m'
+        ? [conv('conv1', 32, 5, 'same', input), pool('pool1'), conv('conv2', 64, 5, 'same'), pool('pool2'),
+           tf.layers.flatten({ name: 'flat' }), dense('fc1', 512, 'relu'), dense('out', NUM_CLASSES, 'linear')]
+        : [tf.layers.flatten({ name: 'flat', inputShape: input }), dense('fc1', 200, 'relu'), dense('fc2', 200, 'relu'),
+           dense('out', NUM_CLASSES, 'linear')];
+  return tf.sequential({ layers });
+}
+
+/** Stable names (`fc1/kernel`) that do not depend on how many models this thread has built. */
+export function layerSpecs(model: tf.LayersModel): LayerSpec[] {
+  return model.layers.flatMap((layer) =>
+    layer.weights.map((w) => ({ name: `${layer.name}/${w.originalName.split('/').pop()!.replace(/_\d+$/, '')}`, shape: [...w.shape] as number[] })),
+  );
+}
+
+export function getFlatWeights(model: tf.LayersModel): Float32Array {
+  const specs = layerSpecs(model);
+  return packWeights(model.getWeights().map((w) => w.dataSync() as Float32Array), specs);
+}
+
+export function setFlatWeights(model: tf.LayersModel, flat: Float32Array): void {
+  const specs = layerSpecs(model);
+  const tensors = unpackWeights(flat, specs).map((a, i) => tf.tensor(a, specs[i].shape));
+  model.setWeights(tensors);
+  tf.dispose(tensors);
+}
+
+/** Images as float tensors in [0, 1], shape [n, 28, 28, 1]. */
+export function imagesToTensor(images: Uint8Array, indices?: ArrayLike<number>): tf.Tensor4D {
+  const pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1];
+  const n = indices ? indices.length : images.length / pixels;
+  const out = new Float32Array(n * pixels);
+  for (let i = 0; i < n; i++) {
+    const src = (indices ? indices[i] : i) * pixels;
+    for (let p = 0; p < pixels; p++) out[i * pixels + p] = images[src + p] / 255;
+  }
+  return tf.tensor4d(out, [n, ...IMAGE_SHAPE]);
+}
+
+export function labelsToOneHot(labels: Uint8Array, indices?: ArrayLike<number>): tf.Tensor2D {
+  const n = indices ? indices.length : labels.length;
+  const picked = new Int32Array(n);
+  for (let i = 0; i < n; i++) picked[i] = labels[indices ? indices[i] : i];
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(picked, 'int32'), NUM_CLASSES).toFloat() as tf.Tensor2D);
+}
+
+/** Mean cross-entropy and accuracy of `model` on a labelled set, in batches so memory stays bounded. */
+export async function evaluate(
+  model: tf.LayersModel,
+  images: Uint8Array,
+  labels: Uint8Array,
+  batchSize = 1000,
+): Promise<{ accuracy: number; loss: number }> {
+  const n = labels.length;
+  let correct = 0;
+  let lossSum = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
+    const x = imagesToTensor(images, idx);
+    const y = labelsToOneHot(labels, idx);
+    const [c, l] = tf.tidy(() => {
+      const logits = model.predict(x) as tf.Tensor2D;
+      const hits = tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)).sum();
+      const loss = tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM);
+      return [hits, loss];
+    });
+    const [cv, lv] = await Promise.all([c.data(), l.data()]);
+    correct += cv[0];
+    lossSum += lv[0];
+    tf.dispose([x, y, c, l]);
+  }
+  return { accuracy: correct / n, loss: lossSum / n };
+}

@@ -1,0 +1,81 @@
+// Local training: plain minibatch SGD with an optional FedProx proximal term.
+// Losses stay on the device until the end of each epoch, so a step never waits for a readback.
+import * as tf from '@tensorflow/tfjs';
+import { createRng, shuffle } from '../shared/prng';
+import { yieldToEventLoop } from './yield';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** FedProx μ; 0 disables the proximal term. */
+  mu: number;
+  seed: number;
+  /** Called after every epoch with its mean loss. */
+  onEpoch?: (epoch: number, meanLoss: number, samplesPerSec: number) => void;
+}
+
+export interface TrainResult {
+  epochLosses: number[];
+  batchLosses: number[];
+  steps: number;
+  trainMs: number;
+  samplesPerSec: number;
+}
+
+/** Yield every this many steps so a tab's page and messages stay responsive. */
+const YIELD_EVERY = 4;
+
+export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor, opts: TrainOptions): Promise<TrainResult> {
+  const n = xs.shape[0];
+  const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  // w_t, for the proximal term μ(w − w_t).
+  const anchor = opts.mu > 0 ? vars.map((v) => tf.clone(v)) : [];
+  const optimizer = tf.train.sgd(opts.lr);
+  const rng = createRng(opts.seed);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const epochLosses: number[] = [];
+  let batchLosses: number[] = [];
+  let steps = 0;
+  const t0 = performance.now();
+  try {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      const te = performance.now();
+      shuffle(order, rng);
+      const losses: tf.Scalar[] = [];
+      for (let start = 0; start < n; start += opts.batchSize) {
+        const idx = order.subarray(start, Math.min(n, start + opts.batchSize));
+        const loss = tf.tidy(() => {
+          const idxT = tf.tensor1d(idx, 'int32');
+          const xb = tf.gather(xs, idxT);
+          const yb = tf.gather(ys, idxT);
+          const { value, grads } = tf.variableGrads(
+            () => tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true }) as tf.Tensor) as tf.Scalar,
+            vars,
+          );
+          if (opts.mu > 0) {
+            vars.forEach((v, i) => {
+              grads[v.name] = tf.add(grads[v.name], tf.mul(opts.mu, tf.sub(v, anchor[i])));
+            });
+          }
+          optimizer.applyGradients(grads);
+          return value;
+        });
+        losses.push(loss);
+        steps++;
+        if (steps % YIELD_EVERY === 0) await yieldToEventLoop();
+      }
+      const stacked = tf.stack(losses);
+      batchLosses = Array.from(await stacked.data());
+      tf.dispose([stacked, ...losses]);
+      const mean = batchLosses.reduce((a, b) => a + b, 0) / Math.max(1, batchLosses.length);
+      epochLosses.push(mean);
+      opts.onEpoch?.(epoch, mean, (n * 1000) / (performance.now() - te));
+    }
+  } finally {
+    optimizer.dispose();
+    tf.dispose(anchor);
+  }
+  const trainMs = performance.now() - t0;
+  return { epochLosses, batchLosses, steps, trainMs, samplesPerSec: (n * opts.epochs * 1000) / Math.max(trainMs, 1e-3) };
+}

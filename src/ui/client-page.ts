@@ -1,0 +1,46 @@
+// A client tab: trains in this page and shows what it holds and how it learns.
+import { BACKENDS, type BackendChoice } from '../shared/config';
+import { startClient, type ClientHandle, type ClientView } from '../client/runtime';
+import { lineChartSvg } from './chart-svg';
+import { connectCoordinator } from './coordinator-link';
+import { esc, fmt, histogramSvg } from './html';
+
+declare global {
+  interface Window {
+    fedtabClient?: ClientHandle;
+  }
+}
+
+function render(root: HTMLElement, v: ClientView): void {
+  root.innerHTML = `
+    <header><h1>fedtab <small>client ${esc(v.clientId)}</small></h1><span class="badge ${v.state}">${esc(v.state)}</span><span>${esc(v.message)}</span></header>
+    <section class="summary">
+      <div><b>kind</b> ${v.kind}</div>
+      <div><b>backend</b> <span id="backend">${esc(v.backend)}</span></div>
+      <div><b>partition</b> ${v.slot ?? '–'}</div>
+      <div><b>samples</b> ${v.numSamples || '–'}</div>
+      <div><b>round</b> ${v.round ?? '–'}</div>
+      <div><b>local loss</b> ${fmt(v.localLoss, 4)}</div>
+      <div><b>samples/s</b> ${fmt(v.samplesPerSec, 0)}</div>
+      <div><b>tensors</b> ${v.numTensors}</div>
+    </section>
+    ${v.error ? `<p class="error" role="alert">${esc(v.error)}</p>` : ''}
+    <section><h2>Label histogram</h2>${histogramSvg(v.labelHistogram, 300, 80)}</section>
+    <section><h2>Backend probe</h2><ul>${
+      v.probe.length
+        ? v.probe.map((p) => `<li>${p.backend}: ${p.ok ? `${p.samplesPerSec} samples/s` : esc(p.error ?? 'failed')}</li>`).join('')
+        : '<li>not probed (backend chosen explicitly or pending)</li>'
+    }</ul></section>
+    <section class="chart">${
+      v.lossHistory.length ? lineChartSvg([{ label: 'local training loss', color: '#d62728', values: v.lossHistory.map((h) => h.loss) }], { xLabel: 'participated round' }) : ''
+    }</section>`;
+}
+
+export async function startClientPage(root: HTMLElement, params: URLSearchParams): Promise<void> {
+  const requested = params.get('backend') ?? 'auto';
+  if (!(BACKENDS as readonly string[]).includes(requested)) throw new Error(`unknown backend "${requested}"; valid: ${BACKENDS.join(', ')}`);
+  const { port } = connectCoordinator();
+  root.textContent = 'connecting to the coordinator…';
+  window.fedtabClient = await startClient({ kind: 'tab', port, backend: requested as BackendChoice, onView: (v) => render(root, v) });
+  render(root, window.fedtabClient.view());
+}
