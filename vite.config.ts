@@ -3,7 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   // Workers are ES modules so the coordinator and clients share the same import graph.
   worker: { format: 'es' },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    // bench.html: trainLocal vs model.fit per backend (npm run bench).
+    rolldownOptions: { input: { main: 'index.html', bench: 'bench.html' } },
+  },
   preview: { host: '127.0.0.1' },
   server: { host: '127.0.0.1' },
   test: {

@@ -94,6 +94,8 @@ export class Federation {
   private rejections: CoordinatorStatus['rejections'] = { total: 0, byReason: {}, recent: [] };
   private sweepTimer: unknown;
   private waitTimer: unknown = null;
+  /** The round most recently closed (or closing): its missing participants' updates are late, not misdirected. */
+  private closedRound: RoundInProgress | null = null;
 
   constructor(private deps: FederationDeps) {
     this.sweepTimer = deps.setTimer(() => this.sweep(), 2000);
@@ -202,9 +204,27 @@ export class Federation {
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       if (e.reason === 'late' && cur && clientId && !cur.dropped.has(clientId)) cur.dropped.set(clientId, 'late');
-      this.reject(e.reason, e.message, clientId);
-      return { accepted: false, reason: e.reason, detail: e.message };
+      const err = this.isLateForClosedRound(e, raw, clientId)
+        ? new ProtocolError('late', `update for round ${this.closedRound!.round} arrived after that round closed`)
+        : e;
+      this.reject(err.reason, err.message, clientId);
+      return { accepted: false, reason: err.reason, detail: err.message };
     }
+  }
+
+  /** The deadline timer closes a round at deadline + 1 ms, so a missed deadline shows up as a stale round number. */
+  private isLateForClosedRound(e: ProtocolError, raw: unknown, clientId: string | null): boolean {
+    const closed = this.closedRound;
+    const msg = raw as { runId?: unknown; round?: unknown };
+    return (
+      e.reason === 'wrong-round' &&
+      closed !== null &&
+      clientId !== null &&
+      msg.runId === this.run?.runId &&
+      msg.round === closed.round &&
+      closed.participants.has(clientId) &&
+      !closed.received.has(clientId)
+    );
   }
 
   // ---- controls ----------------------------------------------------------
@@ -273,6 +293,7 @@ export class Federation {
     if (this.waitTimer !== null) this.deps.clearTimer(this.waitTimer);
     this.waitTimer = null;
     this.current = null;
+    this.closedRound = null;
     this.finishing = false;
     this.pauseRequested = false;
     if (this.run) {
@@ -450,6 +471,7 @@ export class Federation {
     const run = this.run;
     if (!cur || !run?.task || this.finishing) return;
     this.finishing = true;
+    this.closedRound = cur;
     this.deps.clearTimer(cur.timer);
     for (const id of cur.participants) if (!cur.received.has(id) && !cur.dropped.has(id)) cur.dropped.set(id, 'deadline');
     const updates = [...cur.received.values()];

@@ -59,14 +59,14 @@ export const DEFAULT_CONFIG: Readonly<FederationConfig> = Object.freeze({
   fraction: 1,
   minClients: 1,
   epochs: 1,
-  batchSize: 32,
-  lr: 0.05,
+  batchSize: 16,
+  lr: 0.1,
   rounds: 5,
   algorithm: 'fedavg',
   mu: 0.01,
   seed: 1,
   backend: 'auto',
-  maxSamples: 1000,
+  maxSamples: 1500,
   roundDeadlineMs: 120_000,
 });
 

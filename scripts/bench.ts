@@ -1,0 +1,285 @@
+// npm run bench [-- --backends webgpu,wasm] [-- --quick] [-- --no-kernel]
+// Builds the app into a private folder, serves it with vite preview on 127.0.0.1, and in headless Chromium times
+// CNN-S training on MNIST per backend: our trainLocal vs stock model.fit (bench.html, src/bench/bench-page.ts).
+// Then times the Conv2DBackpropFilter kernel in Node (src/kernels/conv2d-backprop-filter.bench.ts).
+// Prints both tables and writes everything to results/bench-<timestamp>.json.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from '@playwright/test';
+import { build, preview, type PreviewServer } from 'vite';
+import type { BenchBackendResult, BenchResults, BenchRunOptions } from '../src/bench/bench-page.ts';
+import type { ConvFilterGradBenchOptions, ConvFilterGradTiming } from '../src/kernels/conv2d-backprop-filter.bench.ts';
+import type { BackendName } from '../src/shared/config.ts';
+import { launchOptions } from './browser.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const ALL: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+// Sized for ~3–4 minutes in all on 2 cores (SwiftShader WebGPU ~1.1 s, WebGL ~0.2 s, wasm ~20 ms per batch-32 step).
+const SAMPLES: Record<BackendName, number> = { webgpu: 256, webgl: 512, wasm: 2048, cpu: 256 };
+const QUICK_SAMPLES: Record<BackendName, number> = { webgpu: 64, webgl: 128, wasm: 512, cpu: 64 };
+const PAGE_TIMEOUT_MS = 15 * 60_000;
+
+class BenchError extends Error {}
+
+interface Args { backends: BackendName[]; quick: boolean; kernel: boolean; repeats: number }
+
+function usage(): string {
+  return [
+    'usage: npm run bench -- [--backends webgpu,webgl,wasm,cpu] [--quick] [--repeats N] [--no-kernel]',
+    '  --backends   which backends to time (default: all four; unavailable ones are reported as n/a)',
+    `  --quick      smaller sample counts (${ALL.map((b) => `${b} ${QUICK_SAMPLES[b]}`).join(', ')}) and a shorter kernel bench`,
+    '  --repeats N  timed runs per side, alternating which side goes first; the best counts (default 2)',
+    '  --no-kernel  skip the Node Conv2DBackpropFilter micro-bench',
+  ].join('\n');
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { backends: [...ALL], quick: false, kernel: true, repeats: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new BenchError(`${flag} needs a value\n${usage()}`);
+      return v;
+    };
+    if (flag === '--backends') {
+      const list = value().split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = list.filter((b) => !ALL.includes(b as BackendName));
+      if (bad.length || !list.length) throw new BenchError(`--backends: unknown backend ${bad.join(', ') || '(none)'}; choose from ${ALL.join(', ')}`);
+      args.backends = [...new Set(list)] as BackendName[];
+    } else if (flag === '--quick') args.quick = true;
+    else if (flag === '--no-kernel') args.kernel = false;
+    else if (flag === '--repeats') {
+      args.repeats = Number(value());
+      if (!Number.isInteger(args.repeats) || args.repeats < 1) throw new BenchError('--repeats must be a positive integer');
+    } else if (flag === '--help' || flag === '-h') {
+      console.log(usage());
+      process.exit(0);
+    } else throw new BenchError(`unknown argument ${argv[i]}\n${usage()}`);
+  }
+  return args;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const elapsed = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+const fmt = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+
+function table(header: string[], rows: string[][], rightAlign: boolean[]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((s, c) => (rightAlign[c] ? s.padStart(widths[c]) : s.padEnd(widths[c]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, c) => (rightAlign[c] ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+function trainingTable(results: BenchBackendResult[]): string {
+  const rows = results.map((r) => {
+    if (!r.available) return [r.backend, '–', 'n/a', 'n/a', '–', '–', r.error ?? 'not available'];
+    if (r.error || !r.ours || !r.fit) return [r.backend, String(r.samples ?? '–'), 'ERROR', 'ERROR', '–', '–', r.error ?? 'no result'];
+    const leak = r.ours.leakedTensors > 0 ? `ours LEAKS ${r.ours.leakedTensors} tensors/run` : 'ours 0';
+    const fitLeak = r.fit.leakedTensors !== 0 ? `fit ${r.fit.leakedTensors > 0 ? '+' : ''}${r.fit.leakedTensors}` : 'fit 0';
+    const losses = `loss ours ${fmt(r.ours.runs[0]?.loss, 3)} / fit ${fmt(r.fit.runs[0]?.loss, 3)}`;
+    return [
+      r.backend,
+      String(r.samples),
+      fmt(r.ours.bestSamplesPerSec),
+      fmt(r.fit.bestSamplesPerSec),
+      `${fmt(r.ratio, 2)}${r.ratio! < 1 ? ' (<1!)' : ''}`,
+      `${fmt((1000 * r.samples!) / r.ours.bestSamplesPerSec / r.steps!, 0)} / ${fmt((1000 * r.samples!) / r.fit.bestSamplesPerSec / r.steps!, 0)}`,
+      `${losses}; Δtensors ${leak}, ${fitLeak}`,
+    ];
+  });
+  return table(
+    ['backend', 'samples', 'ours samples/s', 'model.fit samples/s', 'ratio ours/fit', 'ms/step ours / fit', 'notes'],
+    rows,
+    [false, true, true, true, true, true, false],
+  );
+}
+
+function kernelTable(timings: ConvFilterGradTiming[]): string {
+  const shapes = [...new Set(timings.map((t) => t.shape))];
+  const ms = (backend: string, impl: string, shape: string) => timings.find((t) => t.backend === backend && t.impl === impl && t.shape === shape)?.msPerCall;
+  const rows = shapes.map((shape) => {
+    const wasm = ms('wasm', 'ours', shape);
+    const ours = ms('cpu', 'ours', shape);
+    const stock = ms('cpu', 'stock', shape);
+    return [shape, fmt(wasm, 2), fmt(ours, 1), fmt(stock, 1), stock && ours ? `${fmt(stock / ours, 1)}×` : '–', stock && wasm ? `${fmt(stock / wasm, 0)}×` : '–'];
+  });
+  return table(
+    ['shape (batch 32)', 'wasm ours ms', 'cpu ours ms', 'cpu stock ms', 'stock/ours (cpu)', 'stock cpu/ours wasm'],
+    rows,
+    [false, true, true, true, true, true],
+  );
+}
+
+async function runKernelBench(quick: boolean): Promise<ConvFilterGradTiming[]> {
+  // Drop tfjs's "install tfjs-node" banner; every other warning still shows.
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => {
+    if (!String(a[0]).includes('tfjs-node')) warn(...a);
+  };
+  try {
+    const { benchConvFilterGrad } = await import('../src/kernels/conv2d-backprop-filter.bench.ts');
+    // The stock cpu kernel takes ~1 s (conv1 shape) and ~11 s (conv2 shape) per call here: the conv2 case is timed on a
+    // single call, and --quick skips it.
+    const opts: ConvFilterGradBenchOptions = quick
+      ? { minMs: 200, minReps: 3, warmup: 1, slowMs: 1500, include: (c) => !(c.impl === 'stock' && c.shapeIndex === 1) }
+      : { minMs: 500, minReps: 3, warmup: 1, slowMs: 3000 };
+    return await benchConvFilterGrad(opts);
+  } finally {
+    console.warn = warn;
+  }
+}
+
+async function runBrowserBench(args: Args, log: (s: string) => void): Promise<{ results: BenchResults; pageErrors: string[] }> {
+  if (!existsSync(join(ROOT, 'public/datasets/mnist/manifest.json'))) {
+    throw new BenchError('public/datasets/mnist is missing: run `npm run datasets` first');
+  }
+  const outDir = mkdtempSync(join(tmpdir(), 'fedtab-bench-'));
+  let server: PreviewServer | undefined;
+  let browser: Browser | undefined;
+  try {
+    let t = performance.now();
+    // A private outDir: dist/ may be in use by a preview server or e2e run of someone else.
+    await build({ root: ROOT, logLevel: 'error', build: { outDir, emptyOutDir: true } });
+    if (!existsSync(join(outDir, 'bench.html'))) throw new BenchError('vite build did not emit bench.html (check build.rolldownOptions.input in vite.config.ts)');
+    log(`built in ${elapsed(t)}`);
+
+    const port = await freePort();
+    server = await preview({ root: ROOT, logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port, strictPort: true, open: false } });
+    const url = `http://127.0.0.1:${port}/bench.html`;
+
+    try {
+      browser = await chromium.launch(launchOptions());
+    } catch (e) {
+      throw new BenchError(`cannot launch Chromium (${launchOptions().executablePath ?? "Playwright's bundled browser"}): ${e instanceof Error ? e.message.split('\n')[0] : e}\n` +
+        'Install Debian chromium (apt-get install chromium) or set CHROMIUM_PATH, or run `npx playwright install chromium`.');
+    }
+    log(`browser: Chromium ${browser.version()}`);
+    const page: Page = await browser.newPage();
+    const pageErrors: string[] = [];
+    let crashed = false;
+    page.on('pageerror', (e) => {
+      pageErrors.push(e.message);
+      log(`page error: ${e.message}`);
+    });
+    page.on('crash', () => {
+      crashed = true;
+      log('page crashed');
+    });
+    page.on('console', (m) => {
+      const text = m.text();
+      if (text.startsWith('[bench] ')) log(text.slice(8));
+      else if (m.type() === 'error' || m.type() === 'warning') log(`page ${m.type()}: ${text}`);
+    });
+
+    t = performance.now();
+    const res = await page.goto(url);
+    if (!res?.ok()) throw new BenchError(`GET ${url}: HTTP ${res?.status()}`);
+    await page.waitForFunction(() => !!window.fedtabBench, undefined, { timeout: 60_000 }).catch(() => {
+      throw new BenchError(`bench.html did not set window.fedtabBench within 60 s${pageErrors.length ? `: ${pageErrors[0]}` : ''}`);
+    });
+
+    const counts = args.quick ? QUICK_SAMPLES : SAMPLES;
+    const all: BenchResults = { userAgent: '', tfjsVersion: '', dataset: '', model: 'cnn-s', results: [] };
+    // One backend per evaluate, so a failure or a crash still leaves the earlier rows.
+    for (const backend of args.backends) {
+      if (crashed) {
+        all.results.push({ backend, available: true, error: 'page crashed earlier' });
+        continue;
+      }
+      const opts: BenchRunOptions = { backends: [backend], samples: { [backend]: counts[backend] }, repeats: args.repeats, batchSize: 32, lr: 0.01 };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new BenchError(`${backend}: no result within ${PAGE_TIMEOUT_MS / 60_000} min`)), PAGE_TIMEOUT_MS);
+      });
+      try {
+        const r = await Promise.race([page.evaluate((o) => window.fedtabBench!.run(o), opts), timeout]);
+        Object.assign(all, { ...r, results: [...all.results, ...r.results] });
+      } catch (e) {
+        const error = e instanceof Error ? e.message.split('\n')[0] : String(e);
+        log(`${backend}: ${error}`);
+        all.results.push({ backend, available: true, error });
+        if (e instanceof BenchError) break;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    log(`browser bench done in ${elapsed(t)}`);
+    return { results: all, pageErrors };
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await server?.close().catch(() => undefined);
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const t0 = performance.now();
+  const args = parseArgs(process.argv.slice(2));
+  const log = (s: string) => console.error(`[${elapsed(t0).padStart(7)}] ${s}`);
+  log(`bench: CNN-S on MNIST, batch 32, SGD lr 0.01, backends ${args.backends.join(', ')}${args.quick ? ' (quick)' : ''}`);
+
+  const { results, pageErrors } = await runBrowserBench(args, log);
+  let kernel: ConvFilterGradTiming[] = [];
+  if (args.kernel) {
+    const t = performance.now();
+    log('Node kernel micro-bench (Conv2DBackpropFilter)…');
+    kernel = await runKernelBench(args.quick);
+    log(`kernel bench done in ${elapsed(t)}`);
+  }
+
+  const rows = results.results;
+  const failed = rows.filter((r) => r.error && r.available);
+  const timed = rows.filter((r) => r.available && !r.error);
+  const total = elapsed(t0);
+
+  console.log(`\nTraining throughput, CNN-S on MNIST (${results.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? 'Chromium'}, tfjs ${results.tfjsVersion || '?'})`);
+  console.log(`Same init, same first-N MNIST train samples, batch 32, SGD lr 0.01, 1 epoch; fit: shuffle, verbose 0, softmaxCrossEntropy on logits.`);
+  console.log(`Each side: one warm-up run (64 samples), then ${args.repeats} timed run(s) alternating which side goes first; best run shown.\n`);
+  console.log(trainingTable(rows));
+  for (const r of timed) {
+    if (r.ours!.leakedTensors > 0) console.log(`WARNING: ${r.backend}: our loop left ${r.ours!.leakedTensors} more tensors after a run than before it (leak)`);
+    if (r.ratio! < 1) console.log(`NOTE: ${r.backend}: model.fit was faster than our loop (ratio ${r.ratio!.toFixed(3)})`);
+  }
+  if (kernel.length) {
+    console.log('\nConv2DBackpropFilter in Node (median ms per call; wasm has no stock kernel, so stock is the cpu one):\n');
+    console.log(kernelTable(kernel));
+  }
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  mkdirSync(join(ROOT, 'results'), { recursive: true });
+  const file = join(ROOT, 'results', `bench-${stamp}.json`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), args, totalSeconds: (performance.now() - t0) / 1000, browser: results, pageErrors, kernel }, null, 2)}\n`);
+  console.log(`\nresults: ${file.slice(ROOT.length)}   total time: ${total}`);
+
+  if (!timed.length && !failed.length) {
+    console.error('bench: none of the requested backends is available in this browser');
+    return 1;
+  }
+  if (failed.length || pageErrors.length) {
+    console.error(`bench: FAILED: ${[...failed.map((r) => `${r.backend}: ${r.error}`), ...pageErrors.map((e) => `page error: ${e}`)].join('; ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`bench: ${e instanceof BenchError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
+);

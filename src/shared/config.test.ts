@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CONFIG_KEYS, ConfigError, DEFAULT_CONFIG, configFromQuery, configHelp, configToQuery, resolveConfig, type FederationConfig,
+} from './config';
+
+/** The ConfigError thrown by fn (fails the test if fn does not throw one). */
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('resolveConfig', () => {
+  it('fills defaults and returns a fresh object', () => {
+    for (const empty of [undefined, null, {}]) {
+      const cfg = resolveConfig(empty);
+      expect(cfg).toEqual(DEFAULT_CONFIG);
+      expect(cfg).not.toBe(DEFAULT_CONFIG);
+    }
+    expect(DEFAULT_CONFIG).toMatchObject({ dataset: 'mnist', model: 'cnn-s', partition: 'iid', rounds: 5, fraction: 1, clients: 0, minClients: 1 });
+    expect(resolveConfig({ rounds: 7 }, { ...DEFAULT_CONFIG, seed: 9 })).toMatchObject({ rounds: 7, seed: 9 });
+    expect(resolveConfig({ rounds: undefined }).rounds).toBe(5);
+  });
+
+  it('coerces strings (URL query, form) and accepts numbers', () => {
+    const cfg = resolveConfig({ rounds: '10', lr: ' 0.1 ', fraction: '0.5', dataset: ' Fashion-MNIST ', algorithm: 'FedProx', mu: 0 });
+    expect(cfg).toMatchObject({ rounds: 10, lr: 0.1, fraction: 0.5, dataset: 'fashion-mnist', algorithm: 'fedprox', mu: 0 });
+    expect(typeof cfg.rounds).toBe('number');
+    expect(resolveConfig({ clients: 4, minClients: 4, seed: 2 ** 31 - 1, roundDeadlineMs: 100 })).toMatchObject({ clients: 4, minClients: 4, seed: 2147483647, roundDeadlineMs: 100 });
+  });
+
+  it('rejects a non-object config', () => {
+    for (const bad of ['rounds=3', 3, [1, 2]]) expect(configError(() => resolveConfig(bad)).message).toBe('config must be an object');
+  });
+
+  it('rejects an unknown key and lists the valid keys', () => {
+    const e = configError(() => resolveConfig({ round: 3 }));
+    expect(e.message).toContain('unknown config key "round"');
+    for (const k of CONFIG_KEYS) expect(e.message).toContain(k);
+  });
+
+  it('rejects a bad enum value and lists the valid values', () => {
+    expect(configError(() => resolveConfig({ dataset: 'cifar10' })).message).toBe(
+      'invalid dataset "cifar10": dataset must be one of: mnist, fashion-mnist',
+    );
+    expect(configError(() => resolveConfig({ backend: 'cuda' })).message).toContain('backend must be one of: auto, webgpu, webgl, wasm, cpu');
+    expect(configError(() => resolveConfig({ partition: 3 })).message).toContain('partition must be one of: iid, dirichlet, shards, labels, quantity, longtail');
+  });
+
+  it.each<[string, unknown, string]>([
+    ['rounds', 0, 'rounds must be an integer >= 1 and <= 10000'],
+    ['rounds', 10_001, 'rounds must be an integer >= 1 and <= 10000'],
+    ['rounds', 1.5, 'rounds must be an integer'],
+    ['rounds', '2.5', 'rounds must be an integer'],
+    ['epochs', '', 'epochs must be an integer >= 1'],
+    ['batchSize', 'abc', 'batchSize must be an integer'],
+    ['lr', 0, 'lr must be a number > 0 and <= 10'],
+    ['lr', Infinity, 'lr must be a number > 0'],
+    ['lr', NaN, 'lr must be a number > 0'],
+    ['fraction', 1.5, 'fraction must be a number > 0 and <= 1'],
+    ['fraction', '0', 'fraction must be a number > 0'],
+    ['alpha', -1, 'alpha must be a number > 0'],
+    ['mu', -0.1, 'mu must be a number >= 0 and <= 100'],
+    ['seed', 2 ** 31, 'seed must be an integer >= 0'],
+    ['roundDeadlineMs', 99, 'roundDeadlineMs must be an integer >= 100'],
+    ['clients', true, 'clients must be an integer >= 0'],
+  ])('rejects %s = %j', (key, value, msg) => {
+    const e = configError(() => resolveConfig({ [key]: value }));
+    expect(e.message).toContain(`invalid ${key} `);
+    expect(e.message).toContain(msg);
+  });
+
+  it('rejects minClients > clients, unless clients is 0 (whoever is registered)', () => {
+    expect(configError(() => resolveConfig({ clients: 2, minClients: 3 })).message).toBe('minClients (3) cannot exceed clients (2)');
+    expect(resolveConfig({ clients: 0, minClients: 3 }).minClients).toBe(3);
+    expect(resolveConfig({ clients: 3, minClients: 3 }).minClients).toBe(3);
+  });
+});
+
+describe('URL query', () => {
+  it('configFromQuery keeps only config keys and does not coerce', () => {
+    expect(configFromQuery('?role=client&rounds=3&dataset=fashion-mnist&foo=bar')).toEqual({ rounds: '3', dataset: 'fashion-mnist' });
+    expect(configFromQuery(new URLSearchParams('role=dashboard'))).toEqual({});
+    expect(resolveConfig(configFromQuery('rounds=3&lr=0.2'))).toMatchObject({ rounds: 3, lr: 0.2 });
+  });
+
+  it('configFromQuery rejects bad values', () => {
+    expect(configError(() => configFromQuery('role=client&rounds=0')).message).toContain('invalid rounds "0"');
+    expect(configError(() => configFromQuery('model=resnet')).message).toContain('model must be one of: cnn-s, 2nn, cnn-m');
+    expect(configError(() => configFromQuery('clients=2&minClients=5')).message).toContain('minClients (5) cannot exceed clients (2)');
+  });
+
+  it('configToQuery round-trips through configFromQuery + resolveConfig', () => {
+    const cfg: FederationConfig = { ...DEFAULT_CONFIG, dataset: 'fashion-mnist', partition: 'dirichlet', alpha: 0.1, rounds: 12, lr: 0.02, clients: 4, minClients: 2 };
+    const q = configToQuery(cfg);
+    expect(q.get('alpha')).toBe('0.1');
+    expect([...q.keys()]).toEqual(CONFIG_KEYS);
+    expect(resolveConfig(configFromQuery(q.toString()))).toEqual(cfg);
+    expect(configToQuery({ rounds: 3 }).toString()).toBe('rounds=3');
+  });
+});
+
+it('configHelp describes every key with its default', () => {
+  const lines = configHelp().split('\n');
+  expect(lines).toHaveLength(CONFIG_KEYS.length);
+  CONFIG_KEYS.forEach((k, i) => {
+    expect(lines[i]).toMatch(new RegExp(`^  ${k}: ${k} must be `));
+    expect(lines[i]).toContain(`[default ${String(DEFAULT_CONFIG[k])}]`);
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from './config';
+import { partitionParams, sampleSlots, slotIndices, trainSeed } from './run-plan';
+
+describe('sampleSlots', () => {
+  const active = [7, 0, 5, 2, 3]; // order must not matter
+
+  it('picks max(ceil(C·K), 1) distinct slots from the active ones, sorted', () => {
+    for (const [fraction, m] of [[1, 5], [0.5, 3], [0.4, 2], [0.21, 2], [0.2, 1], [0.01, 1]] as const) {
+      for (let round = 1; round <= 20; round++) {
+        const s = sampleSlots(active, fraction, 1, round);
+        expect(s, `C=${fraction}`).toHaveLength(m);
+        expect(new Set(s).size).toBe(m);
+        for (const slot of s) expect(active).toContain(slot);
+        expect(s).toEqual([...s].sort((a, b) => a - b));
+      }
+    }
+    expect(sampleSlots(active, 1, 1, 1)).toEqual([0, 2, 3, 5, 7]);
+    expect(sampleSlots([], 0.5, 1, 1)).toEqual([]);
+  });
+
+  it('is deterministic per (seed, round) and independent of the order of the active slots', () => {
+    for (let round = 1; round <= 10; round++) {
+      expect(sampleSlots(active, 0.4, 3, round)).toEqual(sampleSlots([0, 2, 3, 5, 7], 0.4, 3, round));
+    }
+    // Regression pin (values of the current cyrb128/sfc32 streams): a resumed run must draw the same slots as before.
+    const ten = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+    expect([1, 2, 3].map((r) => sampleSlots(ten, 0.3, 1, r))).toEqual([[0, 5, 7], [0, 2, 6], [2, 6, 7]]);
+  });
+
+  it('differs across rounds and seeds', () => {
+    const slots = Array.from({ length: 20 }, (_, i) => i);
+    const byRound = new Set(Array.from({ length: 10 }, (_, r) => sampleSlots(slots, 0.25, 1, r + 1).join()));
+    expect(byRound.size).toBe(10); // 10 draws of 5 slots out of 20 (15504 subsets): all different
+    const bySeed = new Set(Array.from({ length: 10 }, (_, seed) => sampleSlots(slots, 0.25, seed, 1).join()));
+    expect(bySeed.size).toBe(10);
+  });
+
+  it('every active slot gets picked eventually (no slot is starved)', () => {
+    const seen = new Set<number>();
+    for (let round = 1; round <= 50; round++) for (const s of sampleSlots(active, 0.2, 1, round)) seen.add(s);
+    expect([...seen].sort((a, b) => a - b)).toEqual([0, 2, 3, 5, 7]);
+  });
+});
+
+describe('slotIndices', () => {
+  const labels = Uint8Array.from({ length: 400 }, (_, i) => i % 10); // 10 classes × 40
+  const cfg = resolveConfig({ partition: 'iid', seed: 4, maxSamples: 0 });
+
+  it('is deterministic and partitions the training set', () => {
+    const parts = [0, 1, 2, 3].map((s) => slotIndices(labels, 10, cfg, 4, s));
+    expect(parts.map((p) => p.length)).toEqual([100, 100, 100, 100]);
+    const all = parts.flatMap((p) => Array.from(p)).sort((a, b) => a - b);
+    expect(all).toEqual(Array.from({ length: 400 }, (_, i) => i));
+    expect(slotIndices(labels, 10, { ...cfg }, 4, 2)).toEqual(parts[2]);
+    expect(slotIndices(labels, 10, { ...cfg, seed: 5 }, 4, 2)).not.toEqual(parts[2]);
+  });
+
+  it('respects maxSamples (a sorted, deterministic subset of the uncapped share; 0 = no cap)', () => {
+    const full = slotIndices(labels, 10, cfg, 4, 1);
+    const capped = slotIndices(labels, 10, { ...cfg, maxSamples: 30 }, 4, 1);
+    expect(capped).toHaveLength(30);
+    expect(Array.from(capped)).toEqual(Array.from(capped).sort((a, b) => a - b));
+    for (const i of capped) expect(full).toContain(i);
+    expect(slotIndices(labels, 10, { ...cfg, maxSamples: 30 }, 4, 1)).toEqual(capped);
+    expect(slotIndices(labels, 10, { ...cfg, maxSamples: 500 }, 4, 1)).toEqual(full);
+  });
+
+  it('passes the partition parameters through', () => {
+    const c = resolveConfig({ partition: 'labels', labelsPerClient: 2, maxSamples: 0 });
+    expect(partitionParams(c)).toEqual({ scheme: 'labels', alpha: 0.5, shardsPerClient: 2, labelsPerClient: 2, beta: 0.5, imbalanceFactor: 10 });
+    for (let s = 0; s < 5; s++) {
+      const classes = new Set(Array.from(slotIndices(labels, 10, c, 5, s), (i) => labels[i]));
+      expect(classes.size).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('trainSeed differs per slot and round', () => {
+    const seeds = new Set([0, 1, 2].flatMap((slot) => [1, 2, 3].map((round) => trainSeed(cfg, slot, round))));
+    expect(seeds.size).toBe(9);
+    expect(trainSeed(cfg, 1, 2)).toBe(trainSeed({ ...cfg }, 1, 2));
+  });
+});
