@@ -4,6 +4,8 @@ import { configToQuery, type FederationConfig } from '../src/shared/config';
 import type { CoordinatorStatus, RoundRecord } from '../src/shared/status';
 import { launchOptions } from './browser';
 import { ensureBuilt, serveDist } from './serve';
+// window.fedtab's type comes with the dashboard module.
+import type {} from '../src/ui/dashboard';
 
 export interface RunnerOptions {
   config: FederationConfig;
@@ -25,8 +27,6 @@ export class RunnerError extends Error {
   override name = 'RunnerError';
 }
 
-// window.fedtab's type comes with the dashboard module.
-import type {} from '../src/ui/dashboard';
 
 async function launch(): Promise<Browser> {
   try {

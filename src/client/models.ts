@@ -37,9 +37,10 @@ export function getFlatWeights(model: tf.LayersModel): Float32Array {
   return packWeights(model.getWeights().map((w) => w.dataSync() as Float32Array), specs);
 }
 
+/** Copies `flat` into the model; the model never aliases the caller's array (the cpu backend would keep the views). */
 export function setFlatWeights(model: tf.LayersModel, flat: Float32Array): void {
   const specs = layerSpecs(model);
-  const tensors = unpackWeights(flat, specs).map((a, i) => tf.tensor(a, specs[i].shape));
+  const tensors = unpackWeights(flat, specs).map((a, i) => tf.tensor(a.slice(), specs[i].shape));
   model.setWeights(tensors);
   tf.dispose(tensors);
 }

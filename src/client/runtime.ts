@@ -115,6 +115,9 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   let local: LocalData | null = null;
   let model: { key: string; net: tf.LayersModel } | null = null;
   let busy = false;
+  /** A round that arrived while this client was still training an earlier one (it missed that deadline). */
+  let queued: { msg: RoundMessage; slot: number } | null = null;
+  let stoppedRunId: string | null = null;
 
   const heartbeat = () =>
     coordinator
@@ -192,6 +195,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
         seed: trainSeed(cfg, slot, msg.round),
         onEpoch: (_e, loss, sps) => changed({ localLoss: loss, samplesPerSec: sps }),
       });
+      if (msg.runId === stoppedRunId) return changed({ state: 'idle', message: 'run stopped' });
       const delta = subtract(getFlatWeights(net), msg.weights);
       const update: UpdateMessage = {
         v: PROTOCOL_VERSION,
@@ -224,6 +228,9 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     } finally {
       busy = false;
       heartbeat();
+      const next = queued;
+      queued = null;
+      if (next && next.msg.deadline > Date.now()) void runRound(next.msg, next.slot);
     }
   }
 
@@ -237,13 +244,17 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       return;
     }
     if (msg.type === 'stop') {
-      disposeModelAndData();
+      queued = null;
+      stoppedRunId = msg.runId;
+      // A round in training finishes on its own tensors and is then dropped (see runRound).
+      if (!busy) disposeModelAndData();
       changed({ state: 'idle', slot: null, round: null, message: 'run stopped' });
       return;
     }
     const slot = msg.assignments[clientId];
-    if (slot === undefined || busy) return;
-    void runRound(msg, slot);
+    if (slot === undefined) return;
+    if (busy) queued = { msg, slot };
+    else void runRound(msg, slot);
   };
 
   await holdLifeLock(clientId);
