@@ -1,12 +1,14 @@
-// npm run bench [-- --backends webgpu,wasm] [-- --quick] [-- --no-kernel]
+// npm run bench [-- --backends webgpu,wasm] [--quick] [--samples wasm=4096] [--repeats N] [--no-kernel]
 // Builds the app into a private folder, serves it with vite preview on 127.0.0.1, and in headless Chromium times
 // CNN-S training on MNIST per backend: our trainLocal vs stock model.fit (bench.html, src/bench/bench-page.ts).
 // Then times the Conv2DBackpropFilter kernel in Node (src/kernels/conv2d-backprop-filter.bench.ts).
 // Prints both tables and writes everything to results/bench-<timestamp>.json.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { build, preview, type PreviewServer } from 'vite';
 import type { BenchBackendResult, BenchResults, BenchRunOptions } from '../src/bench/bench-page.ts';
@@ -16,27 +18,33 @@ import { launchOptions } from './browser.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const ALL: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-// Sized for ~3–4 minutes in all on 2 cores (SwiftShader WebGPU ~1.1 s, WebGL ~0.2 s, wasm ~20 ms per batch-32 step).
+// Sample counts per timed run, and a time budget per timed run: where the warm-up shows a backend is slower than
+// expected (a busy machine), the page uses fewer samples, so the whole bench stays within ~3–4 minutes on 2 cores.
+// Each backend costs about 2 warm-up runs + 2 × repeats timed runs.
 const SAMPLES: Record<BackendName, number> = { webgpu: 256, webgl: 512, wasm: 2048, cpu: 256 };
+const TARGET_RUN_MS: Record<BackendName, number> = { webgpu: 10_000, webgl: 8_000, wasm: 10_000, cpu: 8_000 };
 const QUICK_SAMPLES: Record<BackendName, number> = { webgpu: 64, webgl: 128, wasm: 512, cpu: 64 };
+const QUICK_TARGET_RUN_MS: Record<BackendName, number> = { webgpu: 5_000, webgl: 3_000, wasm: 3_000, cpu: 2_000 };
 const PAGE_TIMEOUT_MS = 15 * 60_000;
 
 class BenchError extends Error {}
 
-interface Args { backends: BackendName[]; quick: boolean; kernel: boolean; repeats: number }
+interface Args { backends: BackendName[]; quick: boolean; kernel: boolean; repeats: number; samples: Partial<Record<BackendName, number>> }
 
 function usage(): string {
   return [
-    'usage: npm run bench -- [--backends webgpu,webgl,wasm,cpu] [--quick] [--repeats N] [--no-kernel]',
+    'usage: npm run bench -- [--backends webgpu,webgl,wasm,cpu] [--quick] [--samples wasm=4096,...] [--repeats N] [--no-kernel]',
     '  --backends   which backends to time (default: all four; unavailable ones are reported as n/a)',
     `  --quick      smaller sample counts (${ALL.map((b) => `${b} ${QUICK_SAMPLES[b]}`).join(', ')}) and a shorter kernel bench`,
+    `  --samples    exact sample counts per backend (default ${ALL.map((b) => `${b} ${SAMPLES[b]}`).join(', ')}, lowered when`,
+    '               the warm-up shows a run would overrun its time budget; counts given here are never lowered)',
     '  --repeats N  timed runs per side, alternating which side goes first; the best counts (default 2)',
     '  --no-kernel  skip the Node Conv2DBackpropFilter micro-bench',
   ].join('\n');
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { backends: [...ALL], quick: false, kernel: true, repeats: 2 };
+  const args: Args = { backends: [...ALL], quick: false, kernel: true, repeats: 2, samples: {} };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => {
@@ -49,6 +57,15 @@ function parseArgs(argv: string[]): Args {
       const bad = list.filter((b) => !ALL.includes(b as BackendName));
       if (bad.length || !list.length) throw new BenchError(`--backends: unknown backend ${bad.join(', ') || '(none)'}; choose from ${ALL.join(', ')}`);
       args.backends = [...new Set(list)] as BackendName[];
+    } else if (flag === '--samples') {
+      for (const item of value().split(',').filter(Boolean)) {
+        const [b, v] = item.split('=');
+        const k = Number(v);
+        if (!ALL.includes(b as BackendName) || !Number.isInteger(k) || k < 32) {
+          throw new BenchError(`--samples: expected backend=count (count ≥ 32, e.g. wasm=4096), got ${JSON.stringify(item)}`);
+        }
+        args.samples[b as BackendName] = k;
+      }
     } else if (flag === '--quick') args.quick = true;
     else if (flag === '--no-kernel') args.kernel = false;
     else if (flag === '--repeats') {
@@ -86,26 +103,34 @@ function table(header: string[], rows: string[][], rightAlign: boolean[]): strin
 
 function trainingTable(results: BenchBackendResult[]): string {
   const rows = results.map((r) => {
-    if (!r.available) return [r.backend, '–', 'n/a', 'n/a', '–', '–', r.error ?? 'not available'];
-    if (r.error || !r.ours || !r.fit) return [r.backend, String(r.samples ?? '–'), 'ERROR', 'ERROR', '–', '–', r.error ?? 'no result'];
-    const leak = r.ours.leakedTensors > 0 ? `ours LEAKS ${r.ours.leakedTensors} tensors/run` : 'ours 0';
+    if (!r.available) return [r.backend, '–', 'n/a', 'n/a', '–', '–', '–', r.error ?? 'not available'];
+    if (r.error || !r.ours || !r.fit) return [r.backend, String(r.samples ?? '–'), 'ERROR', 'ERROR', '–', '–', '–', r.error ?? 'no result'];
+    const leak = r.ours.leakedTensors > 0 ? `ours LEAKS ${r.ours.leakedTensors}` : 'ours 0';
     const fitLeak = r.fit.leakedTensors !== 0 ? `fit ${r.fit.leakedTensors > 0 ? '+' : ''}${r.fit.leakedTensors}` : 'fit 0';
-    const losses = `loss ours ${fmt(r.ours.runs[0]?.loss, 3)} / fit ${fmt(r.fit.runs[0]?.loss, 3)}`;
+    const losses = `loss ${fmt(r.ours.runs[0]?.loss, 3)} / ${fmt(r.fit.runs[0]?.loss, 3)}`;
+    const spread = Math.max(r.ours.spread, r.fit.spread);
+    const verdict = r.ratio! >= 1 ? '' : withinNoise(r) ? ' (<1, within noise)' : ' (<1!)';
     return [
       r.backend,
-      String(r.samples),
+      `${r.samples}${r.requestedSamples ? ` (of ${r.requestedSamples})` : ''}`,
       fmt(r.ours.bestSamplesPerSec),
       fmt(r.fit.bestSamplesPerSec),
-      `${fmt(r.ratio, 2)}${r.ratio! < 1 ? ' (<1!)' : ''}`,
+      `${fmt(r.ratio, 2)}${verdict}`,
       `${fmt((1000 * r.samples!) / r.ours.bestSamplesPerSec / r.steps!, 0)} / ${fmt((1000 * r.samples!) / r.fit.bestSamplesPerSec / r.steps!, 0)}`,
+      `${fmt(100 * spread, 0)}%`,
       `${losses}; Δtensors ${leak}, ${fitLeak}`,
     ];
   });
   return table(
-    ['backend', 'samples', 'ours samples/s', 'model.fit samples/s', 'ratio ours/fit', 'ms/step ours / fit', 'notes'],
+    ['backend', 'samples', 'ours samples/s', 'model.fit samples/s', 'ratio ours/fit', 'ms/step ours / fit', 'run spread', 'notes (ours / fit)'],
     rows,
-    [false, true, true, true, true, true, false],
+    [false, true, true, true, true, true, true, false],
   );
+}
+
+/** Whether the gap between the sides is smaller than the run-to-run spread of either side. */
+function withinNoise(r: BenchBackendResult): boolean {
+  return Math.abs(1 - r.ratio!) <= Math.max(r.ours!.spread, r.fit!.spread);
 }
 
 function kernelTable(timings: ConvFilterGradTiming[]): string {
@@ -122,6 +147,28 @@ function kernelTable(timings: ConvFilterGradTiming[]): string {
     rows,
     [false, true, true, true, true, true],
   );
+}
+
+/**
+ * Runs the kernel bench in a fresh Node process (this script with --kernel-child): in this process, after vite and
+ * Playwright, the allocation-heavy stock cpu kernel ran up to 4× slower than on its own (V8 heap state), which would
+ * inflate the stock/ours ratios.
+ */
+function runKernelBenchInChild(quick: boolean): Promise<ConvFilterGradTiming[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--kernel-child', ...(quick ? ['--quick'] : [])], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      const line = out.split('\n').find((l) => l.startsWith('KERNEL_JSON '));
+      if (code !== 0 || !line) reject(new Error(`kernel bench process failed (${signal ?? `exit ${code}`})${out ? `: ${out.slice(-500)}` : ''}`));
+      else resolve(JSON.parse(line.slice('KERNEL_JSON '.length)) as ConvFilterGradTiming[]);
+    });
+  });
 }
 
 async function runKernelBench(quick: boolean): Promise<ConvFilterGradTiming[]> {
@@ -143,7 +190,10 @@ async function runKernelBench(quick: boolean): Promise<ConvFilterGradTiming[]> {
   }
 }
 
-async function runBrowserBench(args: Args, log: (s: string) => void): Promise<{ results: BenchResults; pageErrors: string[] }> {
+async function runBrowserBench(
+  args: Args,
+  log: (s: string) => void,
+): Promise<{ results: BenchResults; pageErrors: string[]; browserVersion: string }> {
   if (!existsSync(join(ROOT, 'public/datasets/mnist/manifest.json'))) {
     throw new BenchError('public/datasets/mnist is missing: run `npm run datasets` first');
   }
@@ -161,13 +211,17 @@ async function runBrowserBench(args: Args, log: (s: string) => void): Promise<{ 
     server = await preview({ root: ROOT, logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port, strictPort: true, open: false } });
     const url = `http://127.0.0.1:${port}/bench.html`;
 
+    let executable = "Playwright's bundled Chromium";
     try {
-      browser = await chromium.launch(launchOptions());
+      const opts = launchOptions();
+      executable = opts.executablePath ?? executable;
+      browser = await chromium.launch(opts);
     } catch (e) {
-      throw new BenchError(`cannot launch Chromium (${launchOptions().executablePath ?? "Playwright's bundled browser"}): ${e instanceof Error ? e.message.split('\n')[0] : e}\n` +
+      throw new BenchError(`cannot launch Chromium (${executable}): ${e instanceof Error ? e.message.split('\n')[0] : e}\n` +
         'Install Debian chromium (apt-get install chromium) or set CHROMIUM_PATH, or run `npx playwright install chromium`.');
     }
-    log(`browser: Chromium ${browser.version()}`);
+    const browserVersion = browser.version();
+    log(`browser: Chromium ${browserVersion}`);
     const page: Page = await browser.newPage();
     const pageErrors: string[] = [];
     let crashed = false;
@@ -193,6 +247,7 @@ async function runBrowserBench(args: Args, log: (s: string) => void): Promise<{ 
     });
 
     const counts = args.quick ? QUICK_SAMPLES : SAMPLES;
+    const targets = args.quick ? QUICK_TARGET_RUN_MS : TARGET_RUN_MS;
     const all: BenchResults = { userAgent: '', tfjsVersion: '', dataset: '', model: 'cnn-s', results: [] };
     // One backend per evaluate, so a failure or a crash still leaves the earlier rows.
     for (const backend of args.backends) {
@@ -200,7 +255,15 @@ async function runBrowserBench(args: Args, log: (s: string) => void): Promise<{ 
         all.results.push({ backend, available: true, error: 'page crashed earlier' });
         continue;
       }
-      const opts: BenchRunOptions = { backends: [backend], samples: { [backend]: counts[backend] }, repeats: args.repeats, batchSize: 32, lr: 0.01 };
+      const fixed = args.samples[backend];
+      const opts: BenchRunOptions = {
+        backends: [backend],
+        samples: { [backend]: fixed ?? counts[backend] },
+        targetRunMs: fixed ? {} : { [backend]: targets[backend] },
+        repeats: args.repeats,
+        batchSize: 32,
+        lr: 0.01,
+      };
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new BenchError(`${backend}: no result within ${PAGE_TIMEOUT_MS / 60_000} min`)), PAGE_TIMEOUT_MS);
@@ -218,7 +281,7 @@ async function runBrowserBench(args: Args, log: (s: string) => void): Promise<{ 
       }
     }
     log(`browser bench done in ${elapsed(t)}`);
-    return { results: all, pageErrors };
+    return { results: all, pageErrors, browserVersion };
   } finally {
     await browser?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
@@ -226,57 +289,88 @@ async function runBrowserBench(args: Args, log: (s: string) => void): Promise<{ 
   }
 }
 
+/** 1-minute load average, sampled every 5 s while the bench runs: the bench itself keeps ~2 cores busy. */
+function watchLoad(): { stop: () => { start: number; max: number; cores: number } } {
+  const start = loadavg()[0];
+  let max = start;
+  const timer = setInterval(() => (max = Math.max(max, loadavg()[0])), 5000);
+  timer.unref();
+  return { stop: () => (clearInterval(timer), { start, max, cores: availableParallelism() }) };
+}
+
 async function main(): Promise<number> {
   const t0 = performance.now();
+  const load = watchLoad();
   const args = parseArgs(process.argv.slice(2));
   const log = (s: string) => console.error(`[${elapsed(t0).padStart(7)}] ${s}`);
   log(`bench: CNN-S on MNIST, batch 32, SGD lr 0.01, backends ${args.backends.join(', ')}${args.quick ? ' (quick)' : ''}`);
 
-  const { results, pageErrors } = await runBrowserBench(args, log);
+  const { results, pageErrors, browserVersion } = await runBrowserBench(args, log);
   let kernel: ConvFilterGradTiming[] = [];
+  let kernelError: string | undefined;
   if (args.kernel) {
     const t = performance.now();
     log('Node kernel micro-bench (Conv2DBackpropFilter)…');
-    kernel = await runKernelBench(args.quick);
-    log(`kernel bench done in ${elapsed(t)}`);
+    try {
+      kernel = await runKernelBenchInChild(args.quick);
+      log(`kernel bench done in ${elapsed(t)}`);
+    } catch (e) {
+      kernelError = e instanceof Error ? e.message : String(e);
+      log(`kernel bench FAILED: ${kernelError}`);
+    }
   }
 
+  const loadInfo = load.stop();
   const rows = results.results;
   const failed = rows.filter((r) => r.error && r.available);
   const timed = rows.filter((r) => r.available && !r.error);
   const total = elapsed(t0);
 
-  console.log(`\nTraining throughput, CNN-S on MNIST (${results.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? 'Chromium'}, tfjs ${results.tfjsVersion || '?'})`);
+  console.log(`\nTraining throughput, CNN-S on MNIST (headless Chromium ${browserVersion}, tfjs ${results.tfjsVersion || '?'})`);
   console.log(`Same init, same first-N MNIST train samples, batch 32, SGD lr 0.01, 1 epoch; fit: shuffle, verbose 0, softmaxCrossEntropy on logits.`);
-  console.log(`Each side: one warm-up run (64 samples), then ${args.repeats} timed run(s) alternating which side goes first; best run shown.\n`);
+  console.log(`Each side: one warm-up run (64 samples), then ${args.repeats} timed run(s) alternating which side goes first; best run shown.`);
+  console.log(`run spread: (slowest − fastest)/fastest over one side's timed runs, the larger of the two sides.\n`);
   console.log(trainingTable(rows));
   for (const r of timed) {
     if (r.ours!.leakedTensors > 0) console.log(`WARNING: ${r.backend}: our loop left ${r.ours!.leakedTensors} more tensors after a run than before it (leak)`);
-    if (r.ratio! < 1) console.log(`NOTE: ${r.backend}: model.fit was faster than our loop (ratio ${r.ratio!.toFixed(3)})`);
+    if (r.ratio! < 1) {
+      console.log(`NOTE: ${r.backend}: model.fit was faster than our loop (ratio ${r.ratio!.toFixed(3)}; runs of one side differed by up to ` +
+        `${(100 * Math.max(r.ours!.spread, r.fit!.spread)).toFixed(0)}%${withinNoise(r) ? ', so the gap is within noise' : ''})`);
+    }
   }
+  const busy = loadInfo.max > loadInfo.cores + 1;
+  console.log(`${busy ? 'WARNING: the machine was busy' : 'Machine load'}: 1-min load average ${loadInfo.start.toFixed(1)} at start, up to ` +
+    `${loadInfo.max.toFixed(1)} during the run, on ${loadInfo.cores} cores (the bench itself accounts for ~2)` +
+    `${busy ? ': other processes competed for the CPU, so the timings (and ratios near 1) are noisy; re-run when idle.' : '.'}`);
   if (kernel.length) {
-    console.log('\nConv2DBackpropFilter in Node (median ms per call; wasm has no stock kernel, so stock is the cpu one):\n');
+    console.log(`\nConv2DBackpropFilter in Node, own process (median ms per call; a case whose first call exceeds ${args.quick ? 1.5 : 3} s is that one call;\n` +
+      'wasm has no stock kernel, so stock is the cpu one):\n');
     console.log(kernelTable(kernel));
   }
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(join(ROOT, 'results'), { recursive: true });
   const file = join(ROOT, 'results', `bench-${stamp}.json`);
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), args, totalSeconds: (performance.now() - t0) / 1000, browser: results, pageErrors, kernel }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), args, load: loadInfo, totalSeconds: (performance.now() - t0) / 1000, browserVersion, browser: results, pageErrors, kernel, kernelError }, null, 2)}\n`);
   console.log(`\nresults: ${file.slice(ROOT.length)}   total time: ${total}`);
 
   if (!timed.length && !failed.length) {
     console.error('bench: none of the requested backends is available in this browser');
     return 1;
   }
-  if (failed.length || pageErrors.length) {
-    console.error(`bench: FAILED: ${[...failed.map((r) => `${r.backend}: ${r.error}`), ...pageErrors.map((e) => `page error: ${e}`)].join('; ')}`);
+  if (failed.length || pageErrors.length || kernelError) {
+    const why = [...failed.map((r) => `${r.backend}: ${r.error}`), ...pageErrors.map((e) => `page error: ${e}`), ...(kernelError ? [`kernel bench: ${kernelError}`] : [])];
+    console.error(`bench: FAILED: ${why.join('; ')}`);
     return 1;
   }
   return 0;
 }
 
-main().then(
+const kernelChild = process.argv.includes('--kernel-child');
+(kernelChild
+  ? runKernelBench(process.argv.includes('--quick')).then((r) => (console.log(`KERNEL_JSON ${JSON.stringify(r)}`), 0))
+  : main()
+).then(
   (code) => process.exit(code),
   (e: unknown) => {
     console.error(`bench: ${e instanceof BenchError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

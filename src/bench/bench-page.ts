@@ -15,6 +15,11 @@ export interface BenchRunOptions {
   backends?: BackendName[];
   /** Training samples per timed run, per backend (rounded down to whole batches; at least one batch). */
   samples?: Partial<Record<BackendName, number>>;
+  /**
+   * Time budget of one timed run, per backend: where the warm-up shows a run of `samples` would take over 1.25× this,
+   * fewer samples are used (whole batches, at least 2). Unset: always `samples`.
+   */
+  targetRunMs?: Partial<Record<BackendName, number>>;
   batchSize?: number;
   lr?: number;
   /** Samples of the untimed warm-up run each side gets first on every backend (default 2 batches). */
@@ -40,6 +45,9 @@ export interface BenchSide {
   runs: BenchRun[];
   /** Samples/s of the fastest timed run. */
   bestSamplesPerSec: number;
+  medianSamplesPerSec: number;
+  /** (slowest − fastest) / fastest over the timed runs: how noisy this machine was. */
+  spread: number;
   /** Largest tensorsAfter − tensorsBefore over the warm-up and timed runs (0: no leak). */
   leakedTensors: number;
 }
@@ -49,6 +57,10 @@ export interface BenchBackendResult {
   available: boolean;
   error?: string;
   samples?: number;
+  /** The sample count asked for, where the time budget lowered it. */
+  requestedSamples?: number;
+  /** Per batch, from the faster warm-up run; what the time budget was judged by. */
+  warmupMsPerStep?: number;
   batchSize?: number;
   steps?: number;
   lr?: number;
@@ -58,6 +70,8 @@ export interface BenchBackendResult {
   /** ours.bestSamplesPerSec / fit.bestSamplesPerSec. */
   ratio?: number;
   totalMs?: number;
+  /** What the backend runs on (wasm SIMD/threads, WebGL version, WebGPU adapter). */
+  info?: Record<string, string | number | boolean>;
 }
 
 export interface BenchResults {
@@ -100,6 +114,24 @@ async function settle(model: tf.LayersModel): Promise<void> {
   await ws[ws.length - 1].read().data();
 }
 
+async function backendInfo(backend: BackendName): Promise<Record<string, string | number | boolean>> {
+  const env = tf.env();
+  const info: Record<string, string | number | boolean> = {};
+  try {
+    if (backend === 'wasm') {
+      info.simd = Boolean(await env.getAsync('WASM_HAS_SIMD_SUPPORT'));
+      info.threads = Boolean(await env.getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
+      info.crossOriginIsolated = globalThis.crossOriginIsolated === true;
+    } else if (backend === 'webgl') {
+      info.webglVersion = env.getNumber('WEBGL_VERSION');
+    } else if (backend === 'webgpu') {
+      const a = (tf.backend() as unknown as { adapterInfo?: Record<string, unknown> }).adapterInfo;
+      for (const k of ['vendor', 'architecture', 'description']) if (a?.[k]) info[k] = String(a[k]);
+    }
+  } catch { /* informational only */ }
+  return info;
+}
+
 interface Data { xs: tf.Tensor4D; ys: tf.Tensor2D }
 
 async function timeSide(
@@ -134,10 +166,14 @@ async function timeSide(
 }
 
 function sideSummary(warmup: BenchRun, runs: BenchRun[]): BenchSide {
+  const rates = runs.map((r) => r.samplesPerSec).sort((a, b) => a - b);
+  const mid = rates.length >> 1;
   return {
     warmupMs: warmup.ms,
     runs,
-    bestSamplesPerSec: Math.max(...runs.map((r) => r.samplesPerSec)),
+    bestSamplesPerSec: rates[rates.length - 1],
+    medianSamplesPerSec: rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2,
+    spread: rates[rates.length - 1] / rates[0] - 1,
     leakedTensors: Math.max(...[warmup, ...runs].map((r) => r.tensorsAfter - r.tensorsBefore)),
   };
 }
@@ -146,24 +182,42 @@ async function benchBackend(
   backend: BackendName,
   ds: Dataset,
   init: Float32Array,
-  o: Required<Omit<BenchRunOptions, 'backends' | 'samples'>> & { samples: number },
+  o: Required<Omit<BenchRunOptions, 'backends' | 'samples' | 'targetRunMs'>> & { samples: number; targetRunMs?: number },
 ): Promise<BenchBackendResult> {
   if (!(await useBackend(backend))) return { backend, available: false, error: 'not available in this browser' };
   const t0 = performance.now();
-  const batches = Math.max(1, Math.floor(o.samples / o.batchSize));
-  const samples = batches * o.batchSize;
-  const warmupSamples = Math.max(o.batchSize, Math.floor(o.warmupSamples / o.batchSize) * o.batchSize);
-  if (samples > ds.train.count) throw new Error(`${samples} samples asked for; MNIST train has ${ds.train.count}`);
-  const idx = Int32Array.from({ length: samples }, (_, i) => i);
+  const maxBatches = Math.max(1, Math.floor(o.samples / o.batchSize));
+  const requestedSamples = maxBatches * o.batchSize;
+  const warmupBatches = Math.max(1, Math.floor(o.warmupSamples / o.batchSize));
+  const warmupSamples = warmupBatches * o.batchSize;
+  const n = Math.max(requestedSamples, warmupSamples);
+  if (n > ds.train.count) throw new Error(`${n} samples asked for; MNIST train has ${ds.train.count}`);
+  const idx = Int32Array.from({ length: n }, (_, i) => i);
   const model = buildModel(MODEL);
-  const full: Data = { xs: imagesToTensor(ds.train.images, idx), ys: labelsToOneHot(ds.train.labels, idx) };
-  const warm: Data = { xs: tf.slice(full.xs, 0, warmupSamples), ys: tf.slice(full.ys, 0, warmupSamples) };
+  const all: Data = { xs: imagesToTensor(ds.train.images, idx), ys: labelsToOneHot(ds.train.labels, idx) };
+  const slice = (k: number): Data => ({ xs: tf.slice(all.xs, 0, k), ys: tf.slice(all.ys, 0, k) });
+  const owned: tf.Tensor[] = [all.xs, all.ys];
   const cfg = { batchSize: o.batchSize, lr: o.lr, seed: o.seed };
   try {
+    const info = await backendInfo(backend);
+    const warm = slice(warmupSamples);
+    owned.push(warm.xs, warm.ys);
     log(`${backend}: warm-up, ${warmupSamples} samples per side`);
     const warmOurs = await timeSide('ours', model, init, warm, cfg);
     const warmFit = await timeSide('fit', model, init, warm, cfg);
-    log(`${backend}: warm-up took ours ${warmOurs.ms.toFixed(0)} ms, fit ${warmFit.ms.toFixed(0)} ms`);
+    const warmupMsPerStep = Math.min(warmOurs.ms, warmFit.ms) / warmupBatches;
+    log(`${backend}: warm-up took ours ${warmOurs.ms.toFixed(0)} ms, fit ${warmFit.ms.toFixed(0)} ms (${warmupMsPerStep.toFixed(0)} ms/step)`);
+    let batches = maxBatches;
+    // A 2-step warm-up is a rough estimate: only cut the count when it would overrun the budget by over 25%.
+    if (o.targetRunMs && maxBatches * warmupMsPerStep > 1.25 * o.targetRunMs) {
+      batches = Math.min(maxBatches, Math.max(2, Math.floor(o.targetRunMs / warmupMsPerStep)));
+    }
+    const samples = batches * o.batchSize;
+    if (samples < requestedSamples) {
+      log(`${backend}: ${samples} samples instead of ${requestedSamples}, so a run fits its ${(o.targetRunMs! / 1000).toFixed(0)} s budget`);
+    }
+    const full = samples === n ? all : slice(samples);
+    if (full !== all) owned.push(full.xs, full.ys);
     const runs: Record<BenchSideName, BenchRun[]> = { ours: [], fit: [] };
     for (let rep = 0; rep < o.repeats; rep++) {
       const order: BenchSideName[] = rep % 2 === 0 ? ['ours', 'fit'] : ['fit', 'ours'];
@@ -176,12 +230,13 @@ async function benchBackend(
     const ours = sideSummary(warmOurs, runs.ours);
     const fit = sideSummary(warmFit, runs.fit);
     return {
-      backend, available: true, samples, batchSize: o.batchSize, steps: batches, lr: o.lr, repeats: o.repeats,
-      ours, fit, ratio: ours.bestSamplesPerSec / fit.bestSamplesPerSec, totalMs: performance.now() - t0,
+      backend, available: true, samples, ...(samples < requestedSamples ? { requestedSamples } : {}), warmupMsPerStep,
+      batchSize: o.batchSize, steps: batches, lr: o.lr, repeats: o.repeats,
+      ours, fit, ratio: ours.bestSamplesPerSec / fit.bestSamplesPerSec, totalMs: performance.now() - t0, info,
     };
   } finally {
     model.dispose();
-    tf.dispose([full.xs, full.ys, warm.xs, warm.ys]);
+    tf.dispose(owned);
   }
 }
 
@@ -205,7 +260,7 @@ async function run(opts: BenchRunOptions = {}): Promise<BenchResults> {
   for (const backend of backends) {
     const samples = opts.samples?.[backend] ?? DEFAULT_SAMPLES[backend];
     try {
-      const r = await benchBackend(backend, ds, initWeights, { ...o, warmupSamples, samples });
+      const r = await benchBackend(backend, ds, initWeights, { ...o, warmupSamples, samples, targetRunMs: opts.targetRunMs?.[backend] });
       if (r.available) {
         log(`${backend}: ours ${r.ours!.bestSamplesPerSec.toFixed(1)} samples/s, fit ${r.fit!.bestSamplesPerSec.toFixed(1)} samples/s, ratio ${r.ratio!.toFixed(3)}`);
       } else {
