@@ -16,7 +16,7 @@ import { deriveSeed } from '../shared/prng';
 import { sampleSlots, slotIndices } from '../shared/run-plan';
 import type { ClientRoundRecord, ClientRow, CoordinatorStatus, Rejection, RoundRecord, RunState } from '../shared/status';
 import { initWeights, l2Norm, type LayerSpec } from '../shared/weights';
-import { fedAvg } from './aggregation/fedavg';
+import { createStrategy, type Strategy } from './aggregation/strategy';
 import type { UpdateResult } from './api';
 
 /** What the coordinator needs that depends on tf and the dataset. */
@@ -35,6 +35,8 @@ export interface PersistedRun {
   round: number;
   numPartitions: number;
   history: RoundRecord[];
+  /** What the aggregation strategy carries between rounds (absent in runs stored before strategies kept state). */
+  strategyState?: unknown;
 }
 
 export interface RunStore {
@@ -62,6 +64,7 @@ const MAX_RECENT_REJECTIONS = 50;
 
 interface Run extends PersistedRun {
   weights: Float32Array;
+  strategy: Strategy;
   task: Task | null;
   slotHolders: Array<string | null>;
   slotSamples: number[];
@@ -276,9 +279,12 @@ export class Federation {
   // ---- internals ---------------------------------------------------------
 
   private newRun(p: PersistedRun, weights: Float32Array): Run {
+    const strategy = createStrategy(p.config.algorithm);
     return {
       ...p,
       weights,
+      strategy,
+      strategyState: p.strategyState ?? strategy.initState(),
       task: null,
       slotHolders: Array.from({ length: p.numPartitions }, () => null),
       slotSamples: [],
@@ -477,11 +483,20 @@ export class Federation {
     const updates = [...cur.received.values()];
     const clients: ClientRoundRecord[] = [];
     if (updates.length > 0) {
-      const { weights, clientWeights } = fedAvg(
-        run.weights,
-        updates.map((u) => ({ clientId: u.clientId, numSamples: u.numSamples, delta: u.delta })),
-      );
-      run.weights = weights;
+      let clientWeights: Record<string, number>;
+      try {
+        const { result, state } = run.strategy.aggregate(
+          { global: run.weights, layers: run.task.layers, updates, round: cur.round, numClients: run.numPartitions, seed: run.config.seed },
+          run.strategyState,
+        );
+        run.weights = result.weights;
+        run.strategyState = state;
+        clientWeights = result.clientWeights;
+      } catch (e) {
+        this.finishing = false;
+        this.current = null;
+        return this.fail(`aggregation failed in round ${cur.round}: ${e instanceof Error ? e.message : String(e)}`);
+      }
       for (const u of updates) {
         const row = this.clients.get(u.clientId);
         const rec: ClientRoundRecord = {
@@ -534,8 +549,8 @@ export class Federation {
   private async persist(): Promise<void> {
     const run = this.run;
     if (!run || run.numPartitions === 0) return;
-    const { runId, config, state, round, numPartitions, history } = run;
-    await this.deps.store.save({ runId, config, state, round, numPartitions, history }, run.weights).catch((e: unknown) => {
+    const { runId, config, state, round, numPartitions, history, strategyState } = run;
+    await this.deps.store.save({ runId, config, state, round, numPartitions, history, strategyState }, run.weights).catch((e: unknown) => {
       this.message = `could not save the run: ${e instanceof Error ? e.message : String(e)}`;
     });
   }

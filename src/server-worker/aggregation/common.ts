@@ -1,0 +1,63 @@
+// Input validation and result plumbing shared by the strategies.
+// Deltas and losses are not re-checked for NaN/Infinity here: protocol.ts rejects non-finite updates on arrival.
+import { deriveSeed } from '../../shared/prng';
+import type { AggregationInput, StrategyUpdate } from './strategy';
+import { layerRanges } from './vector-math';
+
+export interface CheckedInput {
+  /** [start, end) of each layer. */
+  ranges: Array<[number, number]>;
+  /** Σ n_k */
+  totalSamples: number;
+}
+
+/** Throws a message prefixed with the strategy name for any malformed input. */
+export function validateInput(who: string, input: AggregationInput): CheckedInput {
+  const { global, updates } = input;
+  if (!(global instanceof Float32Array)) throw new Error(`${who}: global must be a Float32Array`);
+  if (global.length === 0) throw new Error(`${who}: global model is empty`);
+  if (updates.length === 0) throw new Error(`${who}: no client updates to aggregate`);
+  if (!Number.isInteger(input.round) || input.round < 1) throw new Error(`${who}: round must be an integer >= 1 (1-based), got ${input.round}`);
+  if (!Number.isInteger(input.numClients) || input.numClients < 1) {
+    throw new Error(`${who}: numClients must be an integer >= 1, got ${input.numClients}`);
+  }
+  if (!Number.isFinite(input.seed)) throw new Error(`${who}: seed must be a finite number, got ${input.seed}`);
+  const ranges = layerRanges(who, input.layers, global.length);
+  const seen = new Set<string>();
+  let totalSamples = 0;
+  for (const u of updates) {
+    if (!(u.numSamples > 0) || !Number.isFinite(u.numSamples)) {
+      throw new Error(`${who}: client '${u.clientId}' has numSamples=${u.numSamples}; must be a finite number > 0`);
+    }
+    if (!(u.delta instanceof Float32Array) || u.delta.length !== global.length) {
+      throw new Error(`${who}: client '${u.clientId}' delta has ${u.delta?.length} values, global model has ${global.length}`);
+    }
+    if (seen.has(u.clientId)) throw new Error(`${who}: duplicate update from client '${u.clientId}'`);
+    seen.add(u.clientId);
+    totalSamples += u.numSamples;
+  }
+  return { ranges, totalSamples };
+}
+
+/** w_{t+1} = w_t + lr·step, rounded once to float32. */
+export function applyStep(global: Float32Array, step: Float64Array, lr: number): Float32Array {
+  const out = new Float32Array(global.length);
+  for (let i = 0; i < out.length; i++) out[i] = global[i] + lr * step[i];
+  return out;
+}
+
+/** Record id → value[k] in update order. */
+export function byClient(updates: readonly StrategyUpdate[], values: ArrayLike<number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  updates.forEach((u, k) => (out[u.clientId] = values[k]));
+  return out;
+}
+
+/** Per-round noise seed: independent of other strategies' streams and of other rounds. */
+export function noiseSeed(input: AggregationInput, who: string): number {
+  return deriveSeed(input.seed, who, 'noise', input.round);
+}
+
+export function deltas(updates: readonly StrategyUpdate[]): Float32Array[] {
+  return updates.map((u) => u.delta);
+}

@@ -1,0 +1,210 @@
+// Fed-Adaptive-Next, exactly as spec §2.2 (attention aggregation + Dynamic Weighting Strategy). S = received updates.
+//
+// 1. Reference r_t = g_{t−1} := w_t − w_{t−1}, kept in state as the previous round's applied step. Round 1, no
+//    previous step, or a previous step of another length: the coordinate-wise median of {Δ_k}. Per layer, a
+//    previous step that is zero in that layer (e.g. nothing was applied) also falls back to the median's layer.
+// 2. Attention per layer l on flattened tensors (over all of S, before DWS drops anyone):
+//      c_k^l = cos(Δ_k^l, r^l),   h_k^l = mean_{j≠k} cos(Δ_k^l, Δ_j^l)  (0 when |S| = 1)
+//      a_k^l = softmax_k((½c_k^l + ½h_k^l)/τ) · 1[c_k^l > 0], renormalised over k   (τ = ∞: uniform; gate optional)
+//    cos with a zero vector is 0, so a zero Δ_k^l is gated out.
+// 3. DWS: δ_k = [(L_k^(E) − L_k^(1))/L_k^(1)]_+ (0 with fewer than 2 epochs or L^(1) <= 0),
+//    n̂_k = [z(‖Δ_k‖) − 2]_+, v̂_k = [z(v_k) − 2]_+ with v_k = std/mean of the last epoch's batch losses (population
+//    std; 0 with fewer than 2 batches or mean <= 0), z(x) = (x − med)/(1.4826·MAD) over S (0 if MAD = 0);
+//    u_k = γ_δ δ_k + γ_v v̂_k + γ_n n̂_k,  r_k = e^{−u_k},  ρ_k ← d·ρ_k + (1 − d)·r_k (d = emaDecay 0.7; ρ starts
+//    at 1 per clientId and persists across rounds in state), then drop every client with ρ_k < threshold (0.1).
+// 4. Clip Δ_k ← Δ_k·min(1, M/‖Δ_k‖), M = median ‖Δ_j‖ over S (received updates, before drops).
+//    p_k^l ∝ n_k·a_k^l·ρ_k over kept clients, normalised;  w_{t+1}^l = w_t^l + η_g Σ_k p_k^l Δ_k^l.
+//    Fallback, per layer: if Σ_k n_k a_k^l ρ_k = 0 (every kept client gated out in layer l), that layer's step is
+//    η_g·(coordinate-wise median of the kept clients' clipped Δ_k^l); its layerWeights are the nominal 1/|kept|.
+//    A kept client gated out in every (non-empty) layer is flagged 'gated out: cos<=0 in all layers'. If DWS drops
+//    every client, w is kept unchanged (step 0) and all are flagged.
+// Ablations: attention=false → a ≡ 1 and no gate; weighting=false → ρ ≡ 1, no drops, ρ state untouched;
+// τ = ∞ with gate=false, clipToMedian=false and weighting=false is FedAvg.
+import type { AggregationInput, AggregationResult, ResolvedParams, Strategy, StrategyUpdate } from './strategy';
+import { byClient, deltas, validateInput } from './common';
+import { clipFactor } from './clip';
+import { coordinateMedian, cosFromGram, gram, median, norm, robustZ, softmax, weightedSum } from './vector-math';
+
+export interface FedAdaptiveNextState {
+  /** ρ_k per clientId; a client not present has ρ = 1. */
+  reliability: Readonly<Record<string, number>>;
+  /** The step applied last round, w_t − w_{t−1}; null before the first round. */
+  prevStep: Float32Array | null;
+}
+
+/** [(L^(E) − L^(1))/L^(1)]_+ */
+export function lossDivergence(epochLosses: readonly number[]): number {
+  if (epochLosses.length < 2) return 0;
+  const first = epochLosses[0];
+  const last = epochLosses[epochLosses.length - 1];
+  if (!(first > 0)) return 0;
+  return Math.max(0, (last - first) / first);
+}
+
+/** Coefficient of variation std/mean (population std). */
+export function coefficientOfVariation(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  let mean = 0;
+  for (const x of xs) mean += x;
+  mean /= xs.length;
+  if (!(mean > 0)) return 0;
+  let v = 0;
+  for (const x of xs) v += (x - mean) * (x - mean);
+  return Math.sqrt(v / xs.length) / mean;
+}
+
+export interface DwsTerms {
+  delta: number[];
+  normHat: number[];
+  varHat: number[];
+  u: number[];
+  r: number[];
+}
+
+/** The DWS terms δ, n̂, v̂, u, r for one round's updates. */
+export function dwsTerms(updates: readonly StrategyUpdate[], norms: readonly number[], p: ResolvedParams): DwsTerms {
+  const delta = updates.map((u) => lossDivergence(u.epochLosses));
+  const normHat = robustZ(norms).map((z) => Math.max(0, z - 2));
+  const varHat = robustZ(updates.map((u) => coefficientOfVariation(u.batchLosses))).map((z) => Math.max(0, z - 2));
+  const u = updates.map((_, k) => p.gammaDelta * delta[k] + p.gammaV * varHat[k] + p.gammaN * normHat[k]);
+  return { delta, normHat, varHat, u, r: u.map((x) => Math.exp(-x)) };
+}
+
+/** Reference r_t as one full-length vector, layer by layer (previous step, or the median where that is missing/zero). */
+function reference(input: AggregationInput, ranges: ReadonlyArray<readonly [number, number]>, ds: Float32Array[], prev: Float32Array | null): Float32Array {
+  const ref = new Float32Array(input.global.length);
+  let med: Float64Array | null = null;
+  for (const [s, e] of ranges) {
+    if (prev && norm(prev.subarray(s, e)) > 0) {
+      ref.set(prev.subarray(s, e), s);
+    } else {
+      med ??= coordinateMedian(ds);
+      for (let i = s; i < e; i++) ref[i] = med[i];
+    }
+  }
+  return ref;
+}
+
+export function fedAdaptiveNextStrategy(params: ResolvedParams): Strategy<FedAdaptiveNextState> {
+  const who = 'fed-adaptive-next';
+  return {
+    name: who,
+    initState: () => ({ reliability: {}, prevStep: null }),
+    aggregate(input, state) {
+      const { ranges } = validateInput(who, input);
+      const { updates, global } = input;
+      const m = updates.length;
+      const ds = deltas(updates);
+      const norms = ds.map(norm);
+      const total = global.length;
+
+      // 2. Attention a[l][k] (1. reference inside).
+      const attn: number[][] = [];
+      const gatedEverywhere = new Array<boolean>(m).fill(true);
+      const useGate = params.attention && params.gate;
+      if (!params.attention) {
+        for (let l = 0; l < ranges.length; l++) attn.push(new Array<number>(m).fill(1));
+      } else {
+        const prev = input.round > 1 && state.prevStep && state.prevStep.length === total ? state.prevStep : null;
+        const ref = reference(input, ranges, ds, prev);
+        const vs = [...ds, ref];
+        for (const [s, e] of ranges) {
+          const g = gram(vs, s, e);
+          const w = m + 1;
+          const c = ds.map((_, k) => cosFromGram(g[k * w + m], g[k * w + k], g[m * w + m]));
+          const h = ds.map((_, k) => {
+            if (m === 1) return 0;
+            let sum = 0;
+            for (let j = 0; j < m; j++) if (j !== k) sum += cosFromGram(g[k * w + j], g[k * w + k], g[j * w + j]);
+            return sum / (m - 1);
+          });
+          const a = softmax(c.map((ck, k) => 0.5 * ck + 0.5 * h[k]), params.tau);
+          if (useGate) {
+            for (let k = 0; k < m; k++) {
+              if (c[k] > 0) gatedEverywhere[k] = false;
+              else a[k] = 0;
+            }
+            const sum = a.reduce((x, y) => x + y, 0);
+            if (sum > 0) for (let k = 0; k < m; k++) a[k] /= sum;
+          }
+          attn.push(a);
+        }
+      }
+
+      // 3. DWS.
+      const flagged: AggregationResult['flagged'] = [];
+      let rho = new Array<number>(m).fill(1);
+      let reliability: Record<string, number> | undefined;
+      let nextReliability = state.reliability;
+      const kept = new Array<boolean>(m).fill(true);
+      if (params.weighting) {
+        const t = dwsTerms(updates, norms, params);
+        const d = params.emaDecay;
+        rho = updates.map((u, k) => d * (state.reliability[u.clientId] ?? 1) + (1 - d) * t.r[k]);
+        reliability = byClient(updates, rho);
+        nextReliability = { ...state.reliability, ...reliability };
+        updates.forEach((u, k) => {
+          if (rho[k] < params.reliabilityThreshold) {
+            kept[k] = false;
+            flagged.push({
+              clientId: u.clientId,
+              reason:
+                `reliability ${rho[k].toFixed(2)} < ${params.reliabilityThreshold}` +
+                ` (δ=${t.delta[k].toPrecision(3)}, n̂=${t.normHat[k].toPrecision(3)}, v̂=${t.varHat[k].toPrecision(3)}, r=${t.r[k].toPrecision(3)})`,
+            });
+          }
+        });
+      }
+      const keptIdx = updates.map((_, k) => k).filter((k) => kept[k]);
+
+      // 4. Clip, weight, update.
+      const bound = median(norms);
+      const scale = norms.map((nk) => (params.clipToMedian ? clipFactor(nk, bound) : 1));
+      const step = new Float64Array(total);
+      const layerWeights: Record<string, number[]> = {};
+      for (const u of updates) layerWeights[u.clientId] = [];
+      const meanWeight = new Array<number>(m).fill(0);
+      ranges.forEach(([s, e], l) => {
+        const q = updates.map((u, k) => (kept[k] ? u.numSamples * attn[l][k] * rho[k] : 0));
+        const sum = q.reduce((x, y) => x + y, 0);
+        let p: number[];
+        if (sum > 0) {
+          p = q.map((x) => x / sum);
+          weightedSum(ds, p.map((pk, k) => pk * scale[k]), step, s, e);
+        } else if (keptIdx.length > 0) {
+          const med = coordinateMedian(keptIdx.map((k) => ds[k].subarray(s, e)), keptIdx.map((k) => scale[k]));
+          step.set(med, s);
+          p = kept.map((kk) => (kk ? 1 / keptIdx.length : 0));
+        } else {
+          p = new Array<number>(m).fill(0);
+        }
+        p.forEach((pk, k) => {
+          layerWeights[updates[k].clientId].push(pk);
+          meanWeight[k] += (pk * (e - s)) / total;
+        });
+      });
+      if (useGate) {
+        const allGated = keptIdx.length > 0 && keptIdx.every((k) => gatedEverywhere[k]);
+        for (const k of keptIdx) {
+          if (!gatedEverywhere[k]) continue;
+          flagged.push({
+            clientId: updates[k].clientId,
+            reason: allGated
+              ? 'gated out: cos<=0 in all layers (every client gated out: all layers fell back to the coordinate-wise median)'
+              : 'gated out: cos<=0 in all layers',
+          });
+        }
+      }
+      const weights = new Float32Array(total);
+      const prevStep = new Float32Array(total);
+      for (let i = 0; i < total; i++) {
+        prevStep[i] = params.serverLr * step[i];
+        weights[i] = global[i] + params.serverLr * step[i];
+      }
+      return {
+        result: { weights, clientWeights: byClient(updates, meanWeight), layerWeights, flagged, ...(reliability ? { reliability } : {}) },
+        state: { reliability: nextReliability, prevStep },
+      };
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// FLTrust (Cao et al. NDSS'21), spec §7, on whole flattened updates, with the server's root-set update Δ₀
+// (input.serverUpdate, computed elsewhere on ~100 clean samples):
+//   TS_k = ReLU(cos(Δ_k, Δ₀))              (a zero Δ_k has cos 0, so trust 0)
+//   Δ̄_k = Δ_k · ‖Δ₀‖/‖Δ_k‖                (every update rescaled to the root update's norm)
+//   Δ   = Σ_k TS_k Δ̄_k / Σ_k TS_k,   w_{t+1} = w_t + η_g Δ
+// If every TS_k = 0 the model is kept unchanged and every client is flagged. clientWeights = TS_k / Σ TS.
+import type { ResolvedParams, Strategy } from './strategy';
+import { applyStep, byClient, deltas, validateInput } from './common';
+import { cosine, norm, weightedSum } from './vector-math';
+
+export function fltrustStrategy(params: ResolvedParams): Strategy<null> {
+  const who = 'fltrust';
+  return {
+    name: who,
+    initState: () => null,
+    aggregate(input) {
+      validateInput(who, input);
+      const { updates, global, serverUpdate } = input;
+      if (!serverUpdate) throw new Error(`${who}: input.serverUpdate (root-set update Δ₀) is required`);
+      if (serverUpdate.length !== global.length) {
+        throw new Error(`${who}: serverUpdate has ${serverUpdate.length} values, global model has ${global.length}`);
+      }
+      const ds = deltas(updates);
+      const n0 = norm(serverUpdate);
+      const ts = ds.map((d) => Math.max(0, cosine(d, serverUpdate)));
+      const total = ts.reduce((a, b) => a + b, 0);
+      const flagged = updates.flatMap((u, k) =>
+        ts[k] > 0 ? [] : [{ clientId: u.clientId, reason: `fltrust: trust score 0 (cos with root update <= 0)` }],
+      );
+      if (!(total > 0)) {
+        return {
+          result: { weights: global.slice(), clientWeights: byClient(updates, ts.map(() => 0)), flagged },
+          state: null,
+        };
+      }
+      // Coefficient on the raw Δ_k: TS_k·(‖Δ₀‖/‖Δ_k‖)/Σ TS (TS_k > 0 implies ‖Δ_k‖ > 0).
+      const coeff = ds.map((d, k) => (ts[k] > 0 ? (ts[k] * n0) / norm(d) / total : 0));
+      return {
+        result: {
+          weights: applyStep(global, weightedSum(ds, coeff), params.serverLr),
+          clientWeights: byClient(updates, ts.map((t) => t / total)),
+          flagged,
+        },
+        state: null,
+      };
+    },
+  };
+}

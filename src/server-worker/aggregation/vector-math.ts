@@ -1,0 +1,314 @@
+// Small numeric helpers shared by the aggregation strategies. Vectors are Float32Array (what clients send);
+// every reduction accumulates in float64.
+import { createRng } from '../../shared/prng';
+import { layerOffsets, type LayerSpec } from '../../shared/weights';
+
+/** Coordinates per block in the blocked pairwise kernels: 2048 × 4 B × 32 clients = 256 KiB stays in L2. */
+const BLOCK = 2048;
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+export function norm(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
+}
+
+/** cos(a, b); 0 when either vector is zero (a zero update points nowhere). */
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+}
+
+/** Cosine from Gram entries; 0 when either norm is 0. Clamped to [−1, 1] against rounding. */
+export function cosFromGram(ab: number, aa: number, bb: number): number {
+  if (!(aa > 0) || !(bb > 0)) return 0;
+  return Math.max(-1, Math.min(1, ab / Math.sqrt(aa * bb)));
+}
+
+/** Σ_{t∈[b,e)} a_t·b_t with four independent float64 accumulators (hides FP-add latency). */
+function dotRange(x: Float32Array, y: Float32Array, b: number, e: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let t = b;
+  for (; t + 3 < e; t += 4) {
+    s0 += x[t] * y[t];
+    s1 += x[t + 1] * y[t + 1];
+    s2 += x[t + 2] * y[t + 2];
+    s3 += x[t + 3] * y[t + 3];
+  }
+  for (; t < e; t++) s0 += x[t] * y[t];
+  return s0 + s1 + (s2 + s3);
+}
+
+/** Σ_{t∈[b,e)} (x_t − y_t)², four accumulators. */
+function sqDistRange(x: Float32Array, y: Float32Array, b: number, e: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let t = b;
+  for (; t + 3 < e; t += 4) {
+    const d0 = x[t] - y[t], d1 = x[t + 1] - y[t + 1], d2 = x[t + 2] - y[t + 2], d3 = x[t + 3] - y[t + 3];
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+    s2 += d2 * d2;
+    s3 += d3 * d3;
+  }
+  for (; t < e; t++) {
+    const d = x[t] - y[t];
+    s0 += d * d;
+  }
+  return s0 + s1 + (s2 + s3);
+}
+
+/**
+ * Gram matrix G[i·m + j] = ⟨v_i, v_j⟩ over coordinates [start, end), symmetric, float64, blocked so all m
+ * vectors' current block stays in cache while every pair is visited.
+ */
+export function gram(vs: readonly Float32Array[], start = 0, end = vs.length ? vs[0].length : 0): Float64Array {
+  const m = vs.length;
+  const g = new Float64Array(m * m);
+  for (let b = start; b < end; b += BLOCK) {
+    const e = Math.min(end, b + BLOCK);
+    for (let i = 0; i < m; i++) {
+      const vi = vs[i];
+      for (let j = 0; j <= i; j++) {
+        const vj = vs[j];
+        g[i * m + j] += dotRange(vi, vj, b, e);
+      }
+    }
+  }
+  for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) g[j * m + i] = g[i * m + j];
+  return g;
+}
+
+/** D[i·m + j] = ‖v_i − v_j‖², computed from differences (no cancellation), blocked like gram(). */
+export function pairwiseSquaredDistances(vs: readonly Float32Array[]): Float64Array {
+  const m = vs.length;
+  const len = m ? vs[0].length : 0;
+  const d = new Float64Array(m * m);
+  for (let b = 0; b < len; b += BLOCK) {
+    const e = Math.min(len, b + BLOCK);
+    for (let i = 0; i < m; i++) {
+      const vi = vs[i];
+      for (let j = 0; j < i; j++) {
+        const vj = vs[j];
+        d[i * m + j] += sqDistRange(vi, vj, b, e);
+      }
+    }
+  }
+  for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) d[j * m + i] = d[i * m + j];
+  return d;
+}
+
+/** [start, end) of each layer in the flat vector; throws if the specs do not cover exactly `length` values. */
+export function layerRanges(who: string, layers: readonly LayerSpec[], length: number): Array<[number, number]> {
+  if (layers.length === 0) throw new Error(`${who}: layers is empty; pass the model's LayerSpec[]`);
+  const off = layerOffsets(layers);
+  if (off[layers.length] !== length) {
+    throw new Error(`${who}: layers describe ${off[layers.length]} values, global model has ${length}`);
+  }
+  return layers.map((_, i) => [off[i], off[i + 1]]);
+}
+
+/** Per-layer views (no copy) of a flat vector. */
+export function layerViews(v: Float32Array, ranges: ReadonlyArray<readonly [number, number]>): Float32Array[] {
+  return ranges.map(([s, e]) => v.subarray(s, e));
+}
+
+/** Median of a list (even length: mean of the two middle values); NaN when empty. Does not modify xs. */
+export function median(xs: ArrayLike<number>): number {
+  const n = xs.length;
+  if (n === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/** Median absolute deviation around `med` (no 1.4826 factor). */
+export function mad(xs: ArrayLike<number>, med = median(xs)): number {
+  const dev = new Float64Array(xs.length);
+  for (let i = 0; i < xs.length; i++) dev[i] = Math.abs(xs[i] - med);
+  return median(dev);
+}
+
+/** Robust z-scores z(x) = (x − med)/(1.4826·MAD); all 0 when MAD = 0 (no spread to measure against). */
+export function robustZ(xs: ArrayLike<number>): number[] {
+  const med = median(xs);
+  const scale = 1.4826 * mad(xs, med);
+  const out = new Array<number>(xs.length);
+  for (let i = 0; i < xs.length; i++) out[i] = scale > 0 ? (xs[i] - med) / scale : 0;
+  return out;
+}
+
+/** softmax(x/τ), max-shifted; τ = Infinity gives the uniform distribution. */
+export function softmax(xs: ArrayLike<number>, tau = 1): number[] {
+  const n = xs.length;
+  if (n === 0) return [];
+  if (tau === Infinity) return new Array<number>(n).fill(1 / n);
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, xs[i] / tau);
+  const out = new Array<number>(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += out[i] = Math.exp(xs[i] / tau - max);
+  for (let i = 0; i < n; i++) out[i] /= sum;
+  return out;
+}
+
+/**
+ * Rearrange buf[lo..hi] so buf[k] holds the value it would have if sorted, with buf[lo..k) ≤ buf[k] ≤ buf(k..hi]
+ * (Hoare quickselect, median-of-three pivot; insertion sort below 16 values).
+ */
+function select(buf: Float64Array, lo: number, hi: number, k: number): void {
+  while (hi - lo >= 16) {
+    const mid = (lo + hi) >> 1;
+    // median of three to buf[mid]
+    if (buf[mid] < buf[lo]) swap(buf, mid, lo);
+    if (buf[hi] < buf[lo]) swap(buf, hi, lo);
+    if (buf[hi] < buf[mid]) swap(buf, hi, mid);
+    const pivot = buf[mid];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (buf[i] < pivot) i++;
+      while (buf[j] > pivot) j--;
+      if (i <= j) {
+        swap(buf, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return; // j < k < i: buf[k] = pivot, already in place
+  }
+  for (let a = lo + 1; a <= hi; a++) {
+    const x = buf[a];
+    let b = a - 1;
+    while (b >= lo && buf[b] > x) {
+      buf[b + 1] = buf[b];
+      b--;
+    }
+    buf[b + 1] = x;
+  }
+}
+
+function swap(buf: Float64Array, i: number, j: number): void {
+  const t = buf[i];
+  buf[i] = buf[j];
+  buf[j] = t;
+}
+
+/** Coordinates per block in the column kernels (median, trimmed mean). */
+const COLS = 512;
+
+/** cols[(i − b)·m + k] = scales[k]·vs[k][i] for i in [b, e): a column-major copy of one block (sequential reads). */
+function gatherColumns(vs: readonly Float32Array[], scales: ArrayLike<number> | undefined, b: number, e: number, cols: Float64Array): void {
+  const m = vs.length;
+  for (let k = 0; k < m; k++) {
+    const v = vs[k];
+    const c = scales ? scales[k] : 1;
+    for (let i = b, o = k; i < e; i++, o += m) cols[o] = c * v[i];
+  }
+}
+
+function checkVectors(who: string, vs: readonly Float32Array[], scales?: ArrayLike<number>): number {
+  if (vs.length === 0) throw new Error(`${who}: no vectors`);
+  const len = vs[0].length;
+  for (const v of vs) if (v.length !== len) throw new Error(`${who}: length mismatch (${v.length} vs ${len})`);
+  if (scales && scales.length !== vs.length) throw new Error(`${who}: ${scales.length} scales for ${vs.length} vectors`);
+  return len;
+}
+
+/**
+ * Coordinate-wise median of scales[k]·vs[k] (scales default 1); even count: mean of the two middle values.
+ */
+export function coordinateMedian(vs: readonly Float32Array[], scales?: ArrayLike<number>): Float64Array {
+  const len = checkVectors('coordinateMedian', vs, scales);
+  const m = vs.length;
+  const out = new Float64Array(len);
+  const cols = new Float64Array(COLS * m);
+  const hi = m >> 1;
+  for (let b = 0; b < len; b += COLS) {
+    const e = Math.min(len, b + COLS);
+    gatherColumns(vs, scales, b, e, cols);
+    for (let i = b; i < e; i++) {
+      const lo = (i - b) * m;
+      select(cols, lo, lo + m - 1, lo + hi);
+      let v = cols[lo + hi];
+      if (m % 2 === 0) {
+        let lower = cols[lo];
+        for (let k = lo + 1; k < lo + hi; k++) if (cols[k] > lower) lower = cols[k];
+        v = (lower + v) / 2;
+      }
+      out[i] = v;
+    }
+  }
+  return out;
+}
+
+/** Coordinate-wise trimmed mean: drop the `trim` smallest and `trim` largest values, average the rest. */
+export function coordinateTrimmedMean(vs: readonly Float32Array[], trim: number): Float64Array {
+  const len = checkVectors('coordinateTrimmedMean', vs);
+  const m = vs.length;
+  const keep = m - 2 * trim;
+  if (!Number.isInteger(trim) || trim < 0 || keep < 1) {
+    throw new Error(`coordinateTrimmedMean: trimming ${trim} from each end of ${m} values leaves nothing`);
+  }
+  const out = new Float64Array(len);
+  const cols = new Float64Array(COLS * m);
+  for (let b = 0; b < len; b += COLS) {
+    const e = Math.min(len, b + COLS);
+    gatherColumns(vs, undefined, b, e, cols);
+    for (let i = b; i < e; i++) {
+      const lo = (i - b) * m;
+      if (trim > 0) {
+        select(cols, lo, lo + m - 1, lo + trim); // [lo, lo+trim) = the trim smallest
+        select(cols, lo + trim, lo + m - 1, lo + m - trim - 1); // (lo+m−trim−1, lo+m) = the trim largest
+      }
+      let s = 0;
+      for (let k = lo + trim; k < lo + m - trim; k++) s += cols[k];
+      out[i] = s / keep;
+    }
+  }
+  return out;
+}
+
+/**
+ * out[i] += Σ_k coeffs[k]·vs[k][i] for i in [start, end) (whole vector by default); skips zero coefficients.
+ * Returns out (a new float64 vector when not given).
+ */
+export function weightedSum(
+  vs: readonly Float32Array[],
+  coeffs: ArrayLike<number>,
+  out: Float64Array = new Float64Array(vs.length ? vs[0].length : 0),
+  start = 0,
+  end = out.length,
+): Float64Array {
+  // Four vectors per pass over `out` (a quarter of the float64 read/write traffic).
+  const ks: number[] = [];
+  for (let k = 0; k < vs.length; k++) if (coeffs[k] !== 0) ks.push(k);
+  let q = 0;
+  for (; q + 3 < ks.length; q += 4) {
+    const [a, b, c, d] = [vs[ks[q]], vs[ks[q + 1]], vs[ks[q + 2]], vs[ks[q + 3]]];
+    const [ca, cb, cc, cd] = [coeffs[ks[q]], coeffs[ks[q + 1]], coeffs[ks[q + 2]], coeffs[ks[q + 3]]];
+    for (let i = start; i < end; i++) out[i] += ca * a[i] + cb * b[i] + cc * c[i] + cd * d[i];
+  }
+  for (; q < ks.length; q++) {
+    const v = vs[ks[q]];
+    const c = coeffs[ks[q]];
+    for (let i = start; i < end; i++) out[i] += c * v[i];
+  }
+  return out;
+}
+
+/** target[i] += σ·N(0, 1), one seeded stream; no-op when σ = 0. */
+export function addGaussianNoise(target: Float32Array | Float64Array, sigma: number, seed: number): void {
+  if (sigma === 0) return;
+  const rng = createRng(seed);
+  for (let i = 0; i < target.length; i++) target[i] += sigma * rng.normal();
+}
