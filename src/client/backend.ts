@@ -8,7 +8,9 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import { createStore, get, set } from 'idb-keyval';
 import type { BackendChoice, BackendName, ModelId } from '../shared/config';
 import type { BackendProbe } from '../shared/protocol';
+import { registerBatchMatMul } from '../kernels/batch-matmul';
 import { registerConv2DBackpropFilter } from '../kernels/conv2d-backprop-filter';
+import { registerConv2DBackpropInput } from '../kernels/conv2d-backprop-input';
 import { buildModel, IMAGE_SHAPE, NUM_CLASSES } from './models';
 import { trainLocal } from './train';
 
@@ -17,9 +19,12 @@ setWasmPaths({
   'tfjs-backend-wasm-simd.wasm': wasmSimd,
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
 });
-// Stock tfjs-wasm cannot train a CNN without this kernel; on cpu ours is 11–40× faster than stock
-// (src/kernels/conv2d-backprop-filter.bench.ts).
+// Stock tfjs-wasm cannot train a CNN without a filter-gradient kernel, and its input-gradient and transposed
+// matmul kernels are naive loops; ours are built on XNNPACK's Conv2D/MatMul (a CNN-S step: ~145 → ~63 ms).
+// On cpu only the filter gradient is faster than stock (11–40×). Numbers: src/kernels/kernels.bench.ts.
 registerConv2DBackpropFilter('wasm');
+registerConv2DBackpropInput('wasm');
+registerBatchMatMul('wasm');
 registerConv2DBackpropFilter('cpu');
 
 export const PROBE_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
