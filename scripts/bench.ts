@@ -1,8 +1,8 @@
 // npm run bench [-- --backends webgpu,wasm] [--quick] [--samples wasm=4096] [--repeats N] [--no-kernel]
 // Builds the app into a private folder, serves it with vite preview on 127.0.0.1, and in headless Chromium times
 // CNN-S training on MNIST per backend: our trainLocal vs stock model.fit (bench.html, src/bench/bench-page.ts).
-// Then times the Conv2DBackpropFilter kernel in Node (src/kernels/conv2d-backprop-filter.bench.ts).
-// Prints both tables and writes everything to results/bench-<timestamp>.json.
+// Then, in a Node child process, times our training kernels (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)
+// against the stock ones (src/kernels/kernels.bench.ts). Prints both tables and writes everything to results/bench-<timestamp>.json.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { build, preview, type PreviewServer } from 'vite';
 import type { BenchBackendResult, BenchResults, BenchRunOptions } from '../src/bench/bench-page.ts';
-import type { ConvFilterGradBenchOptions, ConvFilterGradTiming } from '../src/kernels/conv2d-backprop-filter.bench.ts';
+import type { KernelTiming } from '../src/kernels/kernels.bench.ts';
 import type { BackendName } from '../src/shared/config.ts';
 import { launchOptions } from './browser.ts';
 
@@ -39,7 +39,7 @@ function usage(): string {
     `  --samples    exact sample counts per backend (default ${ALL.map((b) => `${b} ${SAMPLES[b]}`).join(', ')}, lowered when`,
     '               the warm-up shows a run would overrun its time budget; counts given here are never lowered)',
     '  --repeats N  timed runs per side, alternating which side goes first; the best counts (default 2)',
-    '  --no-kernel  skip the Node Conv2DBackpropFilter micro-bench',
+    '  --no-kernel  skip the Node kernel micro-bench (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)',
   ].join('\n');
 }
 
@@ -133,28 +133,15 @@ function withinNoise(r: BenchBackendResult): boolean {
   return Math.abs(1 - r.ratio!) <= Math.max(r.ours!.spread, r.fit!.spread);
 }
 
-function kernelTable(timings: ConvFilterGradTiming[]): string {
-  const shapes = [...new Set(timings.map((t) => t.shape))];
-  const ms = (backend: string, impl: string, shape: string) => timings.find((t) => t.backend === backend && t.impl === impl && t.shape === shape)?.msPerCall;
-  const rows = shapes.map((shape) => {
-    const wasm = ms('wasm', 'ours', shape);
-    const ours = ms('cpu', 'ours', shape);
-    const stock = ms('cpu', 'stock', shape);
-    return [shape, fmt(wasm, 2), fmt(ours, 1), fmt(stock, 1), stock && ours ? `${fmt(stock / ours, 1)}×` : '–', stock && wasm ? `${fmt(stock / wasm, 0)}×` : '–'];
-  });
-  return table(
-    ['shape (batch 32)', 'wasm ours ms', 'cpu ours ms', 'cpu stock ms', 'stock/ours (cpu)', 'stock cpu/ours wasm'],
-    rows,
-    [false, true, true, true, true, true],
-  );
-}
+/** What the kernel bench's child process reports: the timings, and their table (formatted there, so tfjs stays out of this process). */
+interface KernelBenchReport { timings: KernelTiming[]; table: string }
 
 /**
  * Runs the kernel bench in a fresh Node process (this script with --kernel-child): in this process, after vite and
- * Playwright, the allocation-heavy stock cpu kernel ran up to 4× slower than on its own (V8 heap state), which would
- * inflate the stock/ours ratios.
+ * Playwright, the allocation-heavy stock cpu kernels ran up to 4× slower than on their own (V8 heap state), which
+ * would inflate the stock/ours ratios.
  */
-function runKernelBenchInChild(quick: boolean): Promise<ConvFilterGradTiming[]> {
+function runKernelBenchInChild(quick: boolean): Promise<KernelBenchReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--kernel-child', ...(quick ? ['--quick'] : [])], {
       cwd: ROOT,
@@ -166,25 +153,23 @@ function runKernelBenchInChild(quick: boolean): Promise<ConvFilterGradTiming[]> 
     child.once('exit', (code, signal) => {
       const line = out.split('\n').find((l) => l.startsWith('KERNEL_JSON '));
       if (code !== 0 || !line) reject(new Error(`kernel bench process failed (${signal ?? `exit ${code}`})${out ? `: ${out.slice(-500)}` : ''}`));
-      else resolve(JSON.parse(line.slice('KERNEL_JSON '.length)) as ConvFilterGradTiming[]);
+      else resolve(JSON.parse(line.slice('KERNEL_JSON '.length)) as KernelBenchReport);
     });
   });
 }
 
-async function runKernelBench(quick: boolean): Promise<ConvFilterGradTiming[]> {
+async function runKernelBench(quick: boolean): Promise<KernelBenchReport> {
   // Drop tfjs's "install tfjs-node" banner; every other warning still shows.
   const warn = console.warn;
   console.warn = (...a: unknown[]) => {
     if (!String(a[0]).includes('tfjs-node')) warn(...a);
   };
   try {
-    const { benchConvFilterGrad } = await import('../src/kernels/conv2d-backprop-filter.bench.ts');
-    // The stock cpu kernel takes ~1 s (conv1 shape) and ~11 s (conv2 shape) per call here: the conv2 case is timed on a
-    // single call, and --quick skips it.
-    const opts: ConvFilterGradBenchOptions = quick
-      ? { minMs: 200, minReps: 3, warmup: 1, slowMs: 1500, include: (c) => !(c.impl === 'stock' && c.shapeIndex === 1) }
-      : { minMs: 500, minReps: 3, warmup: 1, slowMs: 3000 };
-    return await benchConvFilterGrad(opts);
+    const { benchKernels, formatKernelTimings, kernelBenchOptions } = await import('../src/kernels/kernels.bench.ts');
+    // The stock cpu Conv2DBackpropFilter takes ~1 s (conv1 shape) and ~11 s (conv2 shape) per call here: these
+    // options time the conv2 case on a single call, and with --quick skip it (~30 s in all, ~15 s with --quick).
+    const timings = await benchKernels(kernelBenchOptions(quick));
+    return { timings, table: formatKernelTimings(timings) };
   } finally {
     console.warn = warn;
   }
@@ -306,11 +291,11 @@ async function main(): Promise<number> {
   log(`bench: CNN-S on MNIST, batch 32, SGD lr 0.01, backends ${args.backends.join(', ')}${args.quick ? ' (quick)' : ''}`);
 
   const { results, pageErrors, browserVersion } = await runBrowserBench(args, log);
-  let kernel: ConvFilterGradTiming[] = [];
+  let kernel: KernelBenchReport | undefined;
   let kernelError: string | undefined;
   if (args.kernel) {
     const t = performance.now();
-    log('Node kernel micro-bench (Conv2DBackpropFilter)…');
+    log('Node kernel micro-bench (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)…');
     try {
       kernel = await runKernelBenchInChild(args.quick);
       log(`kernel bench done in ${elapsed(t)}`);
@@ -342,16 +327,16 @@ async function main(): Promise<number> {
   console.log(`${busy ? 'WARNING: the machine was busy' : 'Machine load'}: 1-min load average ${loadInfo.start.toFixed(1)} at start, up to ` +
     `${loadInfo.max.toFixed(1)} during the run, on ${loadInfo.cores} cores (the bench itself accounts for ~2)` +
     `${busy ? ': other processes competed for the CPU, so the timings (and ratios near 1) are noisy; re-run when idle.' : '.'}`);
-  if (kernel.length) {
-    console.log(`\nConv2DBackpropFilter in Node, own process (median ms per call; a case whose first call exceeds ${args.quick ? 1.5 : 3} s is that one call;\n` +
-      'wasm has no stock kernel, so stock is the cpu one):\n');
-    console.log(kernelTable(kernel));
+  if (kernel) {
+    console.log(`\nTraining kernels in Node, own process: stock tfjs kernel vs ours, median ms per call (src/kernels/kernels.bench.ts)` +
+      `${args.quick ? ';\n--quick skips the stock cpu Conv2DBackpropFilter on conv2\'s shape (~11 s a call)' : ''}:\n`);
+    console.log(kernel.table);
   }
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(join(ROOT, 'results'), { recursive: true });
   const file = join(ROOT, 'results', `bench-${stamp}.json`);
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), args, load: loadInfo, totalSeconds: (performance.now() - t0) / 1000, browserVersion, browser: results, pageErrors, kernel, kernelError }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), args, load: loadInfo, totalSeconds: (performance.now() - t0) / 1000, browserVersion, browser: results, pageErrors, kernel: kernel?.timings ?? [], kernelError }, null, 2)}\n`);
   console.log(`\nresults: ${file.slice(ROOT.length)}   total time: ${total}`);
 
   if (!timed.length && !failed.length) {

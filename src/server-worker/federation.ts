@@ -94,6 +94,7 @@ export class Federation {
   private error: string | null = null;
   private pauseRequested = false;
   private finishing = false;
+  private runsStarted = 0;
   private rejections: CoordinatorStatus['rejections'] = { total: 0, byReason: {}, recent: [] };
   private sweepTimer: unknown;
   private waitTimer: unknown = null;
@@ -246,7 +247,8 @@ export class Federation {
     }
     const config = resolveConfig(partial);
     this.clearRun();
-    const runId = `run-${this.deps.now().toString(36)}-${config.seed}`;
+    // Time plus a counter: a reset and a restart within one millisecond must not reuse the old run's id.
+    const runId = `run-${this.deps.now().toString(36)}-${++this.runsStarted}`;
     this.run = this.newRun({ runId, config, state: 'preparing', round: 0, numPartitions: 0, history: [] }, new Float32Array(0));
     this.error = null;
     this.setState('preparing', `loading ${config.dataset}`);
