@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelId } from '../shared/config.ts';
 import { initWeights, layerOffsets, totalSize } from '../shared/weights.ts';
 import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from '../kernels/conv2d-backprop-filter.ts';
+import { rand } from '../kernels/test-helpers.ts';
 import {
   buildModel,
   evaluate,
@@ -16,17 +17,6 @@ import {
 } from './models.ts';
 
 const PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1];
-
-/** Deterministic uniform values in [-1, 1). */
-function rand(len: number, seed: number): Float32Array {
-  const out = new Float32Array(len);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** Bit-exact comparison of float arrays (vitest's deep equality is far too slow on 10⁵+ elements). */
 function expectSameBits(a: ArrayLike<number>, b: ArrayLike<number>): void {

@@ -1,28 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-// Node resolves this to the CJS node build, which loads dist/*.wasm from disk: no setWasmPaths needed.
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBatchMatMul, registerBatchMatMul, restoreBatchMatMul } from './batch-matmul.ts';
 import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from './conv2d-backprop-filter.ts';
-
-/** Deterministic uniform values in [-1, 1). */
-function rand(len: number, seed: number): Float32Array {
-  const out = new Float32Array(len);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-/** max |a−b| / max(1, |b|): absolute error for O(1) values, relative for large sums. */
-function maxErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  return m;
-}
+import {
+  callKernel, expectFitMatchesCpu, expectGradsLeakNothing, expectGradsMatchCpu, expectRegistrationRoundTrip,
+  initCpuAndWasm, liveCounts, maxErr, on, rand, runKernel, seedWeights,
+} from './test-helpers.ts';
 
 /** op(A)·op(B) for 2-D row-major A, B, accumulated in Float64. */
 function matMulReference(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], tA: boolean, tB: boolean) {
@@ -41,16 +25,8 @@ function matMulReference(a: Float32Array, aShape: number[], b: Float32Array, bSh
   return out;
 }
 
-async function on<T extends tf.TensorContainer>(backend: string, fn: () => T): Promise<T> {
-  await tf.setBackend(backend);
-  return tf.tidy(fn);
-}
-
-const runMatMul = (a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], attrs: object) => {
-  const out = tf.engine().runKernel(tf.BatchMatMul, { a: tf.tensor(a, aShape), b: tf.tensor(b, bShape) },
-    attrs as tf.NamedAttrMap) as tf.Tensor;
-  return { shape: out.shape, vals: out.dataSync() as Float32Array };
-};
+const runMatMul = (a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], attrs: object) =>
+  runKernel(tf.BatchMatMul, { a: tf.tensor(a, aShape), b: tf.tensor(b, bShape) }, attrs);
 
 // Registered before the wasm backend is first initialised, as src/client/backend.ts does at import: the engine then
 // runs the stock kernel's setup through our config.
@@ -59,8 +35,7 @@ registerBatchMatMul('wasm');
 
 beforeAll(async () => {
   expect(stockWasm).toBeDefined();
-  expect(await tf.setBackend('cpu')).toBe(true);
-  expect(await tf.setBackend('wasm')).toBe(true);
+  await initCpuAndWasm();
   registerConv2DBackpropFilter('wasm'); // for the CNN fit below
 });
 afterAll(() => {
@@ -88,27 +63,20 @@ describe('BatchMatMul', () => {
     expect(stock.shape).toEqual([...lead, m, n]);
 
     await tf.setBackend('wasm');
-    const before = { tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() };
+    const before = liveCounts();
     const ours = await on('wasm', () => runMatMul(a, aShape, b, bShape, attrs));
-    expect({ tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() }).toEqual(before);
+    expect(liveCounts()).toEqual(before);
     expect(ours.shape).toEqual(stock.shape);
     expect(maxErr(ours.vals, stock.vals)).toBeLessThan(1e-4);
 
     // Ours wrapping the stock cpu kernel, called directly so the cpu registry is left alone.
-    const oursCpu = await on('cpu', () => {
-      const backend = tf.backend();
-      const cpuBefore = backend.numDataIds();
-      const inputs = { a: tf.tensor(a, aShape), b: tf.tensor(b, bShape) };
-      const kernel = makeBatchMatMul('cpu', tf.getKernel(tf.BatchMatMul, 'cpu')!.kernelFunc);
-      const out = kernel({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
-      expect(out.shape).toEqual(stock.shape);
-      const vals = (backend.readSync(out.dataId) as Float32Array).slice();
-      backend.disposeData(out.dataId);
-      tf.dispose(inputs);
-      expect(backend.numDataIds()).toBe(cpuBefore);
-      return vals;
-    });
-    expect(maxErr(oursCpu, stock.vals)).toBeLessThan(1e-4);
+    const oursCpu = await on('cpu', () => callKernel(
+      makeBatchMatMul('cpu', tf.getKernel(tf.BatchMatMul, 'cpu')!.kernelFunc),
+      () => ({ a: tf.tensor(a, aShape), b: tf.tensor(b, bShape) }),
+      attrs,
+    ));
+    expect(oursCpu.shape).toEqual(stock.shape);
+    expect(maxErr(oursCpu.vals, stock.vals)).toBeLessThan(1e-4);
 
     expect(maxErr(matMulReference(a, aShape, b, bShape, tA, tB), stock.vals)).toBeLessThan(1e-4);
   });
@@ -145,17 +113,11 @@ describe('BatchMatMul', () => {
     const bShape = tB ? [n, k] : [k, n];
     const a = rand(m * k, 1);
     const b = rand(k * n, 2);
-    const backend = tf.backend();
-    const before = backend.numDataIds();
-    const inputs = { a: tf.tensor(a, aShape), b: tf.tensor(b, bShape) };
-    const out = makeBatchMatMul('wasm', inner)({ inputs, backend, attrs: { transposeA: tA, transposeB: tB } }) as tf.TensorInfo;
+    const out = callKernel(makeBatchMatMul('wasm', inner), () => ({ a: tf.tensor(a, aShape), b: tf.tensor(b, bShape) }),
+      { transposeA: tA, transposeB: tB });
     expect(out.shape).toEqual([m, n]);
-    const vals = (backend.readSync(out.dataId) as Float32Array).slice();
-    backend.disposeData(out.dataId);
-    tf.dispose(inputs);
-    expect(backend.numDataIds()).toBe(before);
     expect(calls).toEqual([{ a: swapped ? [n, k] : [m, k], b: swapped ? [k, m] : [k, n], attrs: { transposeA: false, transposeB: false } }]);
-    expect(maxErr(vals, matMulReference(a, aShape, b, bShape, tA, tB))).toBeLessThan(1e-4);
+    expect(maxErr(out.vals, matMulReference(a, aShape, b, bShape, tA, tB))).toBeLessThan(1e-4);
   });
 
   it('rejects mismatched inner dimensions', async () => {
@@ -165,21 +127,7 @@ describe('BatchMatMul', () => {
   });
 
   it('registration is idempotent and restorable', () => {
-    const k = tf.getKernel(tf.BatchMatMul, 'wasm');
-    expect(k).not.toBe(stockWasm);
-    registerBatchMatMul('wasm');
-    expect(tf.getKernel(tf.BatchMatMul, 'wasm')).toBe(k);
-    restoreBatchMatMul('wasm');
-    expect(tf.getKernel(tf.BatchMatMul, 'wasm')).toBe(stockWasm);
-    registerBatchMatMul('wasm');
-    expect(tf.getKernel(tf.BatchMatMul, 'wasm')).not.toBe(stockWasm);
-
-    const stockCpu = tf.getKernel(tf.BatchMatMul, 'cpu');
-    registerBatchMatMul('cpu');
-    expect(tf.getKernel(tf.BatchMatMul, 'cpu')).not.toBe(stockCpu);
-    registerBatchMatMul('cpu');
-    restoreBatchMatMul('cpu');
-    expect(tf.getKernel(tf.BatchMatMul, 'cpu')).toBe(stockCpu);
+    expectRegistrationRoundTrip(tf.BatchMatMul, registerBatchMatMul, restoreBatchMatMul, stockWasm);
   });
 });
 
@@ -196,28 +144,13 @@ describe('end to end on wasm', () => {
     const logits = tf.matMul(h as tf.Tensor2D, w2 as tf.Tensor2D);
     return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 10), 'int32'), 10), logits);
   };
-  const grads = () => tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)(inputs()).map((g) => g.dataSync() as Float32Array);
 
-  it('tf.grads matches the cpu backend', async () => {
-    const cpu = await on('cpu', grads);
-    const wasm = await on('wasm', grads);
-    expect(wasm).toHaveLength(4);
-    for (let i = 0; i < 4; i++) expect(maxErr(wasm[i], cpu[i])).toBeLessThan(1e-4);
-  });
+  it('tf.grads matches the cpu backend', () => expectGradsMatchCpu(loss, inputs, 4));
 
-  it('a gradient computation in tidy leaks no tensors or backend buffers', async () => {
-    await tf.setBackend('wasm');
-    const ins = inputs();
-    const before = { tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() };
-    tf.tidy(() => {
-      tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)(ins);
-    });
-    expect({ tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() }).toEqual(before);
-    tf.dispose(ins);
-  });
+  it('a gradient computation in tidy leaks no tensors or backend buffers', () => expectGradsLeakNothing(loss, inputs));
 
   it('a tf.layers CNN trains one step on wasm like on cpu', async () => {
-    const fitOneStep = async () => {
+    const build = () => {
       const model = tf.sequential({
         layers: [
           tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, padding: 'valid', activation: 'relu' }),
@@ -227,25 +160,10 @@ describe('end to end on wasm', () => {
           tf.layers.dense({ units: 3 }),
         ],
       });
-      const init = model.getWeights().map((w, i) => tf.tensor(rand(w.size, 31 + i).map((v) => v * 0.3), w.shape));
-      model.setWeights(init);
-      tf.dispose(init);
+      seedWeights(model, 31);
       model.compile({ optimizer: tf.train.sgd(0.1), loss: tf.losses.softmaxCrossEntropy });
-      const xs = tf.tensor4d(rand(8 * 12 * 12, 21), [8, 12, 12, 1]);
-      const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
-      try {
-        await model.fit(xs, ys, { epochs: 1, batchSize: 8, verbose: 0 });
-        return model.getWeights().map((w) => w.dataSync() as Float32Array);
-      } finally {
-        tf.dispose([xs, ys]);
-        model.dispose();
-      }
+      return model;
     };
-    await tf.setBackend('cpu');
-    const cpu = await fitOneStep();
-    await tf.setBackend('wasm');
-    const wasm = await fitOneStep();
-    expect(wasm).toHaveLength(cpu.length);
-    for (let i = 0; i < cpu.length; i++) expect(maxErr(wasm[i], cpu[i])).toBeLessThan(1e-4);
+    await expectFitMatchesCpu(build);
   });
 });

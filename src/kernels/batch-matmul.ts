@@ -1,22 +1,15 @@
 import {
   BatchMatMul,
   broadcast_util,
-  engine,
-  getKernel,
-  registerKernel,
   Reshape,
   Transpose,
-  unregisterKernel,
   type BatchMatMulAttrs,
   type KernelBackend,
-  type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-
-/** Our kernel per backend, plus the kernel it replaced (which it also calls) for restoring. */
-const installed = new Map<string, { ours: KernelConfig; previous: KernelConfig }>();
+import { backendKernels, overrideKernel, restoreKernel } from './kernel-registry.ts';
 
 const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
 
@@ -29,13 +22,7 @@ const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
  * tensor). Untransposed products, batch sizes > 1 and non-float32 inputs go to `inner` unchanged.
  */
 export function makeBatchMatMul(backendName: string, inner: KernelFunc): KernelFunc {
-  const kernel = (name: string): KernelFunc => {
-    const k = getKernel(name, backendName);
-    if (!k) throw new Error(`BatchMatMul for '${backendName}' needs its '${name}' kernel`);
-    return k.kernelFunc;
-  };
-  const transpose = kernel(Transpose);
-  const reshape = kernel(Reshape);
+  const [transpose, reshape] = backendKernels(backendName, BatchMatMul, [Transpose, Reshape]);
 
   return (args) => {
     const { inputs, backend, attrs } = args;
@@ -90,34 +77,19 @@ export function makeBatchMatMul(backendName: string, inner: KernelFunc): KernelF
  * `restoreBatchMatMul` puts that kernel back.
  */
 export function registerBatchMatMul(backendName = 'wasm'): void {
-  const current = getKernel(BatchMatMul, backendName);
-  if (current && installed.get(backendName)?.ours === current) return;
-  if (!current) throw new Error(`registerBatchMatMul: no '${BatchMatMul}' kernel on '${backendName}' to wrap`);
-  const ours: KernelConfig = {
-    kernelName: BatchMatMul,
-    backendName,
-    kernelFunc: makeBatchMatMul(backendName, current.kernelFunc),
-    // The wrapped kernel still needs its setup (stock wasm binds its C++ function there), which the engine runs
-    // for registered kernels on setBackend: keep it when registering before the backend is first initialised.
-    setupFunc: current.setupFunc,
-    disposeFunc: current.disposeFunc,
-  };
-  // Unregister first: re-registering works but logs an "already registered" warning.
-  unregisterKernel(BatchMatMul, backendName);
-  registerKernel(ours);
-  installed.set(backendName, { ours, previous: current });
-  if (getKernel(BatchMatMul, backendName)?.kernelFunc !== ours.kernelFunc) {
-    throw new Error(`BatchMatMul registration for '${backendName}' did not take effect`);
-  }
+  overrideKernel(BatchMatMul, backendName, (current) => {
+    if (!current) throw new Error(`registerBatchMatMul: no '${BatchMatMul}' kernel on '${backendName}' to wrap`);
+    return {
+      kernelFunc: makeBatchMatMul(backendName, current.kernelFunc),
+      // The wrapped kernel still needs its setup (stock wasm binds its C++ function there), which the engine runs
+      // for registered kernels on setBackend: keep it when registering before the backend is first initialised.
+      setupFunc: current.setupFunc,
+      disposeFunc: current.disposeFunc,
+    };
+  });
 }
 
 /** Undoes `registerBatchMatMul`: restores the wrapped kernel. */
 export function restoreBatchMatMul(backendName = 'wasm'): void {
-  const entry = installed.get(backendName);
-  if (!entry || getKernel(BatchMatMul, backendName) !== entry.ours) return;
-  unregisterKernel(BatchMatMul, backendName);
-  registerKernel(entry.previous);
-  const backend = engine().registry[backendName];
-  if (backend && entry.previous.setupFunc) entry.previous.setupFunc(backend); // already ran via ours; harmless
-  installed.delete(backendName);
+  restoreKernel(BatchMatMul, backendName);
 }

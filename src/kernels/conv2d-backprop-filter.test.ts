@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-// Node resolves this to the CJS node build, which loads dist/*.wasm from disk: no setWasmPaths needed.
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,41 +7,16 @@ import {
   restoreConv2DBackpropFilter,
 } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropFilterReference } from './conv2d-backprop-filter.reference.ts';
-
-type Shape4 = [number, number, number, number];
-type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-/** Deterministic uniform values in [-1, 1). */
-function rand(len: number, seed: number): Float32Array {
-  const out = new Float32Array(len);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-/** max |a−b| / max(1, |b|): absolute error for O(1) values, relative for large sums. */
-function maxErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  return m;
-}
-
-async function on<T extends tf.TensorContainer>(backend: string, fn: () => T): Promise<T> {
-  await tf.setBackend(backend);
-  return tf.tidy(fn);
-}
+import {
+  callKernel, expectGradsLeakNothing, expectGradsMatchCpu, expectRegistrationRoundTrip, fitOneStep, initCpuAndWasm,
+  liveCounts, maxErr, on, rand, runKernel, type Pad, type Shape4,
+} from './test-helpers.ts';
 
 const runFilterGrad = (x: Float32Array, xShape: Shape4, dy: Float32Array, dyShape: Shape4, attrs: object) =>
-  (tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: tf.tensor(x, xShape), dy: tf.tensor(dy, dyShape) },
-    attrs as tf.NamedAttrMap) as tf.Tensor).dataSync() as Float32Array;
+  runKernel(tf.Conv2DBackpropFilter, { x: tf.tensor(x, xShape), dy: tf.tensor(dy, dyShape) }, attrs).vals;
 
 beforeAll(async () => {
-  expect(await tf.setBackend('cpu')).toBe(true);
-  expect(await tf.setBackend('wasm')).toBe(true);
+  await initCpuAndWasm();
   registerConv2DBackpropFilter('wasm');
 });
 afterAll(() => restoreConv2DBackpropFilter('wasm'));
@@ -75,24 +49,16 @@ describe('Conv2DBackpropFilter', () => {
 
     const stock = await on('cpu', () => runFilterGrad(x, xShape, dy, dyShape, attrs));
 
-    const before = tf.engine().backend.numDataIds();
+    await tf.setBackend('wasm');
+    const before = liveCounts();
     const ours = await on('wasm', () => runFilterGrad(x, xShape, dy, dyShape, attrs));
-    expect(tf.engine().backend.numDataIds()).toBe(before);
+    expect(liveCounts()).toEqual(before);
     expect(maxErr(ours, stock)).toBeLessThan(1e-4);
 
     // Ours assembled from cpu kernels, called directly so the stock cpu kernel stays registered.
-    const oursCpu = await on('cpu', () => {
-      const backend = tf.backend();
-      const cpuBefore = backend.numDataIds();
-      const inputs = { x: tf.tensor(x, xShape), dy: tf.tensor(dy, dyShape) };
-      const out = makeConv2DBackpropFilter('cpu')({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
-      const vals = backend.readSync(out.dataId) as Float32Array;
-      backend.disposeData(out.dataId);
-      tf.dispose(inputs);
-      expect(backend.numDataIds()).toBe(cpuBefore);
-      return vals;
-    });
-    expect(maxErr(oursCpu, stock)).toBeLessThan(1e-4);
+    const oursCpu = await on('cpu', () => callKernel(makeConv2DBackpropFilter('cpu'),
+      () => ({ x: tf.tensor(x, xShape), dy: tf.tensor(dy, dyShape) }), attrs));
+    expect(maxErr(oursCpu.vals, stock)).toBeLessThan(1e-4);
 
     const ref = conv2dBackpropFilterReference(x, xShape, dy, dyShape, filterShape, [s, s],
       { top: info.padInfo.top, left: info.padInfo.left }, [1, 1]);
@@ -107,15 +73,9 @@ describe('Conv2DBackpropFilter', () => {
   });
 
   it('registration is idempotent and restorable', () => {
-    const k = tf.getKernel(tf.Conv2DBackpropFilter, 'wasm');
-    registerConv2DBackpropFilter('wasm');
-    expect(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')).toBe(k);
-
-    const stockCpu = tf.getKernel(tf.Conv2DBackpropFilter, 'cpu');
-    registerConv2DBackpropFilter('cpu');
-    expect(tf.getKernel(tf.Conv2DBackpropFilter, 'cpu')).not.toBe(stockCpu);
-    restoreConv2DBackpropFilter('cpu');
-    expect(tf.getKernel(tf.Conv2DBackpropFilter, 'cpu')).toBe(stockCpu);
+    // Stock wasm has no Conv2DBackpropFilter: restoring leaves none.
+    expectRegistrationRoundTrip(tf.Conv2DBackpropFilter, registerConv2DBackpropFilter, restoreConv2DBackpropFilter,
+      undefined);
   });
 });
 
@@ -135,27 +95,12 @@ describe('end to end on wasm', () => {
     const logits = tf.matMul(tf.reshape(h, [4, 72]), wd as tf.Tensor2D);
     return tf.losses.softmaxCrossEntropy(tf.oneHot([0, 1, 2, 3], 5), logits);
   };
-  const grads = () => tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)(inputs()).map((g) => g.dataSync() as Float32Array);
 
-  it('tf.grads matches the cpu backend', async () => {
-    const cpu = await on('cpu', grads);
-    const wasm = await on('wasm', grads);
-    expect(wasm).toHaveLength(4);
-    for (let i = 0; i < 4; i++) expect(maxErr(wasm[i], cpu[i])).toBeLessThan(1e-4);
-  });
+  it('tf.grads matches the cpu backend', () => expectGradsMatchCpu(loss, inputs, 4));
 
-  it('a gradient computation in tidy leaks no tensors or backend buffers', async () => {
-    await tf.setBackend('wasm');
-    const ins = inputs();
-    const before = { tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() };
-    tf.tidy(() => {
-      tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)(ins);
-    });
-    expect({ tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() }).toEqual(before);
-    tf.dispose(ins);
-  });
+  it('a gradient computation in tidy leaks no tensors or backend buffers', () => expectGradsLeakNothing(loss, inputs));
 
-  const fitOneStep = async () => {
+  const build = () => {
     const model = tf.sequential({
       layers: [
         tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, padding: 'valid', activation: 'relu' }),
@@ -165,25 +110,17 @@ describe('end to end on wasm', () => {
       ],
     });
     model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
-    const xs = tf.tensor4d(rand(8 * 12 * 12, 21), [8, 12, 12, 1]);
-    const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
-    try {
-      const h = await model.fit(xs, ys, { epochs: 1, batchSize: 8, verbose: 0 });
-      return h.history.loss[0] as number;
-    } finally {
-      tf.dispose([xs, ys]);
-      model.dispose();
-    }
+    return model;
   };
 
   it('tf.layers CNN fits on wasm only with the kernel registered', async () => {
     await tf.setBackend('wasm');
     restoreConv2DBackpropFilter('wasm');
     try {
-      await expect(fitOneStep()).rejects.toThrow(/Conv2DBackpropFilter' not registered for backend 'wasm'/);
+      await expect(fitOneStep(build())).rejects.toThrow(/Conv2DBackpropFilter' not registered for backend 'wasm'/);
     } finally {
       registerConv2DBackpropFilter('wasm');
     }
-    expect(Number.isFinite(await fitOneStep())).toBe(true);
+    expect(Number.isFinite((await fitOneStep(build())).loss)).toBe(true);
   });
 });

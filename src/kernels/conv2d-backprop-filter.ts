@@ -2,21 +2,15 @@ import {
   backend_util,
   Conv2D,
   Conv2DBackpropFilter,
-  getKernel,
-  registerKernel,
   Slice,
   Transpose,
-  unregisterKernel,
   type Conv2DBackpropFilterAttrs,
   type KernelBackend,
-  type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-
-/** Our kernel per backend, plus whatever it replaced (e.g. the stock cpu kernel) for restoring. */
-const installed = new Map<string, { ours: KernelConfig; previous?: KernelConfig }>();
+import { backendKernels, overrideKernel, restoreKernel } from './kernel-registry.ts';
 
 /**
  * Conv2DBackpropFilter built from the backend's own Conv2D/Transpose/Slice kernels via
@@ -24,14 +18,7 @@ const installed = new Map<string, { ours: KernelConfig; previous?: KernelConfig 
  * the contraction channel, dy acts as an [OH,OW,N,Co] filter dilated by the forward stride.
  */
 export function makeConv2DBackpropFilter(backendName: string): KernelFunc {
-  const kernel = (name: string): KernelFunc => {
-    const k = getKernel(name, backendName);
-    if (!k) throw new Error(`Conv2DBackpropFilter for '${backendName}' needs its '${name}' kernel`);
-    return k.kernelFunc;
-  };
-  const conv2d = kernel(Conv2D);
-  const transpose = kernel(Transpose);
-  const slice = kernel(Slice);
+  const [conv2d, transpose, slice] = backendKernels(backendName, Conv2DBackpropFilter, [Conv2D, Transpose, Slice]);
 
   return ({ inputs, backend, attrs }) => {
     const b = backend as KernelBackend;
@@ -84,27 +71,10 @@ export function makeConv2DBackpropFilter(backendName: string): KernelFunc {
  * (e.g. stock cpu); `restoreConv2DBackpropFilter` puts the replaced one back.
  */
 export function registerConv2DBackpropFilter(backendName = 'wasm'): void {
-  const current = getKernel(Conv2DBackpropFilter, backendName);
-  if (current && installed.get(backendName)?.ours === current) return;
-  const ours: KernelConfig = {
-    kernelName: Conv2DBackpropFilter,
-    backendName,
-    kernelFunc: makeConv2DBackpropFilter(backendName),
-  };
-  // Unregister first: re-registering works but logs an "already registered" warning.
-  if (current) unregisterKernel(Conv2DBackpropFilter, backendName);
-  registerKernel(ours);
-  installed.set(backendName, { ours, previous: current });
-  if (getKernel(Conv2DBackpropFilter, backendName)?.kernelFunc !== ours.kernelFunc) {
-    throw new Error(`Conv2DBackpropFilter registration for '${backendName}' did not take effect`);
-  }
+  overrideKernel(Conv2DBackpropFilter, backendName, () => ({ kernelFunc: makeConv2DBackpropFilter(backendName) }));
 }
 
 /** Undoes `registerConv2DBackpropFilter`: restores the replaced kernel, or leaves none. */
 export function restoreConv2DBackpropFilter(backendName = 'wasm'): void {
-  const entry = installed.get(backendName);
-  if (!entry || getKernel(Conv2DBackpropFilter, backendName) !== entry.ours) return;
-  unregisterKernel(Conv2DBackpropFilter, backendName);
-  if (entry.previous) registerKernel(entry.previous);
-  installed.delete(backendName);
+  restoreKernel(Conv2DBackpropFilter, backendName);
 }

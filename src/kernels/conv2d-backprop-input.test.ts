@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-// Node resolves this to the CJS node build, which loads dist/*.wasm from disk: no setWasmPaths needed.
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from './conv2d-backprop-filter.ts';
@@ -9,50 +8,20 @@ import {
   restoreConv2DBackpropInput,
 } from './conv2d-backprop-input.ts';
 import { conv2dBackpropInputReference } from './conv2d-backprop-input.reference.ts';
-
-type Shape4 = [number, number, number, number];
-type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-/** Deterministic uniform values in [-1, 1). */
-function rand(len: number, seed: number): Float32Array {
-  const out = new Float32Array(len);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-/** max |a−b| / max(1, |b|): absolute error for O(1) values, relative for large sums. */
-function maxErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  return m;
-}
-
-async function on<T extends tf.TensorContainer>(backend: string, fn: () => T): Promise<T> {
-  await tf.setBackend(backend);
-  return tf.tidy(fn);
-}
+import {
+  callKernel, expectAllClose, expectFitMatchesCpu, expectGradsLeakNothing, expectGradsMatchCpu,
+  expectRegistrationRoundTrip, gradValues, initCpuAndWasm, liveCounts, maxErr, on, rand, runKernel, seedWeights,
+  type Pad, type Shape4,
+} from './test-helpers.ts';
 
 const runInputGrad = (dy: Float32Array, dyShape: Shape4, filter: Float32Array, filterShape: Shape4, attrs: object) =>
-  (tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, filterShape) },
-    attrs as tf.NamedAttrMap) as tf.Tensor).dataSync() as Float32Array;
+  runKernel(tf.Conv2DBackpropInput, { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, filterShape) }, attrs).vals;
 
 /** Calls `kernelFunc` directly on the active backend (so the registry is left alone); checks it leaks nothing. */
 function callDirect(kernelFunc: tf.KernelFunc, dy: Float32Array, dyShape: Shape4, filter: Float32Array, filterShape: Shape4, attrs: object) {
-  const backend = tf.backend();
-  const before = backend.numDataIds();
-  const inputs = { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, filterShape) };
-  const out = kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
-  const vals = (backend.readSync(out.dataId) as Float32Array).slice();
+  const out = callKernel(kernelFunc, () => ({ dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, filterShape) }), attrs);
   expect(out.shape).toEqual((attrs as { inputShape: Shape4 }).inputShape);
-  backend.disposeData(out.dataId);
-  tf.dispose(inputs);
-  expect(backend.numDataIds()).toBe(before);
-  return vals;
+  return out.vals;
 }
 
 // Registered before the wasm backend is first initialised, as src/client/backend.ts does at import: the stock
@@ -62,8 +31,7 @@ registerConv2DBackpropInput('wasm');
 
 beforeAll(async () => {
   expect(stockWasm).toBeDefined();
-  expect(await tf.setBackend('cpu')).toBe(true);
-  expect(await tf.setBackend('wasm')).toBe(true);
+  await initCpuAndWasm();
   registerConv2DBackpropFilter('wasm'); // for the end-to-end gradients: stock wasm has no filter gradient
 });
 afterAll(() => {
@@ -90,23 +58,7 @@ describe('registration', () => {
   });
 
   it('is idempotent and restorable', () => {
-    const k = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-    expect(k).not.toBe(stockWasm);
-    registerConv2DBackpropInput('wasm');
-    expect(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')).toBe(k);
-    restoreConv2DBackpropInput('wasm');
-    expect(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')).toBe(stockWasm);
-    restoreConv2DBackpropInput('wasm');
-    expect(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')).toBe(stockWasm);
-    registerConv2DBackpropInput('wasm');
-    expect(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')).not.toBe(stockWasm);
-
-    const stockCpu = tf.getKernel(tf.Conv2DBackpropInput, 'cpu');
-    registerConv2DBackpropInput('cpu');
-    expect(tf.getKernel(tf.Conv2DBackpropInput, 'cpu')).not.toBe(stockCpu);
-    registerConv2DBackpropInput('cpu');
-    restoreConv2DBackpropInput('cpu');
-    expect(tf.getKernel(tf.Conv2DBackpropInput, 'cpu')).toBe(stockCpu);
+    expectRegistrationRoundTrip(tf.Conv2DBackpropInput, registerConv2DBackpropInput, restoreConv2DBackpropInput, stockWasm);
   });
 });
 
@@ -146,9 +98,9 @@ describe('Conv2DBackpropInput', () => {
     const stock = await on('cpu', () => runInputGrad(dy, dyShape, filter, filterShape, attrs));
 
     await tf.setBackend('wasm');
-    const before = { tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() };
+    const before = liveCounts();
     const ours = await on('wasm', () => runInputGrad(dy, dyShape, filter, filterShape, attrs));
-    expect({ tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() }).toEqual(before);
+    expect(liveCounts()).toEqual(before);
     expect(maxErr(ours, stock)).toBeLessThan(1e-4);
 
     const stockWasmVals = await on('wasm', () => callDirect(stockWasm.kernelFunc, dy, dyShape, filter, filterShape, attrs));
@@ -197,39 +149,25 @@ describe('end to end on wasm', () => {
     const logits = tf.matMul(tf.reshape(h, [4, 32]), wd as tf.Tensor2D);
     return tf.losses.softmaxCrossEntropy(tf.oneHot([0, 1, 2, 3], 5), logits);
   };
-  const grads = () => tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)(inputs()).map((g) => g.dataSync() as Float32Array);
 
-  it('tf.grads matches the cpu backend', async () => {
-    const cpu = await on('cpu', grads);
-    const wasm = await on('wasm', grads);
-    expect(wasm).toHaveLength(5);
-    for (let i = 0; i < 5; i++) expect(maxErr(wasm[i], cpu[i])).toBeLessThan(1e-4);
-  });
+  it('tf.grads matches the cpu backend', () => expectGradsMatchCpu(loss, inputs, 5));
 
   it('tf.grads matches with ours registered on cpu too', async () => {
+    const grads = () => gradValues(loss, inputs);
     const stock = await on('cpu', grads);
     registerConv2DBackpropInput('cpu');
     try {
       const ours = await on('cpu', grads);
-      for (let i = 0; i < 5; i++) expect(maxErr(ours[i], stock[i])).toBeLessThan(1e-4);
+      expectAllClose(ours, stock);
     } finally {
       restoreConv2DBackpropInput('cpu');
     }
   });
 
-  it('a gradient computation in tidy leaks no tensors or backend buffers', async () => {
-    await tf.setBackend('wasm');
-    const ins = inputs();
-    const before = { tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() };
-    tf.tidy(() => {
-      tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)(ins);
-    });
-    expect({ tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() }).toEqual(before);
-    tf.dispose(ins);
-  });
+  it('a gradient computation in tidy leaks no tensors or backend buffers', () => expectGradsLeakNothing(loss, inputs));
 
   it('a tf.layers CNN trains one step on wasm like on cpu', async () => {
-    const fitOneStep = async () => {
+    const build = () => {
       const model = tf.sequential({
         layers: [
           tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, padding: 'valid', activation: 'relu' }),
@@ -239,26 +177,10 @@ describe('end to end on wasm', () => {
           tf.layers.dense({ units: 3, activation: 'softmax' }),
         ],
       });
-      // Same starting weights on both backends.
-      const init = model.getWeights().map((w, i) => tf.tensor(rand(w.size, 31 + i).map((v) => v * 0.3), w.shape));
-      model.setWeights(init);
-      tf.dispose(init);
+      seedWeights(model, 31); // same starting weights on both backends
       model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
-      const xs = tf.tensor4d(rand(8 * 12 * 12, 21), [8, 12, 12, 1]);
-      const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
-      try {
-        await model.fit(xs, ys, { epochs: 1, batchSize: 8, verbose: 0 });
-        return model.getWeights().map((w) => w.dataSync() as Float32Array);
-      } finally {
-        tf.dispose([xs, ys]);
-        model.dispose();
-      }
+      return model;
     };
-    await tf.setBackend('cpu');
-    const cpu = await fitOneStep();
-    await tf.setBackend('wasm');
-    const wasm = await fitOneStep();
-    expect(wasm).toHaveLength(cpu.length);
-    for (let i = 0; i < cpu.length; i++) expect(maxErr(wasm[i], cpu[i])).toBeLessThan(1e-4);
+    await expectFitMatchesCpu(build);
   });
 });

@@ -2,25 +2,18 @@ import {
   backend_util,
   Conv2D,
   Conv2DBackpropInput,
-  engine,
-  getKernel,
   PadV2,
-  registerKernel,
   Reshape,
   Reverse,
   Slice,
   Transpose,
-  unregisterKernel,
   type Conv2DBackpropInputAttrs,
   type KernelBackend,
-  type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-
-/** Our kernel per backend, plus whatever it replaced (e.g. the stock wasm/cpu kernel) for restoring. */
-const installed = new Map<string, { ours: KernelConfig; previous?: KernelConfig }>();
+import { backendKernels, overrideKernel, restoreKernel } from './kernel-registry.ts';
 
 /**
  * Conv2DBackpropInput built from the backend's own Conv2D/Transpose/Reverse/PadV2/Reshape/Slice kernels:
@@ -29,17 +22,8 @@ const installed = new Map<string, { ours: KernelConfig; previous?: KernelConfig 
  * (fh−1−padTop above, whatever makes the output exactly inputShape below; negative amounts become a Slice) aligns it.
  */
 export function makeConv2DBackpropInput(backendName: string): KernelFunc {
-  const kernel = (name: string): KernelFunc => {
-    const k = getKernel(name, backendName);
-    if (!k) throw new Error(`Conv2DBackpropInput for '${backendName}' needs its '${name}' kernel`);
-    return k.kernelFunc;
-  };
-  const conv2d = kernel(Conv2D);
-  const transpose = kernel(Transpose);
-  const reverse = kernel(Reverse);
-  const padV2 = kernel(PadV2);
-  const reshape = kernel(Reshape);
-  const slice = kernel(Slice);
+  const [conv2d, transpose, reverse, padV2, reshape, slice] =
+    backendKernels(backendName, Conv2DBackpropInput, [Conv2D, Transpose, Reverse, PadV2, Reshape, Slice]);
 
   return ({ inputs, backend, attrs }) => {
     const b = backend as KernelBackend;
@@ -106,33 +90,10 @@ export function makeConv2DBackpropInput(backendName: string): KernelFunc {
  * (the stock wasm/cpu one); `restoreConv2DBackpropInput` puts the replaced one back.
  */
 export function registerConv2DBackpropInput(backendName = 'wasm'): void {
-  const current = getKernel(Conv2DBackpropInput, backendName);
-  if (current && installed.get(backendName)?.ours === current) return;
-  const ours: KernelConfig = {
-    kernelName: Conv2DBackpropInput,
-    backendName,
-    kernelFunc: makeConv2DBackpropInput(backendName),
-  };
-  // Unregister first: re-registering works but logs an "already registered" warning.
-  if (current) unregisterKernel(Conv2DBackpropInput, backendName);
-  registerKernel(ours);
-  installed.set(backendName, { ours, previous: current });
-  if (getKernel(Conv2DBackpropInput, backendName)?.kernelFunc !== ours.kernelFunc) {
-    throw new Error(`Conv2DBackpropInput registration for '${backendName}' did not take effect`);
-  }
+  overrideKernel(Conv2DBackpropInput, backendName, () => ({ kernelFunc: makeConv2DBackpropInput(backendName) }));
 }
 
 /** Undoes `registerConv2DBackpropInput`: restores the replaced kernel, or leaves none. */
 export function restoreConv2DBackpropInput(backendName = 'wasm'): void {
-  const entry = installed.get(backendName);
-  if (!entry || getKernel(Conv2DBackpropInput, backendName) !== entry.ours) return;
-  unregisterKernel(Conv2DBackpropInput, backendName);
-  if (entry.previous) {
-    registerKernel(entry.previous);
-    // The engine runs kernel setups on setBackend; if the backend was initialised while ours was registered,
-    // the stock kernel's setup (wasm: binding its C++ function) has not run yet.
-    const backend = engine().registry[backendName];
-    if (backend && entry.previous.setupFunc) entry.previous.setupFunc(backend);
-  }
-  installed.delete(backendName);
+  restoreKernel(Conv2DBackpropInput, backendName);
 }

@@ -5,33 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBatchMatMul, restoreBatchMatMul } from './batch-matmul.ts';
 import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from './conv2d-backprop-filter.ts';
 import { registerConv2DBackpropInput, restoreConv2DBackpropInput } from './conv2d-backprop-input.ts';
-
-function rand(len: number, seed: number): Float32Array {
-  const out = new Float32Array(len);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function maxErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  return m;
-}
+import { expectAllClose, initCpuAndWasm, liveCounts, maxErr, rand, seedWeights } from './test-helpers.ts';
 
 // Before the wasm backend is initialised, like the app's import-time registration.
 registerConv2DBackpropFilter('wasm');
 registerConv2DBackpropInput('wasm');
 registerBatchMatMul('wasm');
 
-beforeAll(async () => {
-  expect(await tf.setBackend('cpu')).toBe(true);
-  expect(await tf.setBackend('wasm')).toBe(true);
-});
+beforeAll(initCpuAndWasm);
 afterAll(() => {
   restoreConv2DBackpropFilter('wasm');
   restoreConv2DBackpropInput('wasm');
@@ -52,9 +33,7 @@ describe('CNN-S-shaped training on wasm with all our kernels', () => {
         tf.layers.dense({ units: 10 }),
       ],
     });
-    const init = model.getWeights().map((w, i) => tf.tensor(rand(w.size, 41 + i).map((v) => v * 0.3), w.shape));
-    model.setWeights(init);
-    tf.dispose(init);
+    seedWeights(model, 41);
     model.compile({ optimizer: tf.train.sgd(0.05), loss: tf.losses.softmaxCrossEntropy });
     return model;
   };
@@ -79,8 +58,7 @@ describe('CNN-S-shaped training on wasm with all our kernels', () => {
     const cpu = await train(2);
     await tf.setBackend('wasm');
     const wasm = await train(2);
-    expect(wasm.weights).toHaveLength(cpu.weights.length);
-    for (let i = 0; i < cpu.weights.length; i++) expect(maxErr(wasm.weights[i], cpu.weights[i])).toBeLessThan(1e-4);
+    expectAllClose(wasm.weights, cpu.weights);
     expect(maxErr(wasm.loss, cpu.loss)).toBeLessThan(1e-4);
   });
 
@@ -95,10 +73,10 @@ describe('CNN-S-shaped training on wasm with all our kernels', () => {
     });
     try {
       step(); // first-use allocations
-      const before = { tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() };
+      const before = liveCounts();
       step();
       step();
-      expect({ tensors: tf.memory().numTensors, data: tf.engine().backend.numDataIds() }).toEqual(before);
+      expect(liveCounts()).toEqual(before);
     } finally {
       tf.dispose([xs, ys]);
       opt.dispose();
