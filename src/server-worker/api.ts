@@ -7,10 +7,10 @@ export interface CoordinatorApi {
   register(msg: unknown): Promise<{ clientId: string }>;
   heartbeat(msg: unknown): void;
   submitUpdate(msg: unknown): Promise<UpdateResult>;
-  status(): CoordinatorStatus;
+  status(): Promise<CoordinatorStatus>;
   /** Starts a new run with this (partial) config, or resumes a paused one when config is omitted. */
   start(config?: unknown): Promise<void>;
-  pause(): void;
+  pause(): Promise<void>;
   reset(): Promise<void>;
   /** A tab hands over a port for one of its Web Worker clients (workers cannot open a SharedWorker). */
   connectPort(port: MessagePort): void;

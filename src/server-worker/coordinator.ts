@@ -41,9 +41,10 @@ const api: CoordinatorApi = {
     }
   },
   submitUpdate: async (msg) => (await ready, federation.submitUpdate(msg)),
-  status: () => federation.status(),
+  // Until the stored run is restored, the status would show an empty coordinator.
+  status: async () => (await ready, federation.status()),
   start: async (config) => (await ready, federation.start(config)),
-  pause: () => federation.pause(),
+  pause: async () => (await ready, federation.pause()),
   reset: async () => (await ready, federation.reset()),
   connectPort: (port) => Comlink.expose(api, port),
 };
