@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, CONFIG_FIELDS, resolveConfig, type FederationConfig } from '../src/shared/config';
+import { ConfigError, CONFIG_FIELDS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../src/shared/config';
 import { roundsChart } from '../src/ui/chart-svg';
 import { RunnerError, runFederation } from './federation-runner';
 
@@ -21,7 +21,7 @@ function usage(): string {
   const lines = Object.entries(CONFIG_FLAGS).map(([flag, key]) => {
     const rule = CONFIG_FIELDS[key];
     const values = rule.values ? ` (${rule.values.join('|')})` : '';
-    return `  --${flag.padEnd(18)} ${rule.help}${values}`;
+    return `  --${flag.padEnd(18)} ${rule.help}${values} [default ${DEFAULT_CONFIG[key]}]`;
   });
   return [
     'usage: npm run federate -- [options]',

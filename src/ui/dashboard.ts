@@ -104,7 +104,13 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
   act('add-workers', () => handle.addWorkers(Number($<HTMLInputElement>('n-workers').value)));
 
   let lastRounds = -1;
+  let shownRunId: string | null = null;
   const render = (s: CoordinatorStatus) => {
+    // Show the config of the run in progress (started elsewhere, or restored), not just the URL's.
+    if (s.runId !== shownRunId && s.config) {
+      shownRunId = s.runId;
+      $<HTMLFormElement>('config').innerHTML = formHtml(s.config);
+    }
     $('state').textContent = s.state;
     $('state').className = `badge ${s.state}`;
     $('message').textContent = s.message;
