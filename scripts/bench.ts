@@ -1,20 +1,19 @@
 // npm run bench [-- --backends webgpu,wasm] [--quick] [--samples wasm=4096] [--repeats N] [--no-kernel]
-// Builds the app into a private folder, serves it with vite preview on 127.0.0.1, and in headless Chromium times
+// Builds the app if its sources changed, serves it with vite preview on 127.0.0.1, and in headless Chromium times
 // CNN-S training on MNIST per backend: our trainLocal vs stock model.fit (bench.html, src/bench/bench-page.ts).
 // Then, in a Node child process, times our training kernels (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)
 // against the stock ones (src/kernels/kernels.bench.ts). Prints both tables and writes everything to results/bench-<timestamp>.json.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from '@playwright/test';
-import { build, preview, type PreviewServer } from 'vite';
 import type { BenchBackendResult, BenchResults, BenchRunOptions } from '../src/bench/bench-page.ts';
 import type { KernelTiming } from '../src/kernels/kernels.bench.ts';
 import type { BackendName } from '../src/shared/config.ts';
 import { launchOptions } from './browser.ts';
+import { ensureBuilt, serveDist } from './serve.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const ALL: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -77,17 +76,6 @@ function parseArgs(argv: string[]): Args {
     } else throw new BenchError(`unknown argument ${argv[i]}\n${usage()}`);
   }
   return args;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const elapsed = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
@@ -182,19 +170,15 @@ async function runBrowserBench(
   if (!existsSync(join(ROOT, 'public/datasets/mnist/manifest.json'))) {
     throw new BenchError('public/datasets/mnist is missing: run `npm run datasets` first');
   }
-  const outDir = mkdtempSync(join(tmpdir(), 'fedtab-bench-'));
-  let server: PreviewServer | undefined;
+  let server: Awaited<ReturnType<typeof serveDist>> | undefined;
   let browser: Browser | undefined;
   try {
     let t = performance.now();
-    // A private outDir: dist/ may be in use by a preview server or e2e run of someone else.
-    await build({ root: ROOT, logLevel: 'error', build: { outDir, emptyOutDir: true } });
-    if (!existsSync(join(outDir, 'bench.html'))) throw new BenchError('vite build did not emit bench.html (check build.rolldownOptions.input in vite.config.ts)');
-    log(`built in ${elapsed(t)}`);
-
-    const port = await freePort();
-    server = await preview({ root: ROOT, logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port, strictPort: true, open: false } });
-    const url = `http://127.0.0.1:${port}/bench.html`;
+    await ensureBuilt(log);
+    if (!existsSync(join(ROOT, 'dist/bench.html'))) throw new BenchError('vite build did not emit bench.html (check build.rolldownOptions.input in vite.config.ts)');
+    log(`build ready in ${elapsed(t)}`);
+    server = await serveDist();
+    const url = `${server.url}bench.html`;
 
     let executable = "Playwright's bundled Chromium";
     try {
@@ -270,7 +254,6 @@ async function runBrowserBench(
   } finally {
     await browser?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
-    rmSync(outDir, { recursive: true, force: true });
   }
 }
 
