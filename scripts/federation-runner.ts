@@ -42,8 +42,11 @@ async function launch(): Promise<Browser> {
 export async function runFederation(opts: RunnerOptions): Promise<RunResult> {
   const { config, log } = opts;
   await ensureBuilt(log);
-  const server = await serveDist();
   const browser = await launch();
+  const server = await serveDist().catch(async (e: unknown) => {
+    await browser.close();
+    throw e;
+  });
   const failures: string[] = [];
   const watch = (page: Page, name: string) => {
     page.on('pageerror', (e) => failures.push(`${name}: ${e.message}`));
