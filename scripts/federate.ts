@@ -3,11 +3,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, CONFIG_FIELDS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../src/shared/config';
+import { roundsToTarget } from '../src/shared/metrics';
 import { roundsChart } from '../src/ui/chart-svg';
 import { RunnerError, runFederation } from './federation-runner';
 
 /** 4 tab clients; with DEFAULT_CONFIG this takes about two minutes on 2 CPU cores and reaches ≥ 95% on MNIST. */
 const RUNNER_DEFAULTS = { tabs: 4, workers: 0 };
+const ACCURACY_TARGETS = [0.9, 0.95, 0.97, 0.99];
 
 const CONFIG_FLAGS: Record<string, keyof FederationConfig> = {
   rounds: 'rounds', dataset: 'dataset', model: 'model', partition: 'partition', alpha: 'alpha',
@@ -106,6 +108,8 @@ async function main(): Promise<number> {
       heterogeneityTV: status.heterogeneityTV,
       backends: Object.fromEntries(status.clients.map((c) => [c.clientId, c.backend])),
       rejections: status.rejections.total,
+      /** First round whose best-so-far accuracy reached each target (null: never). */
+      roundsToTarget: Object.fromEntries(ACCURACY_TARGETS.map((t) => [t, roundsToTarget(accs, t)])),
     };
     const json = {
       tool: 'fedtab',

@@ -269,6 +269,8 @@ describe('evaluate', () => {
         expect(r.accuracy).toBeCloseTo(5 / 11, 10);
         expect(Number.isFinite(r.loss)).toBe(true);
         expect(r.loss).toBeCloseTo(expectedLoss, 5);
+        // Class 3 is always recalled; every other class present is never; classes absent from the labels are NaN.
+        expect(r.recall).toEqual([0, 0, 0, 1, NaN, 0, NaN, 0, NaN, 0]);
       }
     });
   });

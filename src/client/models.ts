@@ -1,6 +1,7 @@
 // Model architectures from spec §0.1. All output logits; the loss applies the softmax.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelId } from '../shared/config';
+import { accuracyFromPredictions, confusionMatrix, perClassRecall } from '../shared/metrics';
 import { packWeights, unpackWeights, type LayerSpec } from '../shared/weights';
 
 export const IMAGE_SHAPE = [28, 28, 1] as const;
@@ -64,30 +65,32 @@ export function labelsToOneHot(labels: Uint8Array, indices?: ArrayLike<number>):
   return tf.tidy(() => tf.oneHot(tf.tensor1d(picked, 'int32'), NUM_CLASSES).toFloat() as tf.Tensor2D);
 }
 
-/** Mean cross-entropy and accuracy of `model` on a labelled set, in batches so memory stays bounded. */
+/** Mean cross-entropy, accuracy and per-class recall of `model` on a labelled set, in batches so memory stays bounded. */
 export async function evaluate(
   model: tf.LayersModel,
   images: Uint8Array,
   labels: Uint8Array,
   batchSize = 1000,
-): Promise<{ accuracy: number; loss: number }> {
+): Promise<{ accuracy: number; loss: number; recall: number[] }> {
   const n = labels.length;
-  let correct = 0;
+  const predictions = new Int32Array(n);
   let lossSum = 0;
   for (let start = 0; start < n; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
     const x = imagesToTensor(images, idx);
     const y = labelsToOneHot(labels, idx);
-    const [c, l] = tf.tidy(() => {
+    const [pred, loss] = tf.tidy(() => {
       const logits = model.predict(x) as tf.Tensor2D;
-      const hits = tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)).sum();
-      const loss = tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM);
-      return [hits, loss];
+      return [tf.argMax(logits, 1), tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM)];
     });
-    const [cv, lv] = await Promise.all([c.data(), l.data()]);
-    correct += cv[0];
+    const [pv, lv] = await Promise.all([pred.data(), loss.data()]);
+    predictions.set(pv, start);
     lossSum += lv[0];
-    tf.dispose([x, y, c, l]);
+    tf.dispose([x, y, pred, loss]);
   }
-  return { accuracy: correct / n, loss: lossSum / n };
+  return {
+    accuracy: accuracyFromPredictions(predictions, labels),
+    loss: lossSum / n,
+    recall: perClassRecall(confusionMatrix(predictions, labels, NUM_CLASSES)),
+  };
 }

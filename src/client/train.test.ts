@@ -2,12 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelId } from '../shared/config.ts';
 import { createRng } from '../shared/prng.ts';
-import { allFinite, initWeights, l2Norm, layerOffsets, subtract, type LayerSpec } from '../shared/weights.ts';
+import { initWeights, l2Norm, layerOffsets, subtract, type LayerSpec } from '../shared/weights.ts';
+
 import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from '../kernels/conv2d-backprop-filter.ts';
 import { buildModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from './models.ts';
 import { trainLocal, type TrainOptions } from './train.ts';
 
 const PIXELS = 28 * 28;
+const allFinite = (v: Float32Array) => v.every(Number.isFinite);
 
 /**
  * A small learnable problem: class c lights up image row 4 + 2c (value 200..255) over a noisy

@@ -70,7 +70,7 @@ function harness(store = new MemoryStore()) {
     async evaluate(weights) {
       evaluated.push(weights.slice());
       clock.jump(250); // evaluation takes 250 ms
-      return { accuracy: mean(weights), loss: 1 - mean(weights), numTensors: 0 };
+      return { accuracy: mean(weights), loss: 1 - mean(weights), recall: [mean(weights)], numTensors: 0 };
     },
     dispose() {},
   };

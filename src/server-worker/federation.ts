@@ -24,7 +24,7 @@ export interface Task {
   numClasses: number;
   trainLabels: Uint8Array;
   layers: LayerSpec[];
-  evaluate(weights: Float32Array): Promise<{ accuracy: number; loss: number; numTensors: number }>;
+  evaluate(weights: Float32Array): Promise<{ accuracy: number; loss: number; recall: number[]; numTensors: number }>;
   dispose(): void;
 }
 
@@ -519,7 +519,7 @@ export class Federation {
     }
     this.message = `round ${cur.round}: evaluating`;
     const t0 = this.deps.now();
-    let evalResult: { accuracy: number; loss: number; numTensors: number };
+    let evalResult: Awaited<ReturnType<Task['evaluate']>>;
     try {
       evalResult = await run.task.evaluate(run.weights);
     } catch (e) {
@@ -532,6 +532,7 @@ export class Federation {
       round: cur.round,
       accuracy: evalResult.accuracy,
       loss: evalResult.loss,
+      recall: evalResult.recall,
       seconds: (this.deps.now() - cur.startedAt) / 1000,
       evalMs: this.deps.now() - t0,
       participants: [...cur.participants],

@@ -174,8 +174,3 @@ export function configToQuery(cfg: Partial<FederationConfig>): URLSearchParams {
   for (const key of CONFIG_KEYS) if (cfg[key] !== undefined) params.set(key, String(cfg[key]));
   return params;
 }
-
-/** Lines describing every key, for CLI help and error messages. */
-export function configHelp(): string {
-  return CONFIG_KEYS.map((k) => `  ${k}: ${describe(k, CONFIG_FIELDS[k])} [default ${String(DEFAULT_CONFIG[k])}]`).join('\n');
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracyFromPredictions, confusionMatrix, movingAverage, perClassRecall, roundsToTarget } from './metrics';
+import { accuracyFromPredictions, confusionMatrix, perClassRecall, roundsToTarget } from './metrics';
 
 const pred = [0, 1, 1, 2, 2, 0];
 const y = [0, 1, 2, 2, 2, 1];
@@ -36,9 +36,4 @@ describe('curves', () => {
     expect(roundsToTarget([], 0.1)).toBeNull();
   });
 
-  it('movingAverage is trailing, averaging the available prefix at the start', () => {
-    expect(movingAverage([3, 6, 9, 3, 0], 3)).toEqual([3, 4.5, 6, 6, 4]);
-    expect(movingAverage([1, 2], 1)).toEqual([1, 2]);
-    expect(() => movingAverage([1], 0)).toThrow(/window/);
-  });
 });

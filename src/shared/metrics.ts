@@ -44,16 +44,3 @@ export function roundsToTarget(accuracies: number[], target: number): number | n
   }
   return null;
 }
-
-/** Trailing moving average: out[i] = mean(xs[max(0, i−window+1) .. i]); the first window−1 entries average what exists. */
-export function movingAverage(xs: number[], window: number): number[] {
-  if (!Number.isInteger(window) || window < 1) throw new Error(`movingAverage: window must be a positive integer, got ${window}`);
-  const out: number[] = [];
-  let sum = 0;
-  for (let i = 0; i < xs.length; i++) {
-    sum += xs[i];
-    if (i >= window) sum -= xs[i - window];
-    out.push(sum / Math.min(i + 1, window));
-  }
-  return out;
-}

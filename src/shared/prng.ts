@@ -12,7 +12,6 @@ export interface Rng {
   gamma(shape: number): number;
   /** Symmetric Dirichlet(alpha, …, alpha) of dimension k. */
   dirichlet(alpha: number, k: number): Float64Array;
-  lognormal(mu: number, sigma: number): number;
 }
 
 /** cyrb128 (bryc, public domain): string → four 32-bit words. */
@@ -110,9 +109,6 @@ export function createRng(seed: number | string): Rng {
       for (let i = 0; i < k; i++) sum += out[i] = Math.exp(out[i] - max);
       for (let i = 0; i < k; i++) out[i] /= sum;
       return out;
-    },
-    lognormal(mu: number, sigma: number) {
-      return Math.exp(mu + sigma * normal());
     },
   };
   return rng;

@@ -40,6 +40,8 @@ export interface RoundRecord {
   round: number;
   accuracy: number;
   loss: number;
+  /** Recall of each class on the test set: where non-IID data hurts, it shows here first. */
+  recall: number[];
   seconds: number;
   evalMs: number;
   participants: string[];

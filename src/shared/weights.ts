@@ -78,18 +78,6 @@ export function subtract(a: Float32Array, b: Float32Array, out?: Float32Array): 
   return o;
 }
 
-/** target += scale·v, in place; returns target. */
-export function addScaled(target: Float32Array, v: Float32Array, scale: number): Float32Array {
-  checkSameLength('addScaled', target, v);
-  for (let i = 0; i < target.length; i++) target[i] += scale * v[i];
-  return target;
-}
-
-export function allFinite(v: Float32Array): boolean {
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
-  return true;
-}
-
 /** Keras convention: receptive field = product of all but the last two dims. */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   if (shape.length < 2) throw new Error(`fans: need a shape of rank >= 2, got [${shape.join(',')}]`);

@@ -1,6 +1,7 @@
 // The coordinator dashboard: controls, live chart, client table, rejections; and window.fedtab for automation.
 import { CONFIG_FIELDS, DEFAULT_CONFIG, configFromQuery, resolveConfig, type FederationConfig } from '../shared/config';
 import type { CoordinatorStatus } from '../shared/status';
+import { clearDatasetCache } from '../client/dataset-store';
 import { roundsChart } from './chart-svg';
 import { addWorkerClient, connectCoordinator } from './coordinator-link';
 import { esc, fmt, histogramSvg } from './html';
@@ -46,10 +47,10 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       <form id="config">${formHtml(resolveConfig(urlConfig))}</form>
       <div class="buttons">
         <button id="start">Start</button><button id="pause">Pause</button><button id="resume">Resume</button><button id="reset">Reset</button>
-        <button id="open-tab">Open client tab</button>
+        <button id="open-tab">Open client tab</button><button id="clear-datasets" title="Forget the datasets cached in this browser's IndexedDB">Clear cached datasets</button>
         <label>workers <input id="n-workers" type="number" min="1" max="32" value="2"></label><button id="add-workers">Add worker clients</button>
       </div>
-      <p id="error" class="error" role="alert"></p>
+      <p id="error" class="error" role="alert"></p><p id="notice" role="status"></p>
     </section>
     <section class="summary" id="summary"></section>
     <section class="chart" id="chart"></section>
@@ -101,6 +102,10 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
   act('resume', handle.resume);
   act('reset', handle.reset);
   act('open-tab', handle.openClientTab);
+  act('clear-datasets', async () => {
+    await clearDatasetCache();
+    $('notice').textContent = 'Cached datasets cleared; clients download them again on their next load.';
+  });
   act('add-workers', () => handle.addWorkers(Number($<HTMLInputElement>('n-workers').value)));
 
   let lastRounds = -1;
@@ -120,6 +125,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       <div><b>round</b> ${s.round} / ${s.config?.rounds ?? '–'}</div>
       <div><b>test accuracy</b> ${fmt(last?.accuracy, 4)}</div>
       <div><b>test loss</b> ${fmt(last?.loss, 4)}</div>
+      <div><b>recall per class</b> ${histogramSvg(last?.recall ?? null, 120, 24, 1)}</div>
       <div><b>algorithm</b> ${esc(s.config?.algorithm ?? '–')}</div>
       <div><b>partition</b> ${esc(s.config?.partition ?? '–')} (TV ${fmt(s.heterogeneityTV)})</div>
       <div><b>clients</b> ${s.clients.length}</div>
