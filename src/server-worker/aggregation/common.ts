@@ -16,13 +16,17 @@ export function validateInput(who: string, input: AggregationInput): CheckedInpu
   const { global, updates } = input;
   if (!(global instanceof Float32Array)) throw new Error(`${who}: global must be a Float32Array`);
   if (global.length === 0) throw new Error(`${who}: global model is empty`);
-  if (updates.length === 0) throw new Error(`${who}: no client updates to aggregate`);
   if (!Number.isInteger(input.round) || input.round < 1) throw new Error(`${who}: round must be an integer >= 1 (1-based), got ${input.round}`);
   if (!Number.isInteger(input.numClients) || input.numClients < 1) {
     throw new Error(`${who}: numClients must be an integer >= 1, got ${input.numClients}`);
   }
   if (!Number.isFinite(input.seed)) throw new Error(`${who}: seed must be a finite number, got ${input.seed}`);
-  const ranges = layerRanges(who, input.layers, global.length);
+  return { ranges: layerRanges(who, input.layers, global.length), totalSamples: checkUpdates(who, global, updates) };
+}
+
+/** Checks sample counts, delta lengths and duplicate clients; returns Σ n_k. */
+export function checkUpdates(who: string, global: Float32Array, updates: readonly Pick<StrategyUpdate, 'clientId' | 'numSamples' | 'delta'>[]): number {
+  if (updates.length === 0) throw new Error(`${who}: no client updates to aggregate`);
   const seen = new Set<string>();
   let totalSamples = 0;
   for (const u of updates) {
@@ -36,7 +40,7 @@ export function validateInput(who: string, input: AggregationInput): CheckedInpu
     seen.add(u.clientId);
     totalSamples += u.numSamples;
   }
-  return { ranges, totalSamples };
+  return totalSamples;
 }
 
 /** w_{t+1} = w_t + lr·step, rounded once to float32. */
@@ -47,7 +51,7 @@ export function applyStep(global: Float32Array, step: Float64Array, lr: number):
 }
 
 /** Record id → value[k] in update order. */
-export function byClient(updates: readonly StrategyUpdate[], values: ArrayLike<number>): Record<string, number> {
+export function byClient(updates: readonly Pick<StrategyUpdate, 'clientId'>[], values: ArrayLike<number>): Record<string, number> {
   const out: Record<string, number> = {};
   updates.forEach((u, k) => (out[u.clientId] = values[k]));
   return out;
