@@ -195,7 +195,10 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
         seed: trainSeed(cfg, slot, msg.round),
         onEpoch: (_e, loss, sps) => changed({ localLoss: loss, samplesPerSec: sps }),
       });
-      if (msg.runId === stoppedRunId) return changed({ state: 'idle', message: 'run stopped' });
+      if (msg.runId === stoppedRunId) {
+        disposeModelAndData();
+        return changed({ state: 'idle', message: 'run stopped' });
+      }
       const delta = subtract(getFlatWeights(net), msg.weights);
       const update: UpdateMessage = {
         v: PROTOCOL_VERSION,
