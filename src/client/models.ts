@@ -71,7 +71,7 @@ export async function evaluate(
   images: Uint8Array,
   labels: Uint8Array,
   batchSize = 1000,
-): Promise<{ accuracy: number; loss: number; recall: number[] }> {
+): Promise<{ accuracy: number; loss: number; recall: number[]; confusion: Int32Array[] }> {
   const n = labels.length;
   const predictions = new Int32Array(n);
   let lossSum = 0;
@@ -88,9 +88,6 @@ export async function evaluate(
     lossSum += lv[0];
     tf.dispose([x, y, pred, loss]);
   }
-  return {
-    accuracy: accuracyFromPredictions(predictions, labels),
-    loss: lossSum / n,
-    recall: perClassRecall(confusionMatrix(predictions, labels, NUM_CLASSES)),
-  };
+  const confusion = confusionMatrix(predictions, labels, NUM_CLASSES);
+  return { accuracy: accuracyFromPredictions(predictions, labels), loss: lossSum / n, recall: perClassRecall(confusion), confusion };
 }

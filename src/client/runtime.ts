@@ -14,15 +14,17 @@ import {
   type RoundMessage,
   type UpdateMessage,
 } from '../shared/protocol';
-import { slotIndices, trainSeed } from '../shared/run-plan';
-import { subtract } from '../shared/weights';
+import { slotIndices } from '../shared/run-plan';
 import type { CoordinatorApi, UpdateResult } from '../server-worker/api';
 import { selectBackend } from './backend';
 import { loadDataset, type Dataset } from './dataset-store';
-import { buildModel, getFlatWeights, imagesToTensor, labelsToOneHot, setFlatWeights } from './models';
-import { trainLocal } from './train';
+import { channelColluders } from './attacks';
+import { runLocalRound } from './local-round';
+import { buildModel, imagesToTensor, labelsToOneHot } from './models';
 
 export const HEARTBEAT_MS = 2000;
+/** Where simulated ALIE attackers share their honest updates (attacks.ts). */
+const COLLUDER_CHANNEL = `${CHANNEL_NAME}/colluders`;
 
 export interface ClientView {
   clientId: string;
@@ -39,6 +41,9 @@ export interface ClientView {
   samplesPerSec: number | null;
   numTensors: number;
   lastResult: UpdateResult | null;
+  /** 'honest', or the simulated attack this client runs. */
+  role: string;
+  straggler: 'partial' | 'late' | null;
   error: string | null;
   message: string;
 }
@@ -103,6 +108,8 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     samplesPerSec: null,
     numTensors: 0,
     lastResult: null,
+    role: 'honest',
+    straggler: null,
     error: null,
     message: 'connecting',
   };
@@ -118,6 +125,9 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   /** A round that arrived while this client was still training an earlier one (it missed that deadline). */
   let queued: { msg: RoundMessage; slot: number } | null = null;
   let stoppedRunId: string | null = null;
+  /** SCAFFOLD c_k per run and slot. */
+  const controls = new Map<string, Float32Array>();
+  const colluders = channelColluders(new BroadcastChannel(COLLUDER_CHANNEL));
 
   const heartbeat = () =>
     coordinator
@@ -185,41 +195,34 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     try {
       const { data, net } = await prepare(msg, slot);
       changed({ state: 'training', round: msg.round, slot, message: `training round ${msg.round}` });
-      setFlatWeights(net, msg.weights);
-      const cfg = msg.config;
-      const result = await trainLocal(net, data.xs, data.ys, {
-        epochs: cfg.epochs,
-        batchSize: cfg.batchSize,
-        lr: cfg.lr,
-        mu: cfg.algorithm === 'fedprox' ? cfg.mu : 0,
-        seed: trainSeed(cfg, slot, msg.round),
+      const { update, attacker, straggler, sendAt, accepted } = await runLocalRound({
+        msg,
+        slot,
+        clientId,
+        net,
+        xs: data.xs,
+        ys: data.ys,
+        count: data.count,
+        backend: view.backend as BackendName,
+        controls,
+        colluders,
+        numTensors,
         onEpoch: (_e, loss, sps) => changed({ localLoss: loss, samplesPerSec: sps }),
       });
       if (msg.runId === stoppedRunId) {
         disposeModelAndData();
         return changed({ state: 'idle', message: 'run stopped' });
       }
-      const delta = subtract(getFlatWeights(net), msg.weights);
-      const update: UpdateMessage = {
-        v: PROTOCOL_VERSION,
-        type: 'update',
-        clientId,
-        runId: msg.runId,
-        round: msg.round,
-        numSamples: data.count,
-        layers: msg.layers,
-        delta,
-        epochLosses: result.epochLosses,
-        batchLosses: result.batchLosses,
-        steps: result.steps,
-        trainMs: result.trainMs,
-        samplesPerSec: result.samplesPerSec,
-        backend: view.backend as BackendName,
-        numTensors: numTensors(),
-      };
-      changed({ state: 'uploading', samplesPerSec: result.samplesPerSec });
-      const res = await coordinator.submitUpdate(Comlink.transfer(update, [delta.buffer]));
-      const loss = result.epochLosses[result.epochLosses.length - 1];
+      changed({ role: attacker ? `attacker (${msg.config.attack})` : 'honest', straggler: straggler?.mode ?? null });
+      if (sendAt > Date.now()) {
+        changed({ state: 'uploading', message: `straggling: replying after the round ${msg.round} deadline` });
+        await new Promise((r) => setTimeout(r, sendAt - Date.now()));
+      }
+      changed({ state: 'uploading', samplesPerSec: update.samplesPerSec });
+      const buffers = [update.delta.buffer, ...(update.controlDelta ? [update.controlDelta.buffer] : [])];
+      const res = await coordinator.submitUpdate(Comlink.transfer(update, buffers));
+      if (res.accepted) accepted();
+      const loss = update.epochLosses[update.epochLosses.length - 1];
       changed({
         state: 'idle',
         lastResult: res,
@@ -249,6 +252,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     if (msg.type === 'stop') {
       queued = null;
       stoppedRunId = msg.runId;
+      for (const key of controls.keys()) if (key.startsWith(`${msg.runId}|`)) controls.delete(key);
       // A round in training finishes on its own tensors and is then dropped (see runRound).
       if (!busy) disposeModelAndData();
       changed({ state: 'idle', slot: null, round: null, message: 'run stopped' });
@@ -284,6 +288,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     stop: () => {
       clearInterval(timer);
       channel.close();
+      colluders.close();
       disposeModelAndData();
     },
   };

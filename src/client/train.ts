@@ -11,6 +11,13 @@ export interface TrainOptions {
   /** FedProx μ; 0 disables the proximal term. */
   mu: number;
   seed: number;
+  /** Stop after this many local steps (a partial straggler); default: all epochs. */
+  maxSteps?: number;
+  /**
+   * SCAFFOLD's gradient correction c − c_k, one array per trainable variable (in model.trainableWeights order):
+   * each step uses g + (c − c_k).
+   */
+  correction?: Float32Array[];
   /** Called after every epoch with its mean loss. */
   onEpoch?: (epoch: number, meanLoss: number, samplesPerSec: number) => void;
 }
@@ -31,19 +38,25 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
   const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
   // w_t, for the proximal term μ(w − w_t).
   const anchor = opts.mu > 0 ? vars.map((v) => tf.clone(v)) : [];
+  if (opts.correction && opts.correction.length !== vars.length) {
+    throw new Error(`correction has ${opts.correction.length} arrays, the model has ${vars.length} trainable variables`);
+  }
+  const correction = opts.correction?.map((c, i) => tf.tensor(c, vars[i].shape)) ?? [];
+  const maxSteps = opts.maxSteps ?? Infinity;
   const optimizer = tf.train.sgd(opts.lr);
   const rng = createRng(opts.seed);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const epochLosses: number[] = [];
   let batchLosses: number[] = [];
   let steps = 0;
+  let samples = 0;
   const t0 = performance.now();
   try {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    for (let epoch = 0; epoch < opts.epochs && steps < maxSteps; epoch++) {
       const te = performance.now();
       shuffle(order, rng);
       const losses: tf.Scalar[] = [];
-      for (let start = 0; start < n; start += opts.batchSize) {
+      for (let start = 0; start < n && steps < maxSteps; start += opts.batchSize) {
         const idx = order.subarray(start, Math.min(n, start + opts.batchSize));
         const loss = tf.tidy(() => {
           const idxT = tf.tensor1d(idx, 'int32');
@@ -58,11 +71,15 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
               grads[v.name] = tf.add(grads[v.name], tf.mul(opts.mu, tf.sub(v, anchor[i])));
             });
           }
+          correction.forEach((c, i) => {
+            grads[vars[i].name] = tf.add(grads[vars[i].name], c);
+          });
           optimizer.applyGradients(grads);
           return value;
         });
         losses.push(loss);
         steps++;
+        samples += idx.length;
         if (steps % YIELD_EVERY === 0) await yieldToEventLoop();
       }
       const stacked = tf.stack(losses);
@@ -74,8 +91,8 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
     }
   } finally {
     optimizer.dispose();
-    tf.dispose(anchor);
+    tf.dispose([...anchor, ...correction]);
   }
   const trainMs = performance.now() - t0;
-  return { epochLosses, batchLosses, steps, trainMs, samplesPerSec: (n * opts.epochs * 1000) / Math.max(trainMs, 1e-3) };
+  return { epochLosses, batchLosses, steps, trainMs, samplesPerSec: (samples * 1000) / Math.max(trainMs, 1e-3) };
 }

@@ -58,7 +58,7 @@ const flush = async () => {
 };
 const mean = (v: ArrayLike<number>) => Array.from(v).reduce((s, x) => s + x, 0) / v.length;
 
-function harness(store = new MemoryStore()) {
+function harness(store = new MemoryStore(), taskOverrides: Partial<Task> = {}) {
   const clock = new FakeClock();
   const sent: BroadcastMessage[] = [];
   const onGone = new Map<string, () => void>();
@@ -70,9 +70,12 @@ function harness(store = new MemoryStore()) {
     async evaluate(weights) {
       evaluated.push(weights.slice());
       clock.jump(250); // evaluation takes 250 ms
-      return { accuracy: mean(weights), loss: 1 - mean(weights), recall: [mean(weights)], numTensors: 0 };
+      return { accuracy: mean(weights), loss: 1 - mean(weights), recall: [mean(weights)], targetedAsr: 0, numTensors: 0 };
     },
+    rootUpdate: async (weights) => new Float32Array(weights.length).fill(0.01),
+    validationLosses: async (list) => list.map(() => 1),
     dispose() {},
+    ...taskOverrides,
   };
   const fed = new Federation({
     now: clock.now,
@@ -106,8 +109,8 @@ function harness(store = new MemoryStore()) {
 }
 
 let live: Federation[] = [];
-const make = (store?: MemoryStore) => {
-  const h = harness(store);
+const make = (store?: MemoryStore, taskOverrides?: Partial<Task>) => {
+  const h = harness(store, taskOverrides);
   live.push(h.fed);
   return h;
 };
@@ -135,8 +138,8 @@ describe('Federation', () => {
     expect(Array.from(r.weights)).toEqual([1, 1, 1, 1, 1, 1]);
     const s = h.status();
     expect(s).toMatchObject({ state: 'running', round: 1, numPartitions: 3, runId: r.runId, coordinatorBackend: 'cpu' });
-    expect(s.clients.map((c) => [c.clientId, c.slot, c.numSamples])).toEqual([['a', 0, 134], ['b', 1, 133], ['c', 2, 133]]); // iid 400 → 134+133+133
-    expect(s.clients[0].labelHistogram!.reduce((x, y) => x + y)).toBe(134);
+    expect(s.clients.map((c) => [c.clientId, c.slot, c.numSamples])).toEqual([['a', 0, 107], ['b', 1, 107], ['c', 2, 106]]); // iid 400 − 80 held out → 107+107+106
+    expect(s.clients[0].labelHistogram!.reduce((x, y) => x + y)).toBe(107);
   });
 
   it('FedAvg: the round-2 weights are the n_k-weighted mean of the deltas, and the round is recorded', async () => {
@@ -195,7 +198,7 @@ describe('Federation', () => {
     await flush();
     expect(h.rounds()).toHaveLength(2);
     const [rec] = h.status().history;
-    expect(rec.dropped).toEqual([{ clientId: 'c', reason: 'deadline' }]);
+    expect(rec.dropped).toEqual([{ clientId: 'c', slot: 2, reason: 'deadline', role: 'honest', straggler: null }]);
     expect(rec.clients.map((c) => c.clientId)).toEqual(['a', 'b']);
     // 1 + 0.25·1 + 0.75·3 = 3.5
     expect(Array.from(h.last().weights)).toEqual([3.5, 3.5, 3.5, 3.5, 3.5, 3.5]);
@@ -224,7 +227,7 @@ describe('Federation', () => {
     expect(h.fed.submitUpdate(h.update('c', [5, 5, 5, 5, 5, 5]))).toMatchObject({ accepted: false, reason: 'late' });
     h.clock.advance(0);
     await flush();
-    expect(h.status().history[0].dropped).toEqual([{ clientId: 'c', reason: 'late' }]);
+    expect(h.status().history[0].dropped).toEqual([{ clientId: 'c', slot: 2, reason: 'late', role: 'honest', straggler: null }]);
     expect(Array.from(h.last().weights)).toEqual([2, 2, 2, 2, 2, 2]); // c's delta was not used
   });
 
@@ -237,13 +240,13 @@ describe('Federation', () => {
     h.fed.submitUpdate(h.update('b', [1, 1, 1, 1, 1, 1]));
     h.onGone.get('c')!();
     await flush();
-    expect(h.status().history[0].dropped).toEqual([{ clientId: 'c', reason: 'disconnected' }]);
+    expect(h.status().history[0].dropped).toEqual([{ clientId: 'c', slot: 2, reason: 'disconnected', role: 'honest', straggler: null }]);
     expect(h.last()).toMatchObject({ round: 2, assignments: { a: 0, b: 1 }, numPartitions: 3, deadline: t0 + 250 + 10_000 });
     expect(h.status().clients.map((c) => c.clientId)).toEqual(['a', 'b']);
 
     h.register('d');
     const d = h.status().clients.find((c) => c.clientId === 'd')!;
-    expect([d.slot, d.numSamples]).toEqual([2, 133]);
+    expect([d.slot, d.numSamples]).toEqual([2, 106]);
     expect(h.fed.submitUpdate(h.update('d', [0, 0, 0, 0, 0, 0]))).toMatchObject({ accepted: false, reason: 'not-selected' });
     await h.completeRound();
     expect(h.last()).toMatchObject({ round: 3, assignments: { a: 0, b: 1, d: 2 } });
@@ -424,5 +427,128 @@ describe('Federation', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/already running/);
     expect(h.rounds()).toHaveLength(1);
+  });
+
+  it('aggregates with the strategy the config names: coordinate-wise median', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, algorithm: 'median' });
+    h.register('a', 'b', 'c');
+    h.fed.submitUpdate(h.update('a', [1, 0, 0, 0, 0, 0], 100));
+    h.fed.submitUpdate(h.update('b', [2, 5, 0, 0, 0, 0], 100));
+    h.fed.submitUpdate(h.update('c', [100, -5, 0, 0, 0, 0], 900));
+    await flush();
+    // median per coordinate, ignoring n_k: [2, 0, 0, 0, 0, 0]
+    expect(Array.from(h.last().weights)).toEqual([3, 1, 1, 1, 1, 1]);
+  });
+
+  it('fed-adaptive-next: a sign-flipped update is gated out, flagged and gets weight 0; ρ is recorded', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, algorithm: 'fed-adaptive-next', attack: 'sign-flip', attackers: 0.34 });
+    expect(h.status().attackerSlots).toEqual([]); // not known before the partitions are
+    h.register('a', 'b', 'c');
+    const attackerSlot = h.status().attackerSlots;
+    expect(attackerSlot).toHaveLength(1);
+    const bySlot = Object.fromEntries(Object.entries(h.last().assignments).map(([id, s]) => [s, id]));
+    const bad = bySlot[attackerSlot[0]];
+    for (const id of ['a', 'b', 'c']) {
+      const d = id === bad ? [-4, -4, -4, -4, -4, -4] : [1, 1.1, 0.9, 1, 1, 1];
+      h.fed.submitUpdate(h.update(id, d));
+    }
+    await flush();
+    const rec = h.status().history[0];
+    const badRec = rec.clients.find((c) => c.clientId === bad)!;
+    expect(badRec).toMatchObject({ role: 'attacker', weight: 0 });
+    expect(badRec.flagged).toMatch(/gated out/);
+    expect(rec.flagged.map((f) => f.clientId)).toEqual([bad]);
+    for (const c of rec.clients) expect(c.reliability).toBeGreaterThan(0);
+    expect(rec.attackSuccessRate).toBeNull(); // untargeted attack
+    expect(h.status().clients.find((c) => c.clientId === bad)!.reliability).toBe(badRec.reliability);
+  });
+
+  it('a partial straggler is dropped under fedavg and aggregated under fedprox', async () => {
+    for (const algorithm of ['fedavg', 'fedprox'] as const) {
+      const h = make();
+      await h.fed.start({ ...CFG, algorithm, stragglers: 0.34 });
+      h.register('a', 'b', 'c');
+      await h.completeRound([1, 1, 1, 1, 1, 1]);
+      const rec = h.status().history[0];
+      const stragglers = rec.clients.filter((c) => c.straggler === 'partial');
+      if (algorithm === 'fedavg') {
+        expect(rec.clients).toHaveLength(2);
+        expect(rec.dropped).toHaveLength(1);
+        expect(rec.dropped[0]).toMatchObject({ straggler: 'partial', reason: 'straggler: partial work (fedavg drops it)' });
+      } else {
+        expect(rec.clients).toHaveLength(3);
+        expect(stragglers).toHaveLength(1);
+        expect(rec.dropped).toEqual([]);
+      }
+    }
+  });
+
+  it('scaffold: updates without controlDelta are rejected; c goes out with the next round', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, algorithm: 'scaffold' });
+    h.register('a', 'b', 'c');
+    expect(h.last().control).toBeUndefined(); // c = 0 before the first aggregation
+    expect(h.fed.submitUpdate(h.update('a', [1, 1, 1, 1, 1, 1]))).toMatchObject({ accepted: false, reason: 'malformed' });
+    for (const id of ['a', 'b', 'c']) {
+      const r = h.fed.submitUpdate(h.update(id, [1, 1, 1, 1, 1, 1], 100, { controlDelta: new Float32Array(6).fill(3) }));
+      expect(r).toEqual({ accepted: true });
+    }
+    await flush();
+    // c = 0 + (1/K)·Σ controlDelta = 3·3/3 = 3 per coordinate
+    expect(Array.from(h.last().control!)).toEqual([3, 3, 3, 3, 3, 3]);
+  });
+
+  it('krum with too few clients fails before round 1 with a clear reason', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, algorithm: 'krum', byzantine: 1 });
+    h.register('a', 'b', 'c');
+    expect(h.status().state).toBe('error');
+    expect(h.status().error).toMatch(/krum needs more than 2f \+ 2 = 4 clients per round .* this run has 3/);
+    expect(h.rounds()).toHaveLength(0);
+  });
+
+  it('fltrust aggregates against the root-set update from the task', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, algorithm: 'fltrust' });
+    h.register('a', 'b', 'c');
+    h.fed.submitUpdate(h.update('a', [1, 1, 1, 1, 1, 1]));
+    h.fed.submitUpdate(h.update('b', [2, 2, 2, 2, 2, 2]));
+    h.fed.submitUpdate(h.update('c', [-1, -1, -1, -1, -1, -1]));
+    await flush();
+    // Δ₀ = 0.01·1: a and b rescaled to ‖Δ₀‖ with trust 1, c (cos −1) gets none → step 0.01 per coordinate.
+    h.last().weights.forEach((w) => expect(w).toBeCloseTo(1.01, 6));
+    expect(h.status().history[0].flagged.map((f) => f.clientId)).toEqual(['c']);
+  });
+
+  it('unknown strategy params and an attack without attackers are config errors', async () => {
+    const h = make();
+    await expect(h.fed.start({ algorithm: 'fedsgd' })).rejects.toThrow(/algorithm must be one of: fedavg, fedprox, scaffold/);
+    await expect(h.fed.start({ attack: 'sign-flip' })).rejects.toThrow(/needs attackers > 0/);
+    await expect(h.fed.start({ attackers: 0.2 })).rejects.toThrow(/need an attack/);
+    await expect(h.fed.start({ tau: 0 })).rejects.toThrow(/invalid tau/);
+    await expect(h.fed.start({ gate: 'maybe' })).rejects.toThrow(/gate must be true or false/);
+  });
+
+  it('fed-adaptive-next with a validation split scores each update on it and lowers the reliability of one that hurts', async () => {
+    const calls: Array<{ n: number; samples: number }> = [];
+    // The first vector is w_t (loss 1); an update whose first coordinate is negative raises the loss to 1.5.
+    const validationLosses = async (list: Float32Array[], samples: number) => {
+      calls.push({ n: list.length, samples });
+      return list.map((w, i) => (i > 0 && w[0] < 1 ? 1.5 : 1));
+    };
+    const h = make(undefined, { validationLosses });
+    await h.fed.start({ ...CFG, algorithm: 'fed-adaptive-next', validation: 500, attention: false });
+    h.register('a', 'b', 'c');
+    h.fed.submitUpdate(h.update('a', [1, 1, 1, 1, 1, 1]));
+    h.fed.submitUpdate(h.update('b', [1, 1, 1, 1, 1, 1]));
+    h.fed.submitUpdate(h.update('c', [-0.5, 1, 1, 1, 1, 1]));
+    await flush();
+    expect(calls).toEqual([{ n: 4, samples: 500 }]);
+    const byId = Object.fromEntries(h.status().history[0].clients.map((c) => [c.clientId, c]));
+    // increase 0.5 → u = γ_val·0.5 = 2.5 → ρ = 0.7 + 0.3e^{−2.5}
+    expect(byId.c.reliability).toBeCloseTo(0.7 + 0.3 * Math.exp(-2.5), 9);
+    expect(byId.a.reliability).toBe(1);
   });
 });

@@ -13,18 +13,33 @@ import {
   type UpdateMessage,
 } from '../shared/protocol';
 import { deriveSeed } from '../shared/prng';
-import { sampleSlots, slotIndices } from '../shared/run-plan';
-import type { ClientRoundRecord, ClientRow, CoordinatorStatus, Rejection, RoundRecord, RunState } from '../shared/status';
+import { attackerSlots, sampleSlots, slotIndices, stragglerSlots } from '../shared/run-plan';
+import { isTargeted } from '../client/attacks';
+import type { ClientRoundRecord, ClientRow, CoordinatorStatus, DroppedClient, Rejection, RoundRecord, RunState } from '../shared/status';
 import { initWeights, l2Norm, type LayerSpec } from '../shared/weights';
-import { createStrategy, type Strategy } from './aggregation/strategy';
+import { createStrategy, paramsFromConfig, type AggregationInput, type Strategy } from './aggregation/strategy';
 import type { UpdateResult } from './api';
+
+export interface EvalResult {
+  accuracy: number;
+  loss: number;
+  recall: number[];
+  /** Share of test images of class TARGET_SOURCE (7) classified as TARGET_LABEL (1). */
+  targetedAsr: number;
+  numTensors: number;
+}
 
 /** What the coordinator needs that depends on tf and the dataset. */
 export interface Task {
   numClasses: number;
   trainLabels: Uint8Array;
   layers: LayerSpec[];
-  evaluate(weights: Float32Array): Promise<{ accuracy: number; loss: number; recall: number[]; numTensors: number }>;
+  /** On the test set (its first config.evalSamples images when that is > 0). */
+  evaluate(weights: Float32Array): Promise<EvalResult>;
+  /** FLTrust's Δ₀: the clients' local procedure on the server root set, from `weights`. */
+  rootUpdate(weights: Float32Array, round: number): Promise<Float32Array>;
+  /** Mean loss on the first `samples` images of the server validation split, for each weight vector. */
+  validationLosses(weights: Float32Array[], samples: number): Promise<number[]>;
   dispose(): void;
 }
 
@@ -70,6 +85,7 @@ interface Run extends PersistedRun {
   slotSamples: number[];
   slotHistograms: number[][];
   heterogeneityTV: number | null;
+  attackerSlots: number[];
   /** Set once a resumed run has waited its grace period. */
   graceUntil: number | null;
 }
@@ -130,6 +146,7 @@ export class Federation {
       config: run?.config ?? null,
       numPartitions: run?.numPartitions ?? 0,
       heterogeneityTV: run?.heterogeneityTV ?? null,
+      attackerSlots: run?.attackerSlots ?? [],
       coordinatorBackend: this.deps.coordinatorBackend(),
       history: run?.history ?? [],
       clients: [...this.clients.values()],
@@ -154,6 +171,7 @@ export class Federation {
       labelHistogram: existing?.labelHistogram ?? null,
       lastUpdateNorm: existing?.lastUpdateNorm ?? null,
       lastWeight: existing?.lastWeight ?? null,
+      reliability: existing?.reliability ?? null,
       samplesPerSec: null,
       localLoss: null,
       numTensors: 0,
@@ -198,6 +216,7 @@ export class Federation {
         received: new Set(cur.received.keys()),
         deadline: cur.deadline,
         now: this.deps.now(),
+        needsControl: this.run.config.algorithm === 'scaffold',
       });
       cur.received.set(msg.clientId, msg);
       const row = this.clients.get(msg.clientId);
@@ -271,7 +290,9 @@ export class Federation {
 
   async reset(): Promise<void> {
     this.clearRun();
-    for (const row of this.clients.values()) Object.assign(row, { slot: null, lastUpdateNorm: null, lastWeight: null, numSamples: 0, labelHistogram: null });
+    for (const row of this.clients.values()) {
+      Object.assign(row, { slot: null, lastUpdateNorm: null, lastWeight: null, reliability: null, numSamples: 0, labelHistogram: null });
+    }
     this.rejections = { total: 0, byReason: {}, recent: [] };
     this.error = null;
     await this.deps.store.clear();
@@ -281,7 +302,7 @@ export class Federation {
   // ---- internals ---------------------------------------------------------
 
   private newRun(p: PersistedRun, weights: Float32Array): Run {
-    const strategy = createStrategy(p.config.algorithm);
+    const strategy = createStrategy(p.config.algorithm, paramsFromConfig(p.config));
     return {
       ...p,
       weights,
@@ -292,6 +313,7 @@ export class Federation {
       slotSamples: [],
       slotHistograms: [],
       heterogeneityTV: null,
+      attackerSlots: attackerSlots(p.config, p.numPartitions),
       graceUntil: null,
     };
   }
@@ -376,6 +398,7 @@ export class Federation {
     run.slotSamples = parts.map((p) => p.length);
     run.slotHistograms = parts.map((p) => labelHistogram(task.trainLabels, p, task.numClasses));
     run.heterogeneityTV = meanTotalVariation(task.trainLabels, parts, task.numClasses);
+    run.attackerSlots = attackerSlots(run.config, run.numPartitions);
     for (const row of this.live()) {
       if (row.slot !== null && row.slot < run.numPartitions) {
         row.numSamples = run.slotSamples[row.slot];
@@ -398,6 +421,8 @@ export class Federation {
       } catch (e) {
         return this.fail(`cannot partition ${run.config.dataset}: ${e instanceof Error ? e.message : String(e)}`);
       }
+      const problem = checkRoundSize(run.config, run.numPartitions);
+      if (problem) return this.fail(problem);
     }
     this.assignFreeSlots();
     const held = run.slotHolders.filter((h) => h !== null).length;
@@ -464,6 +489,7 @@ export class Federation {
       deadline,
       layers: run.task!.layers,
       weights: run.weights,
+      ...(run.strategy.roundPayload?.(run.strategyState) ?? {}),
     });
   }
 
@@ -482,44 +508,75 @@ export class Federation {
     this.closedRound = cur;
     this.deps.clearTimer(cur.timer);
     for (const id of cur.participants) if (!cur.received.has(id) && !cur.dropped.has(id)) cur.dropped.set(id, 'deadline');
-    const updates = [...cur.received.values()];
+    const cfg = run.config;
+    const stragglers = stragglerSlots(cfg, [...cur.slots.values()], cur.round);
+    const stragglerOf = (id: string) => stragglers.get(cur.slots.get(id) ?? -1) ?? null;
+    // FedProx's protocol: FedAvg drops partial work; every other strategy aggregates it.
+    let updates = [...cur.received.values()];
+    if (run.strategy.name === 'fedavg') {
+      for (const u of updates) if (stragglerOf(u.clientId) === 'partial') cur.dropped.set(u.clientId, 'straggler: partial work (fedavg drops it)');
+      updates = updates.filter((u) => !cur.dropped.has(u.clientId));
+    }
     const clients: ClientRoundRecord[] = [];
+    let flagged: RoundRecord['flagged'] = [];
+    const t0Agg = this.deps.now();
     if (updates.length > 0) {
-      let clientWeights: Record<string, number>;
+      let result;
       try {
-        const { result, state } = run.strategy.aggregate(
-          { global: run.weights, layers: run.task.layers, updates, round: cur.round, numClients: run.numPartitions, seed: run.config.seed },
-          run.strategyState,
-        );
+        const input: AggregationInput = {
+          global: run.weights,
+          layers: run.task.layers,
+          updates,
+          round: cur.round,
+          numClients: run.numPartitions,
+          seed: cfg.seed,
+        };
+        if (cfg.algorithm === 'fltrust') input.serverUpdate = await run.task.rootUpdate(run.weights, cur.round);
+        if (cfg.algorithm === 'fed-adaptive-next' && cfg.validation > 0) {
+          const losses = await run.task.validationLosses([run.weights, ...updates.map((u) => addDelta(run.weights, u.delta))], cfg.validation);
+          const base = Math.max(losses[0], 1e-12);
+          input.validationIncrease = Object.fromEntries(updates.map((u, k) => [u.clientId, (losses[k + 1] - losses[0]) / base]));
+        }
+        if (this.run !== run) return;
+        const out = run.strategy.aggregate(input, run.strategyState);
+        result = out.result;
         run.weights = result.weights;
-        run.strategyState = state;
-        clientWeights = result.clientWeights;
+        run.strategyState = out.state;
       } catch (e) {
         this.finishing = false;
         this.current = null;
         return this.fail(`aggregation failed in round ${cur.round}: ${e instanceof Error ? e.message : String(e)}`);
       }
+      flagged = result.flagged;
+      const flagOf = new Map(flagged.map((f) => [f.clientId, f.reason]));
       for (const u of updates) {
         const row = this.clients.get(u.clientId);
+        const slot = cur.slots.get(u.clientId)!;
         const rec: ClientRoundRecord = {
           clientId: u.clientId,
           kind: row?.kind ?? 'tab',
-          slot: cur.slots.get(u.clientId)!,
+          slot,
           backend: u.backend,
           numSamples: u.numSamples,
-          weight: clientWeights[u.clientId],
+          weight: result.clientWeights[u.clientId] ?? 0,
           updateNorm: l2Norm(u.delta),
           trainLoss: u.epochLosses.at(-1) ?? NaN,
           samplesPerSec: u.samplesPerSec,
           numTensors: u.numTensors,
+          steps: u.steps,
+          role: run.attackerSlots.includes(slot) ? 'attacker' : 'honest',
+          straggler: stragglerOf(u.clientId),
+          reliability: result.reliability?.[u.clientId] ?? null,
+          flagged: flagOf.get(u.clientId) ?? null,
         };
         clients.push(rec);
-        if (row) Object.assign(row, { lastUpdateNorm: rec.updateNorm, lastWeight: rec.weight, localLoss: rec.trainLoss });
+        if (row) Object.assign(row, { lastUpdateNorm: rec.updateNorm, lastWeight: rec.weight, localLoss: rec.trainLoss, reliability: rec.reliability });
       }
     }
+    const aggregateMs = this.deps.now() - t0Agg;
     this.message = `round ${cur.round}: evaluating`;
     const t0 = this.deps.now();
-    let evalResult: Awaited<ReturnType<Task['evaluate']>>;
+    let evalResult: EvalResult;
     try {
       evalResult = await run.task.evaluate(run.weights);
     } catch (e) {
@@ -536,8 +593,14 @@ export class Federation {
       seconds: (this.deps.now() - cur.startedAt) / 1000,
       evalMs: this.deps.now() - t0,
       participants: [...cur.participants],
-      dropped: [...cur.dropped].map(([clientId, reason]) => ({ clientId, reason })),
+      dropped: [...cur.dropped].map(([clientId, reason]): DroppedClient => {
+        const slot = cur.slots.get(clientId) ?? null;
+        return { clientId, slot, reason, role: slot !== null && run.attackerSlots.includes(slot) ? 'attacker' : 'honest', straggler: stragglerOf(clientId) };
+      }),
       clients,
+      flagged,
+      attackSuccessRate: isTargeted(cfg.attack) ? evalResult.targetedAsr : null,
+      aggregateMs,
       coordinatorTensors: evalResult.numTensors,
     };
     run.history.push(record);
@@ -602,4 +665,19 @@ export class Federation {
     this.deps.clearTimer(this.sweepTimer);
     this.clearRun();
   }
+}
+
+function addDelta(w: Float32Array, d: Float32Array): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = w[i] + d[i];
+  return out;
+}
+
+/** Krum needs n > 2f + 2 received updates every round; say so before round 1 rather than failing in it. */
+export function checkRoundSize(cfg: FederationConfig, numPartitions: number): string | null {
+  if (cfg.algorithm !== 'krum' && cfg.algorithm !== 'multi-krum') return null;
+  const n = Math.max(1, Math.ceil(cfg.fraction * numPartitions));
+  const f = cfg.byzantine;
+  if (n > 2 * f + 2) return null;
+  return `${cfg.algorithm} needs more than 2f + 2 = ${2 * f + 2} clients per round (f = byzantine = ${f}), but this run has ${n}; add clients or lower byzantine`;
 }

@@ -1,9 +1,8 @@
-// The coordinator's tf side: builds the global model and evaluates it on the full test set.
-import * as tf from '@tensorflow/tfjs';
+// The coordinator's tf side in the SharedWorker: picks its backend and loads what its strategy needs.
 import type { FederationConfig } from '../shared/config';
 import { useBackend } from '../client/backend';
 import { loadDataset } from '../client/dataset-store';
-import { buildModel, evaluate, layerSpecs, setFlatWeights } from '../client/models';
+import { createTask } from './eval-task';
 import type { Task } from './federation';
 
 /** wasm is the fastest CPU path; cpu is the fallback. */
@@ -12,18 +11,15 @@ export async function initEvalBackend(): Promise<string> {
   throw new Error('neither wasm nor cpu backend could start');
 }
 
+/** Training images only when the server trains (FLTrust's root set) or scores updates (a validation split). */
+export function coordinatorNeedsTrainImages(config: FederationConfig): boolean {
+  return config.algorithm === 'fltrust' || (config.algorithm === 'fed-adaptive-next' && config.validation > 0);
+}
+
 export async function loadTask(config: FederationConfig): Promise<Task> {
-  const { dataset } = await loadDataset(config.dataset, { parts: ['train-labels', 'test-images', 'test-labels'] });
-  const model = buildModel(config.model);
-  return {
-    numClasses: dataset.numClasses,
-    trainLabels: dataset.train.labels,
-    layers: layerSpecs(model),
-    async evaluate(weights) {
-      setFlatWeights(model, weights);
-      const r = await evaluate(model, dataset.test.images, dataset.test.labels);
-      return { ...r, numTensors: tf.memory().numTensors };
-    },
-    dispose: () => model.dispose(),
-  };
+  const parts = ['train-labels', 'test-images', 'test-labels'] as const;
+  const { dataset } = await loadDataset(config.dataset, {
+    parts: coordinatorNeedsTrainImages(config) ? [...parts, 'train-images'] : [...parts],
+  });
+  return createTask(dataset, config);
 }

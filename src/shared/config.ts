@@ -3,13 +3,21 @@
 export const DATASETS = ['mnist', 'fashion-mnist'] as const;
 export const MODELS = ['cnn-s', '2nn', 'cnn-m'] as const;
 export const PARTITIONS = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail'] as const;
-export const ALGORITHMS = ['fedavg', 'fedprox'] as const;
+export const ALGORITHMS = [
+  'fedavg', 'fedprox', 'scaffold', 'fednova', 'fedatt', 'fed-adaptive-next',
+  'krum', 'multi-krum', 'median', 'trimmed-mean', 'fltrust', 'clip',
+] as const;
+/** Simulated bad clients (src/client/attacks.ts); 'none' unless a config names one and a fraction of attackers. */
+export const ATTACKS = ['none', 'label-flip', 'targeted-label-flip', 'sign-flip', 'gaussian', 'scaling', 'alie'] as const;
+export const STRAGGLER_MODES = ['partial', 'late'] as const;
 export const BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
 
 export type DatasetId = (typeof DATASETS)[number];
 export type ModelId = (typeof MODELS)[number];
 export type PartitionId = (typeof PARTITIONS)[number];
 export type AlgorithmId = (typeof ALGORITHMS)[number];
+export type AttackId = (typeof ATTACKS)[number];
+export type StragglerMode = (typeof STRAGGLER_MODES)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -44,6 +52,45 @@ export interface FederationConfig {
   maxSamples: number;
   /** A client that has not replied this long after a round starts is dropped from the round. */
   roundDeadlineMs: number;
+  /** Global-model evaluation on the first N test images (0 = the full test set). */
+  evalSamples: number;
+
+  // Strategy hyperparameters (src/server-worker/aggregation/strategy.ts); each strategy reads its own.
+  tau: number;
+  gate: boolean;
+  attention: boolean;
+  weighting: boolean;
+  reliabilityThreshold: number;
+  emaDecay: number;
+  gammaDelta: number;
+  gammaV: number;
+  gammaN: number;
+  clipToMedian: boolean;
+  /** Fed-Adaptive-Next: server validation images for the Zeno-like loss-increase term (0 = off). */
+  validation: number;
+  gammaVal: number;
+  serverLr: number;
+  epsilon: number;
+  noise: number;
+  byzantine: number;
+  /** Multi-Krum m (0 = n − f). */
+  multiKrumM: number;
+  trimBeta: number;
+  /** Clip bound M (0 = the median norm of the round). */
+  clipNorm: number;
+  clipNoise: number;
+
+  // Simulated bad clients and stragglers (never on unless both an attack and a fraction are given).
+  attack: AttackId;
+  /** Fraction of partitions held by attackers (a fixed, seeded set). */
+  attackers: number;
+  /** Attack strength (0 = the attack's default: sign-flip c=4, gaussian 10× own norm, scaling γ = clients per round, alie z=1). */
+  attackScale: number;
+  /** Attackers report honest-looking losses (monotone epochs, flat batches). */
+  forgeLosses: boolean;
+  /** Fraction of each round's selected clients that straggle. */
+  stragglers: number;
+  stragglerMode: StragglerMode;
 }
 
 export const DEFAULT_CONFIG: Readonly<FederationConfig> = Object.freeze({
@@ -68,9 +115,36 @@ export const DEFAULT_CONFIG: Readonly<FederationConfig> = Object.freeze({
   backend: 'auto',
   maxSamples: 1500,
   roundDeadlineMs: 120_000,
+  evalSamples: 0,
+  tau: 0.2,
+  gate: true,
+  attention: true,
+  weighting: true,
+  reliabilityThreshold: 0.1,
+  emaDecay: 0.7,
+  gammaDelta: 5,
+  gammaV: 1,
+  gammaN: 1,
+  clipToMedian: true,
+  validation: 0,
+  gammaVal: 5,
+  serverLr: 1,
+  epsilon: 1,
+  noise: 0.001,
+  byzantine: 1,
+  multiKrumM: 0,
+  trimBeta: 0.2,
+  clipNorm: 0,
+  clipNoise: 0,
+  attack: 'none',
+  attackers: 0,
+  attackScale: 0,
+  forgeLosses: false,
+  stragglers: 0,
+  stragglerMode: 'partial',
 });
 
-type Kind = 'enum' | 'int' | 'number';
+type Kind = 'enum' | 'int' | 'number' | 'bool';
 interface FieldRule {
   kind: Kind;
   values?: readonly string[];
@@ -103,6 +177,33 @@ export const CONFIG_FIELDS: Record<keyof FederationConfig, FieldRule> = {
   backend: { kind: 'enum', values: BACKENDS, help: 'TensorFlow.js backend for clients' },
   maxSamples: { kind: 'int', min: 0, max: 1_000_000, help: 'cap on training samples per client (0 = none)' },
   roundDeadlineMs: { kind: 'int', min: 100, max: 3_600_000, help: 'round deadline in ms' },
+  evalSamples: { kind: 'int', min: 0, max: 1_000_000, help: 'evaluate on the first N test images (0 = all)' },
+  tau: { kind: 'number', gt: 0, max: 1e6, help: 'Fed-Adaptive-Next attention temperature τ (large = uniform)' },
+  gate: { kind: 'bool', help: 'Fed-Adaptive-Next cosine gate 1[c > 0]' },
+  attention: { kind: 'bool', help: 'Fed-Adaptive-Next attention (false = DWS-only ablation)' },
+  weighting: { kind: 'bool', help: 'Fed-Adaptive-Next dynamic weighting (false = attention-only ablation)' },
+  reliabilityThreshold: { kind: 'number', min: 0, max: 1, help: 'Fed-Adaptive-Next: drop a client whose reliability ρ is below this' },
+  emaDecay: { kind: 'number', min: 0, max: 1, help: 'Fed-Adaptive-Next reliability EMA decay' },
+  gammaDelta: { kind: 'number', min: 0, max: 1e6, help: 'Fed-Adaptive-Next γ_δ (loss divergence)' },
+  gammaV: { kind: 'number', min: 0, max: 1e6, help: 'Fed-Adaptive-Next γ_v (batch-loss variation)' },
+  gammaN: { kind: 'number', min: 0, max: 1e6, help: 'Fed-Adaptive-Next γ_n (update norm)' },
+  clipToMedian: { kind: 'bool', help: 'Fed-Adaptive-Next: clip updates to the median norm' },
+  validation: { kind: 'int', min: 0, max: 500, help: 'Fed-Adaptive-Next server validation images (0 = off; spec: 500)' },
+  gammaVal: { kind: 'number', min: 0, max: 1e6, help: 'Fed-Adaptive-Next γ_val (validation loss increase)' },
+  serverLr: { kind: 'number', gt: 0, max: 100, help: 'server learning rate η_g' },
+  epsilon: { kind: 'number', gt: 0, max: 100, help: 'FedAtt step size ε' },
+  noise: { kind: 'number', min: 0, max: 10, help: 'FedAtt noise β' },
+  byzantine: { kind: 'int', min: 0, max: 1000, help: 'Krum / Multi-Krum: assumed Byzantine clients f' },
+  multiKrumM: { kind: 'int', min: 0, max: 1000, help: 'Multi-Krum: updates averaged (0 = n − f)' },
+  trimBeta: { kind: 'number', min: 0, max: 0.499, help: 'trimmed mean: fraction β trimmed at each end' },
+  clipNorm: { kind: 'number', min: 0, max: 1e6, help: 'clip: norm bound M (0 = median norm)' },
+  clipNoise: { kind: 'number', min: 0, max: 10, help: 'clip: Gaussian noise σ on the aggregate' },
+  attack: { kind: 'enum', values: ATTACKS, help: 'simulated attack run by the attacker clients' },
+  attackers: { kind: 'number', min: 0, max: 0.9, help: 'fraction of clients that attack' },
+  attackScale: { kind: 'number', min: 0, max: 1e4, help: 'attack strength (0 = the attack default)' },
+  forgeLosses: { kind: 'bool', help: 'attackers report forged, honest-looking losses' },
+  stragglers: { kind: 'number', min: 0, max: 1, help: "fraction of each round's clients that straggle" },
+  stragglerMode: { kind: 'enum', values: STRAGGLER_MODES, help: 'stragglers do partial work or reply after the deadline' },
 };
 
 export const CONFIG_KEYS = Object.keys(CONFIG_FIELDS) as Array<keyof FederationConfig>;
@@ -113,12 +214,19 @@ export class ConfigError extends Error {
 
 function describe(key: string, rule: FieldRule): string {
   if (rule.kind === 'enum') return `${key} must be one of: ${rule.values!.join(', ')}`;
+  if (rule.kind === 'bool') return `${key} must be true or false`;
   const lo = rule.gt !== undefined ? `> ${rule.gt}` : `>= ${rule.min}`;
   return `${key} must be ${rule.kind === 'int' ? 'an integer' : 'a number'} ${lo} and <= ${rule.max} (${rule.help})`;
 }
 
-function coerceField(key: keyof FederationConfig, raw: unknown): string | number {
+function coerceField(key: keyof FederationConfig, raw: unknown): string | number | boolean {
   const rule = CONFIG_FIELDS[key];
+  if (rule.kind === 'bool') {
+    const v = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
+    if (v === true || v === 'true' || v === '1') return true;
+    if (v === false || v === 'false' || v === '0') return false;
+    throw new ConfigError(`invalid ${key} ${JSON.stringify(raw)}: ${key} must be true or false (${rule.help})`);
+  }
   if (rule.kind === 'enum') {
     const v = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
     if (typeof v !== 'string' || !rule.values!.includes(v)) {
@@ -153,6 +261,13 @@ export function resolveConfig(partial: unknown, base: Readonly<FederationConfig>
   const cfg = out as unknown as FederationConfig;
   if (cfg.clients > 0 && cfg.minClients > cfg.clients) {
     throw new ConfigError(`minClients (${cfg.minClients}) cannot exceed clients (${cfg.clients})`);
+  }
+  // An attack runs only when both are named: one without the other is a mistake, not a quiet no-op.
+  if (cfg.attack !== 'none' && cfg.attackers === 0) {
+    throw new ConfigError(`attack "${cfg.attack}" needs attackers > 0 (the fraction of clients that attack)`);
+  }
+  if (cfg.attack === 'none' && (cfg.attackers > 0 || cfg.forgeLosses)) {
+    throw new ConfigError('attackers and forgeLosses need an attack (label-flip, targeted-label-flip, sign-flip, gaussian, scaling or alie)');
   }
   return cfg;
 }

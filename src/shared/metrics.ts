@@ -44,3 +44,11 @@ export function roundsToTarget(accuracies: number[], target: number): number | n
   }
   return null;
 }
+
+/** Share of class `source` samples predicted as `target` (a targeted attack's success rate); NaN with no `source` samples. */
+export function attackSuccessRate(cm: Int32Array[], source: number, target: number): number {
+  const row = cm[source];
+  let n = 0;
+  for (let j = 0; j < row.length; j++) n += row[j];
+  return n === 0 ? NaN : row[target] / n;
+}

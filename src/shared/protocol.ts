@@ -10,7 +10,8 @@ export const MAX_PARAMS = 4_000_000;
 export const MAX_LOSSES = 100_000;
 const MAX_ID_LENGTH = 64;
 
-export type ClientKind = 'tab' | 'worker';
+/** 'node': a virtual client of the in-process Node runtime (scripts/node-runtime.ts). */
+export type ClientKind = 'tab' | 'worker' | 'node';
 export type ClientState = 'starting' | 'loading' | 'idle' | 'training' | 'uploading' | 'error';
 
 export interface BackendProbe {
@@ -62,6 +63,8 @@ export interface UpdateMessage {
   samplesPerSec: number;
   backend: BackendName;
   numTensors: number;
+  /** SCAFFOLD only: c_k⁺ − c_k, packed like delta. */
+  controlDelta?: Float32Array;
 }
 
 /** Broadcast to every client when a round starts. */
@@ -77,6 +80,8 @@ export interface RoundMessage {
   deadline: number;
   layers: LayerSpec[];
   weights: Float32Array;
+  /** SCAFFOLD only: the server control variate c, packed like weights. */
+  control?: Float32Array;
 }
 
 export interface StopMessage {
@@ -194,7 +199,7 @@ export function parseRegister(msg: unknown): RegisterMessage {
     v: PROTOCOL_VERSION,
     type: 'register',
     clientId: str(o, 'clientId'),
-    kind: oneOf(o, 'kind', ['tab', 'worker'] as const),
+    kind: oneOf(o, 'kind', ['tab', 'worker', 'node'] as const),
     backend: oneOf(o, 'backend', BACKEND_OR_PENDING),
     probe: probes(o),
     userAgent: typeof o.userAgent === 'string' ? o.userAgent.slice(0, 300) : '',
@@ -227,6 +232,8 @@ export interface UpdateExpectation {
   received: ReadonlySet<string>;
   deadline: number;
   now: number;
+  /** SCAFFOLD rounds need c_k⁺ − c_k with every update. */
+  needsControl?: boolean;
 }
 
 /** Validates an update against the round in progress; throws ProtocolError with the reason. */
@@ -247,8 +254,13 @@ export function parseUpdate(msg: unknown, expect: UpdateExpectation): UpdateMess
   if (delta.length > MAX_PARAMS) fail('too-large', `delta has ${delta.length} values (max ${MAX_PARAMS})`);
   const expected = totalSize(expect.layers);
   if (delta.length !== expected) fail('shape-mismatch', `delta has ${delta.length} values, model has ${expected}`);
-  for (let i = 0; i < delta.length; i++) {
-    if (!Number.isFinite(delta[i])) fail('non-finite', `delta[${i}] is ${delta[i]}`);
+  finiteVector(delta, 'delta');
+  let controlDelta: Float32Array | undefined;
+  if (expect.needsControl) {
+    const c = o.controlDelta;
+    if (!(c instanceof Float32Array)) fail('malformed', 'a SCAFFOLD update needs controlDelta (c_k⁺ − c_k) as a Float32Array');
+    if (c.length !== expected) fail('shape-mismatch', `controlDelta has ${c.length} values, model has ${expected}`);
+    controlDelta = finiteVector(c, 'controlDelta');
   }
   return {
     v: PROTOCOL_VERSION,
@@ -266,7 +278,15 @@ export function parseUpdate(msg: unknown, expect: UpdateExpectation): UpdateMess
     samplesPerSec: num(o, 'samplesPerSec', { min: 0 }),
     backend: oneOf(o, 'backend', BACKEND_NAMES),
     numTensors: num(o, 'numTensors', { int: true, min: 0 }),
+    ...(controlDelta ? { controlDelta } : {}),
   };
+}
+
+function finiteVector(v: Float32Array, key: string): Float32Array {
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) fail('non-finite', `${key}[${i}] is ${v[i]}`);
+  }
+  return v;
 }
 
 /** Clients check what they receive too: a round they cannot use is ignored with a reason. */
@@ -284,6 +304,10 @@ export function parseBroadcast(msg: unknown): BroadcastMessage {
     fail('shape-mismatch', 'round weights do not match their layer specs');
   }
   if (typeof o.assignments !== 'object' || o.assignments === null) fail('malformed', 'assignments must be an object');
+  const control = o.control;
+  if (control !== undefined && (!(control instanceof Float32Array) || control.length !== weights.length)) {
+    fail('shape-mismatch', 'round control variate does not match the weights');
+  }
   return {
     v: PROTOCOL_VERSION,
     type: 'round',
@@ -295,5 +319,6 @@ export function parseBroadcast(msg: unknown): BroadcastMessage {
     deadline: num(o, 'deadline', { min: 0 }),
     layers,
     weights,
+    ...(control ? { control } : {}),
   };
 }

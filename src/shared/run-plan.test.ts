@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from './config';
-import { partitionParams, sampleSlots, slotIndices, trainSeed } from './run-plan';
+import { labelHistogram } from './partition';
+import {
+  attackerSlots,
+  partitionParams,
+  ROOT_SET_SIZE,
+  sampleSlots,
+  serverHoldout,
+  slotIndices,
+  stragglerPlan,
+  stragglerSlots,
+  trainSeed,
+  VALIDATION_POOL_SIZE,
+} from './run-plan';
 
 describe('sampleSlots', () => {
   const active = [7, 0, 5, 2, 3]; // order must not matter
@@ -47,11 +59,16 @@ describe('slotIndices', () => {
   const labels = Uint8Array.from({ length: 400 }, (_, i) => i % 10); // 10 classes × 40
   const cfg = resolveConfig({ partition: 'iid', seed: 4, maxSamples: 0 });
 
-  it('is deterministic and partitions the training set', () => {
+  it('is deterministic and partitions the training set left after the server holdout', () => {
     const parts = [0, 1, 2, 3].map((s) => slotIndices(labels, 10, cfg, 4, s));
-    expect(parts.map((p) => p.length)).toEqual([100, 100, 100, 100]);
+    // 400 labels: a tenth each (40) is held out for the root set and the validation split.
+    expect(parts.map((p) => p.length)).toEqual([80, 80, 80, 80]);
     const all = parts.flatMap((p) => Array.from(p)).sort((a, b) => a - b);
-    expect(all).toEqual(Array.from({ length: 400 }, (_, i) => i));
+    const { root, validation, pool } = serverHoldout(labels, 10, cfg.seed);
+    expect(all).toEqual(Array.from(pool));
+    const held = new Set([...root, ...validation]);
+    expect(held.size).toBe(80);
+    for (const i of all) expect(held.has(i)).toBe(false);
     expect(slotIndices(labels, 10, { ...cfg }, 4, 2)).toEqual(parts[2]);
     expect(slotIndices(labels, 10, { ...cfg, seed: 5 }, 4, 2)).not.toEqual(parts[2]);
   });
@@ -75,9 +92,57 @@ describe('slotIndices', () => {
     }
   });
 
+  it('holds out a class-balanced root set of 100 and validation split of 500 on MNIST-sized data', () => {
+    const big = Uint8Array.from({ length: 60_000 }, (_, i) => (i * 7) % 10);
+    const h = serverHoldout(big, 10, 3);
+    expect(h.root).toHaveLength(ROOT_SET_SIZE);
+    expect(h.validation).toHaveLength(VALIDATION_POOL_SIZE);
+    expect(labelHistogram(big, h.root, 10)).toEqual(new Array(10).fill(10));
+    expect(labelHistogram(big, h.validation, 10)).toEqual(new Array(10).fill(50));
+    expect(h.pool).toHaveLength(60_000 - 600);
+    expect(serverHoldout(big, 10, 4).root).not.toEqual(h.root);
+  });
+
   it('trainSeed differs per slot and round', () => {
     const seeds = new Set([0, 1, 2].flatMap((slot) => [1, 2, 3].map((round) => trainSeed(cfg, slot, round))));
     expect(seeds.size).toBe(9);
     expect(trainSeed(cfg, 1, 2)).toBe(trainSeed({ ...cfg }, 1, 2));
+  });
+});
+
+describe('attackerSlots', () => {
+  it('is empty without an attack and a fixed seeded set with one', () => {
+    expect(attackerSlots(resolveConfig({}), 10)).toEqual([]);
+    const cfg = resolveConfig({ attack: 'sign-flip', attackers: 0.2, seed: 3 });
+    const a = attackerSlots(cfg, 10);
+    expect(a).toHaveLength(2);
+    expect(attackerSlots({ ...cfg }, 10)).toEqual(a);
+    expect(attackerSlots(resolveConfig({ attack: 'sign-flip', attackers: 0.3 }), 10)).toHaveLength(3);
+    // At least one attacker when the fraction is positive.
+    expect(attackerSlots(resolveConfig({ attack: 'gaussian', attackers: 0.01 }), 4)).toHaveLength(1);
+  });
+});
+
+describe('stragglerPlan', () => {
+  const selected = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  it('picks round(fraction × m) stragglers per round, partial ones with 1..fullSteps−1 steps', () => {
+    const cfg = resolveConfig({ stragglers: 0.5, seed: 2 });
+    for (const round of [1, 2, 3]) {
+      const plans = selected.map((s) => stragglerPlan(cfg, selected, round, s, 20));
+      const chosen = plans.filter((p) => p !== null);
+      expect(chosen).toHaveLength(5);
+      for (const p of chosen) {
+        expect(p!.mode).toBe('partial');
+        if (p!.mode === 'partial') expect(p!.steps).toBeGreaterThanOrEqual(1), expect(p!.steps).toBeLessThanOrEqual(19);
+      }
+      expect([...stragglerSlots(cfg, selected, round).keys()].sort()).toEqual(selected.filter((_, i) => plans[i] !== null));
+    }
+    expect(stragglerPlan(resolveConfig({}), selected, 1, 0, 20)).toBeNull();
+    expect(stragglerPlan(cfg, selected, 1, 42, 20)).toBeNull(); // not selected
+  });
+  it('late stragglers reply late', () => {
+    const cfg = resolveConfig({ stragglers: 0.25, stragglerMode: 'late' });
+    const plans = [0, 1, 2, 3].map((s) => stragglerPlan(cfg, [0, 1, 2, 3], 1, s, 10));
+    expect(plans.filter((p) => p?.mode === 'late')).toHaveLength(1);
   });
 });

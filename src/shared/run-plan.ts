@@ -14,9 +14,97 @@ export function partitionParams(cfg: FederationConfig): PartitionParams {
   };
 }
 
-/** Training indices of partition `slot` of `numPartitions`, capped at cfg.maxSamples. */
+/** FLTrust's root set (spec §7: 100 class-balanced training images). */
+export const ROOT_SET_SIZE = 100;
+/** Fed-Adaptive-Next's server validation split is taken from this many held-out images at most (spec §2.2: 500). */
+export const VALIDATION_POOL_SIZE = 500;
+
+export interface ServerHoldout {
+  /** FLTrust root set. */
+  root: Int32Array;
+  /** Server validation split (never the test set). */
+  validation: Int32Array;
+  /** Every other training index, ascending: what the clients' partitions are drawn from. */
+  pool: Int32Array;
+  poolLabels: Uint8Array;
+}
+
+const holdoutCache = new WeakMap<Uint8Array, { seed: number; holdout: ServerHoldout }>();
+
+/**
+ * Class-balanced server data held out of every run, whatever its strategy, so that all strategies see the same client
+ * data: ROOT_SET_SIZE images for FLTrust's root set and VALIDATION_POOL_SIZE for Fed-Adaptive-Next's validation term.
+ */
+export function serverHoldout(trainLabels: Uint8Array, numClasses: number, seed: number): ServerHoldout {
+  const hit = holdoutCache.get(trainLabels);
+  if (hit && hit.seed === seed) return hit.holdout;
+  const rng = createRng(deriveSeed(seed, 'server-holdout'));
+  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
+  trainLabels.forEach((y, i) => byClass[y].push(i));
+  const take = (total: number, taken: Set<number>) => {
+    const out: number[] = [];
+    byClass.forEach((idx, c) => {
+      const want = Math.floor(total / numClasses) + (c < total % numClasses ? 1 : 0);
+      const free = idx.filter((i) => !taken.has(i));
+      for (const j of sampleWithoutReplacement(free.length, Math.min(want, free.length), rng)) out.push(free[j]);
+    });
+    out.forEach((i) => taken.add(i));
+    return Int32Array.from(out).sort();
+  };
+  const taken = new Set<number>();
+  // Tiny label sets (tests) give up at most a tenth of their data to each.
+  const cap = Math.floor(trainLabels.length / 10);
+  const root = take(Math.min(ROOT_SET_SIZE, cap), taken);
+  const validation = take(Math.min(VALIDATION_POOL_SIZE, cap), taken);
+  const pool = Int32Array.from({ length: trainLabels.length - taken.size });
+  let n = 0;
+  for (let i = 0; i < trainLabels.length; i++) if (!taken.has(i)) pool[n++] = i;
+  const holdout = { root, validation, pool, poolLabels: Uint8Array.from(pool, (i) => trainLabels[i]) };
+  holdoutCache.set(trainLabels, { seed, holdout });
+  return holdout;
+}
+
+/** Training indices of partition `slot` of `numPartitions` (drawn from the data not held out for the server), capped at cfg.maxSamples. */
 export function slotIndices(trainLabels: Uint8Array, numClasses: number, cfg: FederationConfig, numPartitions: number, slot: number): Int32Array {
-  return clientIndices(trainLabels, numClasses, numPartitions, partitionParams(cfg), deriveSeed(cfg.seed, 'partition'), slot, cfg.maxSamples || undefined);
+  const { pool, poolLabels } = serverHoldout(trainLabels, numClasses, cfg.seed);
+  const local = clientIndices(poolLabels, numClasses, numPartitions, partitionParams(cfg), deriveSeed(cfg.seed, 'partition'), slot, cfg.maxSamples || undefined);
+  return local.map((j) => pool[j]);
+}
+
+/** The fixed set of attacker partitions (spec §7: a fixed Byzantine set); empty unless the config names an attack. */
+export function attackerSlots(cfg: FederationConfig, numPartitions: number): number[] {
+  if (cfg.attack === 'none' || cfg.attackers <= 0 || numPartitions === 0) return [];
+  const f = Math.min(numPartitions, Math.max(1, Math.round(cfg.attackers * numPartitions)));
+  return sampleWithoutReplacement(numPartitions, f, createRng(deriveSeed(cfg.seed, 'attackers', numPartitions))).sort((a, b) => a - b);
+}
+
+export type StragglerPlan = { mode: 'partial'; steps: number } | { mode: 'late' };
+
+/**
+ * Which of a round's selected slots straggle (⌊stragglers·m⌉ of them, drawn per round) and how: 'partial' runs a random
+ * number of local steps in [1, fullSteps − 1] (FedProx's E' ∈ [1, E), in steps so it also works for E = 1), 'late'
+ * trains fully and replies after the deadline. Client and coordinator both compute this from the round message.
+ */
+export function stragglerPlan(cfg: FederationConfig, selectedSlots: readonly number[], round: number, slot: number, fullSteps: number): StragglerPlan | null {
+  if (cfg.stragglers <= 0 || !selectedSlots.includes(slot)) return null;
+  const sorted = [...selectedSlots].sort((a, b) => a - b);
+  const count = Math.round(cfg.stragglers * sorted.length);
+  const rng = createRng(deriveSeed(cfg.seed, 'stragglers', round));
+  const chosen = sampleWithoutReplacement(sorted.length, count, rng).map((i) => sorted[i]);
+  if (!chosen.includes(slot)) return null;
+  if (cfg.stragglerMode === 'late') return { mode: 'late' };
+  const steps = fullSteps <= 1 ? 1 : 1 + Math.floor(createRng(deriveSeed(cfg.seed, 'straggler-steps', round, slot)).next() * (fullSteps - 1));
+  return { mode: 'partial', steps };
+}
+
+/** Slots chosen as stragglers in a round (the coordinator's view; the step count does not matter here). */
+export function stragglerSlots(cfg: FederationConfig, selectedSlots: readonly number[], round: number): Map<number, StragglerPlan['mode']> {
+  const out = new Map<number, StragglerPlan['mode']>();
+  for (const s of selectedSlots) {
+    const plan = stragglerPlan(cfg, selectedSlots, round, s, 2);
+    if (plan) out.set(s, plan.mode);
+  }
+  return out;
 }
 
 /** The m = max(⌈C·K⌉, 1) slots that train in `round`, drawn from the slots with a live client. */

@@ -1,5 +1,5 @@
 // What the coordinator reports: the dashboard, window.fedtab.status() and the run JSON all read this.
-import type { BackendName, FederationConfig } from './config';
+import type { BackendName, FederationConfig, StragglerMode } from './config';
 import type { BackendProbe, ClientKind, ClientState, RejectReason } from './protocol';
 
 export type RunState = 'idle' | 'preparing' | 'waiting' | 'running' | 'paused' | 'done' | 'error';
@@ -16,6 +16,8 @@ export interface ClientRow {
   labelHistogram: number[] | null;
   lastUpdateNorm: number | null;
   lastWeight: number | null;
+  /** Fed-Adaptive-Next reliability ρ after the client's last round. */
+  reliability: number | null;
   samplesPerSec: number | null;
   localLoss: number | null;
   numTensors: number;
@@ -34,6 +36,28 @@ export interface ClientRoundRecord {
   trainLoss: number;
   samplesPerSec: number;
   numTensors: number;
+  /** Local steps τ_k this round (a partial straggler does fewer). */
+  steps: number;
+  /** Simulated role: an attacker runs the run's attack (config.attack). */
+  role: ClientRole;
+  /** Set when this client straggled this round. */
+  straggler: StragglerMode | null;
+  /** Fed-Adaptive-Next reliability ρ_k after this round. */
+  reliability: number | null;
+  /** Why the strategy excluded or distrusted this update, if it did. */
+  flagged: string | null;
+}
+
+export type ClientRole = 'honest' | 'attacker';
+
+/** A selected client whose update did not count this round. */
+export interface DroppedClient {
+  clientId: string;
+  slot: number | null;
+  /** 'deadline', 'late', 'disconnected', 'straggler: …', … */
+  reason: string;
+  role: ClientRole;
+  straggler: StragglerMode | null;
 }
 
 export interface RoundRecord {
@@ -45,8 +69,14 @@ export interface RoundRecord {
   seconds: number;
   evalMs: number;
   participants: string[];
-  dropped: Array<{ clientId: string; reason: string }>;
+  dropped: DroppedClient[];
   clients: ClientRoundRecord[];
+  /** Updates the strategy excluded or distrusted, with its reason. */
+  flagged: Array<{ clientId: string; reason: string }>;
+  /** Targeted attacks (targeted-label-flip, scaling): share of test 7s classified as 1. Null otherwise. */
+  attackSuccessRate: number | null;
+  /** Time the server spent on its own work this round: FLTrust root update, validation losses, aggregation (ms). */
+  aggregateMs: number;
   /** tf.memory().numTensors in the coordinator after the round. */
   coordinatorTensors: number;
 }
@@ -68,6 +98,8 @@ export interface CoordinatorStatus {
   numPartitions: number;
   /** Mean total-variation distance of client label histograms from the global one. */
   heterogeneityTV: number | null;
+  /** Partitions held by simulated attackers (empty without an attack). */
+  attackerSlots: number[];
   coordinatorBackend: string | null;
   history: RoundRecord[];
   clients: ClientRow[];

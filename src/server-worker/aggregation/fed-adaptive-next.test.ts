@@ -198,4 +198,17 @@ describe('fed-adaptive-next: dynamic weighting (DWS)', () => {
     expect(out.result.clientWeights).toEqual({ A: 0, B: 0 });
     expect(arr(out.state.prevStep!)).toEqual([0, 0, 0]);
   });
+
+  it('server validation term: u adds γ_val·[increase]_+, so a client whose update raises the validation loss loses weight', () => {
+    // Honest-looking losses for all; X's update raised the validation loss by 40%, A's lowered it (clamped to 0).
+    // γ_val = 5: u_X = 5·0.4 = 2, r_X = e^{−2}, ρ_X = 0.7 + 0.3e^{−2} = 0.7406006; ρ_A = ρ_B = 1.
+    const updates = [upd('A', [1, 1, 1]), upd('B', [1, 1, 1]), upd('X', [1, 1, 1])];
+    const out = run({ attention: false, clipToMedian: false }, inp(updates, { validationIncrease: { A: -0.1, B: 0, X: 0.4 } }));
+    expect(out.result.reliability!.A).toBe(1);
+    expect(out.result.reliability!.X).toBeCloseTo(0.7 + 0.3 * Math.exp(-2), 12);
+    expect(out.result.clientWeights.X).toBeCloseTo(out.result.reliability!.X / (2 + out.result.reliability!.X), 12);
+    // γ_val = 0 switches the term off; no validationIncrease leaves the spec's three terms alone.
+    expect(run({ attention: false, gammaVal: 0 }, inp(updates, { validationIncrease: { X: 0.4 } })).result.reliability!.X).toBe(1);
+    expect(run({ attention: false }, inp(updates)).result.reliability!.X).toBe(1);
+  });
 });

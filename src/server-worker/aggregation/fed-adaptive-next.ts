@@ -10,7 +10,8 @@
 // 3. DWS: δ_k = [(L_k^(E) − L_k^(1))/L_k^(1)]_+ (0 with fewer than 2 epochs or L^(1) <= 0),
 //    n̂_k = [z(‖Δ_k‖) − 2]_+, v̂_k = [z(v_k) − 2]_+ with v_k = std/mean of the last epoch's batch losses (population
 //    std; 0 with fewer than 2 batches or mean <= 0), z(x) = (x − med)/(1.4826·MAD) over S (0 if MAD = 0);
-//    u_k = γ_δ δ_k + γ_v v̂_k + γ_n n̂_k,  r_k = e^{−u_k},  ρ_k ← d·ρ_k + (1 − d)·r_k (d = emaDecay 0.7; ρ starts
+//    u_k = γ_δ δ_k + γ_v v̂_k + γ_n n̂_k (+ γ_val·[val_k]_+ with a server validation split; val_k is the relative
+//    validation-loss increase of w_t + Δ_k over w_t: our choice of scale for the spec's optional Zeno-like term),  r_k = e^{−u_k},  ρ_k ← d·ρ_k + (1 − d)·r_k (d = emaDecay 0.7; ρ starts
 //    at 1 per clientId and persists across rounds in state), then drop every client with ρ_k < threshold (0.1).
 // 4. Clip Δ_k ← Δ_k·min(1, M/‖Δ_k‖), M = median ‖Δ_j‖ over S (received updates, before drops).
 //    p_k^l ∝ n_k·a_k^l·ρ_k over kept clients, normalised;  w_{t+1}^l = w_t^l + η_g Σ_k p_k^l Δ_k^l.
@@ -57,17 +58,25 @@ export interface DwsTerms {
   delta: number[];
   normHat: number[];
   varHat: number[];
+  /** [validation loss increase]_+ (0 without a server validation split). */
+  val: number[];
   u: number[];
   r: number[];
 }
 
 /** The DWS terms δ, n̂, v̂, u, r for one round's updates. */
-export function dwsTerms(updates: readonly StrategyUpdate[], norms: readonly number[], p: ResolvedParams): DwsTerms {
+export function dwsTerms(
+  updates: readonly StrategyUpdate[],
+  norms: readonly number[],
+  p: ResolvedParams,
+  validationIncrease?: Readonly<Record<string, number>>,
+): DwsTerms {
   const delta = updates.map((u) => lossDivergence(u.epochLosses));
   const normHat = robustZ(norms).map((z) => Math.max(0, z - 2));
   const varHat = robustZ(updates.map((u) => coefficientOfVariation(u.batchLosses))).map((z) => Math.max(0, z - 2));
-  const u = updates.map((_, k) => p.gammaDelta * delta[k] + p.gammaV * varHat[k] + p.gammaN * normHat[k]);
-  return { delta, normHat, varHat, u, r: u.map((x) => Math.exp(-x)) };
+  const val = updates.map((x) => Math.max(0, validationIncrease?.[x.clientId] ?? 0));
+  const u = updates.map((_, k) => p.gammaDelta * delta[k] + p.gammaV * varHat[k] + p.gammaN * normHat[k] + p.gammaVal * val[k]);
+  return { delta, normHat, varHat, val, u, r: u.map((x) => Math.exp(-x)) };
 }
 
 /** Reference r_t as one full-length vector, layer by layer (previous step, or the median where that is missing/zero). */
@@ -138,7 +147,7 @@ export function fedAdaptiveNextStrategy(params: ResolvedParams): Strategy<FedAda
       let nextReliability = state.reliability;
       const kept = new Array<boolean>(m).fill(true);
       if (params.weighting) {
-        const t = dwsTerms(updates, norms, params);
+        const t = dwsTerms(updates, norms, params, input.validationIncrease);
         const d = params.emaDecay;
         rho = updates.map((u, k) => d * (state.reliability[u.clientId] ?? 1) + (1 - d) * t.r[k]);
         reliability = byClient(updates, rho);
@@ -150,7 +159,9 @@ export function fedAdaptiveNextStrategy(params: ResolvedParams): Strategy<FedAda
               clientId: u.clientId,
               reason:
                 `reliability ${rho[k].toFixed(2)} < ${params.reliabilityThreshold}` +
-                ` (δ=${t.delta[k].toPrecision(3)}, n̂=${t.normHat[k].toPrecision(3)}, v̂=${t.varHat[k].toPrecision(3)}, r=${t.r[k].toPrecision(3)})`,
+                ` (δ=${t.delta[k].toPrecision(3)}, n̂=${t.normHat[k].toPrecision(3)}, v̂=${t.varHat[k].toPrecision(3)}` +
+                (input.validationIncrease ? `, val=${t.val[k].toPrecision(3)}` : '') +
+                `, r=${t.r[k].toPrecision(3)})`,
             });
           }
         });

@@ -17,6 +17,8 @@ export function scaffoldStrategy(params: ResolvedParams): Strategy<ScaffoldState
   return {
     name: who,
     initState: () => ({ control: null }),
+    // Before the first aggregation c = 0, which clients assume when the round carries no control.
+    roundPayload: (state) => (state.control ? { control: state.control.slice() } : {}),
     aggregate(input, state) {
       validateInput(who, input);
       const { updates, global, numClients } = input;

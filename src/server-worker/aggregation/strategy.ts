@@ -1,6 +1,7 @@
 // One interface for every server aggregation rule (spec §2 and §7). Each strategy is a pure function of
 // (input, state) on flat Float32Array weight vectors with LayerSpec structure; see the per-strategy files for
 // the exact equations.
+import { DEFAULT_CONFIG, type FederationConfig } from '../../shared/config';
 import type { LayerSpec } from '../../shared/weights';
 import { clipStrategy } from './clip';
 import { fedAdaptiveNextStrategy } from './fed-adaptive-next';
@@ -40,6 +41,11 @@ export interface AggregationInput {
   seed: number;
   /** FLTrust root-set update Δ₀, computed elsewhere. */
   serverUpdate?: Float32Array;
+  /**
+   * Fed-Adaptive-Next's optional server-verifiable term: per client, the relative loss increase on the server
+   * validation split, (ℓ_val(w_t + Δ_k) − ℓ_val(w_t)) / ℓ_val(w_t), computed elsewhere.
+   */
+  validationIncrease?: Record<string, number>;
 }
 
 export interface AggregationResult {
@@ -63,6 +69,8 @@ export interface AggregationResult {
 export interface Strategy<S = unknown> {
   name: StrategyName;
   initState(): S;
+  /** What the server sends every client with a round besides w_t (SCAFFOLD: its control variate c). */
+  roundPayload?(state: S): { control?: Float32Array };
   /** Pure: never mutates input or state; returns a fresh state. */
   aggregate(input: AggregationInput, state: S): { result: AggregationResult; state: S };
 }
@@ -102,6 +110,8 @@ export interface StrategyParams {
   gammaV?: number;
   /** γ_n (default 1). */
   gammaN?: number;
+  /** γ_val on the validation term [increase]_+ when input.validationIncrease is given (default 5). */
+  gammaVal?: number;
   /** Fed-Adaptive-Next: clip Δ_k to the median norm (default true). */
   clipToMedian?: boolean;
   /** Server learning rate η_g (default 1); every rule but FedAtt (which has ε) applies w + η_g·Δ. */
@@ -126,26 +136,8 @@ export interface StrategyParams {
 export type ResolvedParams = Required<Omit<StrategyParams, 'byzantine' | 'multiKrumM' | 'clipNorm'>> &
   Pick<StrategyParams, 'byzantine' | 'multiKrumM' | 'clipNorm'>;
 
-export const DEFAULT_PARAMS: Readonly<ResolvedParams> = Object.freeze({
-  tau: 0.2,
-  gate: true,
-  attention: true,
-  weighting: true,
-  reliabilityThreshold: 0.1,
-  emaDecay: 0.7,
-  gammaDelta: 5,
-  gammaV: 1,
-  gammaN: 1,
-  clipToMedian: true,
-  serverLr: 1,
-  epsilon: 1,
-  noise: 0.001,
-  byzantine: 1,
-  multiKrumM: undefined,
-  trimBeta: 0.2,
-  clipNorm: undefined,
-  clipNoise: 0,
-});
+/** The run config's defaults are the one source of the strategies' defaults. */
+export const DEFAULT_PARAMS: Readonly<ResolvedParams> = Object.freeze(paramsFromConfig(DEFAULT_CONFIG) as ResolvedParams);
 
 type Check = (v: unknown) => string | null;
 const num = (ok: (x: number) => boolean, want: string): Check => (v) =>
@@ -164,6 +156,7 @@ const PARAM_CHECKS: Record<keyof StrategyParams, Check> = {
   gammaDelta: finite((x) => x >= 0, 'a finite number >= 0'),
   gammaV: finite((x) => x >= 0, 'a finite number >= 0'),
   gammaN: finite((x) => x >= 0, 'a finite number >= 0'),
+  gammaVal: finite((x) => x >= 0, 'a finite number >= 0'),
   clipToMedian: bool,
   serverLr: finite((x) => x > 0, 'a finite number > 0'),
   epsilon: finite((x) => x > 0, 'a finite number > 0'),
@@ -195,6 +188,31 @@ export function resolveParams(params: StrategyParams = {}): ResolvedParams {
   }
   if (errors.length) throw new Error(`invalid strategy params: ${errors.join('; ')}`);
   return out;
+}
+
+/** The strategy hyperparameters of a run config (0 means "default" for the three without a fixed one). */
+export function paramsFromConfig(cfg: FederationConfig): StrategyParams {
+  return {
+    tau: cfg.tau,
+    gate: cfg.gate,
+    attention: cfg.attention,
+    weighting: cfg.weighting,
+    reliabilityThreshold: cfg.reliabilityThreshold,
+    emaDecay: cfg.emaDecay,
+    gammaDelta: cfg.gammaDelta,
+    gammaV: cfg.gammaV,
+    gammaN: cfg.gammaN,
+    gammaVal: cfg.gammaVal,
+    clipToMedian: cfg.clipToMedian,
+    serverLr: cfg.serverLr,
+    epsilon: cfg.epsilon,
+    noise: cfg.noise,
+    byzantine: cfg.byzantine,
+    multiKrumM: cfg.multiKrumM || undefined,
+    trimBeta: cfg.trimBeta,
+    clipNorm: cfg.clipNorm || undefined,
+    clipNoise: cfg.clipNoise,
+  };
 }
 
 export function isStrategyName(name: string): name is StrategyName {

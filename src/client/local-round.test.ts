@@ -1,0 +1,450 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig, type FederationConfig } from '../shared/config.ts';
+import { PROTOCOL_VERSION, type RoundMessage } from '../shared/protocol.ts';
+import { createRng } from '../shared/prng.ts';
+import { attackerSlots, stragglerPlan } from '../shared/run-plan.ts';
+import { l2Norm, subtract } from '../shared/weights.ts';
+import type { Colluders } from './attacks.ts';
+import { runLocalRound, LATE_REPLY_MS, type LocalRoundInput, type LocalRoundResult } from './local-round.ts';
+import { buildModel, getFlatWeights, labelsToOneHot, layerSpecs } from './models.ts';
+
+const PIXELS = 28 * 28;
+const N = 40;
+const NUM_PARTITIONS = 4;
+const RUN_ID = 'run-lr-test';
+/** epochs 2, B 16, n 40: 3 steps an epoch (the last partial), 6 in all. */
+const BASE = { model: '2nn', epochs: 2, batchSize: 16, lr: 0.05, seed: 11 } as const;
+const FULL_STEPS = 2 * Math.ceil(N / 16);
+
+/** Random images; labels 0..9 round robin (4 of each, so there are 7s to poison). */
+const labels = Uint8Array.from({ length: N }, (_, i) => i % 10);
+const pixels = (() => {
+  const rng = createRng(3);
+  return Float32Array.from({ length: N * PIXELS }, () => rng.next());
+})();
+
+let net: tf.Sequential;
+let w0: Float32Array;
+let xs: tf.Tensor4D;
+let ys: tf.Tensor2D;
+/** The same samples with labels y → 9 − y and 7 → 1, for comparing an attacker with an honest client on poisoned data. */
+let ysFlipped: tf.Tensor2D;
+let ysTargeted: tf.Tensor2D;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  net = buildModel('2nn');
+  w0 = getFlatWeights(net);
+  xs = tf.tensor4d(pixels, [N, 28, 28, 1]);
+  ys = labelsToOneHot(labels);
+  ysFlipped = labelsToOneHot(labels.map((y) => 9 - y));
+  ysTargeted = labelsToOneHot(labels.map((y) => (y === 7 ? 1 : y)));
+});
+
+afterAll(() => {
+  tf.dispose([xs, ys, ysFlipped, ysTargeted]);
+  net.dispose();
+});
+
+function roundMsg(config: Partial<FederationConfig>, opts: { slot: number; round?: number; others?: number[]; control?: Float32Array }): RoundMessage {
+  const assignments: Record<string, number> = { me: opts.slot };
+  (opts.others ?? []).forEach((s, i) => (assignments[`other-${i}`] = s));
+  return {
+    v: PROTOCOL_VERSION,
+    type: 'round',
+    runId: RUN_ID,
+    round: opts.round ?? 1,
+    config: resolveConfig({ ...BASE, ...config }),
+    assignments,
+    numPartitions: NUM_PARTITIONS,
+    deadline: Date.now() + 60_000,
+    layers: layerSpecs(net),
+    weights: w0.slice(),
+    ...(opts.control ? { control: opts.control } : {}),
+  };
+}
+
+function run(msg: RoundMessage, slot: number, extra: Partial<LocalRoundInput> = {}): Promise<LocalRoundResult> {
+  return runLocalRound({
+    msg,
+    slot,
+    clientId: 'me',
+    net,
+    xs,
+    ys,
+    count: N,
+    backend: 'cpu',
+    controls: new Map(),
+    colluders: null,
+    numTensors: () => tf.memory().numTensors,
+    ...extra,
+  });
+}
+
+/** Index of the first element whose bits differ (or the shorter length when lengths differ), −1 when identical. */
+const firstDiff = (a: Float32Array, b: Float32Array) => {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
+  return -1;
+};
+const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+const scaled = (v: Float32Array, s: number) => v.map((x) => s * x);
+const dot = (a: Float32Array, b: Float32Array) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};
+const cosine = (a: Float32Array, b: Float32Array) => dot(a, b) / (l2Norm(a) * l2Norm(b));
+
+/** An attacker slot and an honest slot for an attack config (4 partitions, a quarter of them attackers). */
+function slotsFor(config: Partial<FederationConfig>): { attacker: number; honest: number } {
+  const cfg = resolveConfig({ ...BASE, ...config });
+  const bad = attackerSlots(cfg, NUM_PARTITIONS);
+  expect(bad.length).toBeGreaterThan(0);
+  const good = [0, 1, 2, 3].filter((s) => !bad.includes(s));
+  return { attacker: bad[0], honest: good[0] };
+}
+
+/** Memoised honest fedavg deltas per (slot, labels), for comparing attackers against. */
+const honestCache = new Map<string, LocalRoundResult>();
+async function honest(slot: number, which: 'clean' | 'flipped' | 'targeted' = 'clean', others: number[] = []): Promise<LocalRoundResult> {
+  const key = `${slot}|${which}|${others.join(',')}`;
+  if (!honestCache.has(key)) {
+    const y = which === 'clean' ? ys : which === 'flipped' ? ysFlipped : ysTargeted;
+    honestCache.set(key, await run(roundMsg({}, { slot, others }), slot, { ys: y }));
+  }
+  return honestCache.get(key)!;
+}
+
+describe('runLocalRound: honest fedavg', () => {
+  it('delta = new weights − sent weights, steps = epochs·ceil(n/B), no controlDelta, not an attacker', async () => {
+    const msg = roundMsg({}, { slot: 2, round: 4 });
+    const sent = msg.weights.slice();
+    const seen: number[] = [];
+    const r = await run(msg, 2, { onEpoch: (e) => seen.push(e) });
+    const after = getFlatWeights(net);
+    expect(firstDiff(msg.weights, sent)).toBe(-1); // the round message is not modified
+    expect(firstDiff(r.update.delta, subtract(after, sent))).toBe(-1);
+    expect(l2Norm(r.update.delta)).toBeGreaterThan(1e-3);
+    expect(r.update.delta.every(Number.isFinite)).toBe(true);
+    expect(r.update.steps).toBe(FULL_STEPS);
+    expect(FULL_STEPS).toBe(6);
+    expect(r.update.controlDelta).toBeUndefined();
+    expect('controlDelta' in r.update).toBe(false);
+    expect(r.attacker).toBe(false);
+    expect(r.straggler).toBeNull();
+    expect(r.sendAt).toBe(0);
+    expect(seen).toEqual([0, 1]);
+
+    const u = r.update;
+    expect(u.v).toBe(PROTOCOL_VERSION);
+    expect(u.type).toBe('update');
+    expect(u.clientId).toBe('me');
+    expect(u.runId).toBe(RUN_ID);
+    expect(u.round).toBe(4);
+    expect(u.numSamples).toBe(N);
+    expect(u.layers).toEqual(msg.layers);
+    expect(u.epochLosses).toHaveLength(2);
+    expect(u.batchLosses).toHaveLength(3);
+    expect(u.backend).toBe('cpu');
+    expect(u.numTensors).toBe(tf.memory().numTensors);
+  });
+
+  it('starts from the sent weights, not whatever the model held: the same round twice gives the same delta', async () => {
+    const a = await run(roundMsg({}, { slot: 1 }), 1);
+    const b = await run(roundMsg({}, { slot: 1 }), 1); // net now holds a's trained weights
+    expect(firstDiff(b.update.delta, a.update.delta)).toBe(-1);
+    const c = await run(roundMsg({}, { slot: 1, round: 2 }), 1); // another round shuffles differently
+    expect(maxAbsDiff(c.update.delta, a.update.delta)).toBeGreaterThan(1e-6);
+  });
+
+  it('leaks no tensors (net and data exist before)', async () => {
+    await run(roundMsg({}, { slot: 0 }), 0); // warm up
+    const before = tf.memory().numTensors;
+    const r = await run(roundMsg({}, { slot: 0 }), 0);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.update.numTensors).toBe(before);
+  });
+});
+
+describe('runLocalRound: SCAFFOLD', () => {
+  const lr = BASE.lr;
+
+  it('first round (no control, no c_k): controlDelta = −Δ/(τ·lr), and controls hold c_k⁺ = controlDelta', async () => {
+    const controls = new Map<string, Float32Array>();
+    const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 3 }), 3, { controls });
+    const { delta, controlDelta, steps } = r.update;
+    expect(steps).toBe(FULL_STEPS);
+    expect(controlDelta).toBeInstanceOf(Float32Array);
+    expect(controlDelta).toHaveLength(delta.length);
+    // A few entries by hand, then all of them.
+    for (const i of [0, 1, 1234, delta.length - 11, delta.length - 1]) {
+      expect(controlDelta![i]).toBeCloseTo(-delta[i] / (6 * 0.05), 5);
+    }
+    let worst = 0;
+    for (let i = 0; i < delta.length; i++) worst = Math.max(worst, Math.abs(controlDelta![i] + delta[i] / (steps * lr)));
+    expect(worst).toBeLessThan(1e-5);
+    expect(l2Norm(controlDelta!)).toBeGreaterThan(0);
+
+    // c_k moves only once the coordinator accepted the update (a late or rejected one must leave it as it was).
+    expect(controls.size).toBe(0);
+    r.accepted();
+    expect([...controls.keys()]).toEqual([`${RUN_ID}|3`]);
+    expect(maxAbsDiff(controls.get(`${RUN_ID}|3`)!, controlDelta!)).toBe(0); // c_k⁺ = 0 + controlDelta (−0 becomes +0)
+    expect(controls.get(`${RUN_ID}|3`)).not.toBe(controlDelta);
+
+    // With c = c_k = 0 the correction is zero: the delta is exactly fedavg's.
+    expect(firstDiff(delta, (await honest(3)).update.delta)).toBe(-1);
+  });
+
+  it('second round with a server control c: trains with c − c_k, controlDelta = −c − Δ/(τ·lr), c_k⁺ = c_k + controlDelta', async () => {
+    const controls = new Map<string, Float32Array>();
+    (await run(roundMsg({ algorithm: 'scaffold' }, { slot: 3 }), 3, { controls })).accepted();
+    const ck = controls.get(`${RUN_ID}|3`)!.slice();
+    const rng = createRng(17);
+    const c = Float32Array.from({ length: w0.length }, () => 0.02 * (rng.next() - 0.5));
+
+    const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 3, round: 2, control: c }), 3, { controls });
+    const { delta, controlDelta, steps } = r.update;
+    r.accepted();
+    expect(steps).toBe(FULL_STEPS);
+    for (const i of [0, 7, 5000, delta.length - 1]) {
+      expect(controlDelta![i]).toBeCloseTo(-c[i] - delta[i] / (6 * 0.05), 4);
+    }
+    let worst = 0;
+    for (let i = 0; i < delta.length; i++) {
+      const want = -c[i] - delta[i] / (steps * lr);
+      worst = Math.max(worst, Math.abs(controlDelta![i] - want) / Math.max(1, Math.abs(want)));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    const next = controls.get(`${RUN_ID}|3`)!;
+    for (const i of [0, 7, 5000, delta.length - 1]) expect(next[i]).toBeCloseTo(ck[i] + controlDelta![i], 4);
+
+    // The same round without the correction (plain fedavg) ends elsewhere.
+    const plain = await run(roundMsg({}, { slot: 3, round: 2 }), 3);
+    expect(maxAbsDiff(delta, plain.update.delta)).toBeGreaterThan(1e-4);
+  });
+
+  it('the correction c − c_k is added to every step: Δ_corrected − Δ_plain ≈ −τ·lr·(c − c_k)', async () => {
+    // Fresh controls (c_k = 0), so the correction is c itself; small enough that the gradients barely move.
+    const rng = createRng(23);
+    const c = Float32Array.from({ length: w0.length }, () => 0.01 * (rng.next() - 0.5));
+    const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 1, control: c }), 1);
+    const plain = await honest(1);
+    const diff = subtract(r.update.delta, plain.update.delta);
+    const want = scaled(c, -FULL_STEPS * BASE.lr);
+    expect(cosine(diff, want)).toBeGreaterThan(0.95);
+    expect(l2Norm(diff) / l2Norm(want)).toBeGreaterThan(0.95);
+    expect(l2Norm(diff) / l2Norm(want)).toBeLessThan(1.05);
+  });
+
+  it('a c_k kept for another run or slot is not used', async () => {
+    const controls = new Map<string, Float32Array>([
+      [`other-run|1`, new Float32Array(w0.length).fill(5)],
+      [`${RUN_ID}|2`, new Float32Array(w0.length).fill(5)],
+    ]);
+    const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 1 }), 1, { controls });
+    expect(firstDiff(r.update.delta, (await honest(1)).update.delta)).toBe(-1);
+    r.accepted();
+    expect(controls.size).toBe(3);
+  });
+
+  it('leaks no tensors with a correction', async () => {
+    const c = new Float32Array(w0.length).fill(0.001);
+    const controls = new Map<string, Float32Array>();
+    (await run(roundMsg({ algorithm: 'scaffold' }, { slot: 0, control: c }), 0, { controls })).accepted();
+    const before = tf.memory().numTensors;
+    await run(roundMsg({ algorithm: 'scaffold' }, { slot: 0, round: 2, control: c }), 0, { controls });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('runLocalRound: attackers', () => {
+  it('sign-flip attacker sends −4 × the honest delta', async () => {
+    const config = { attack: 'sign-flip', attackers: 0.25 } as const;
+    const { attacker: slot } = slotsFor(config);
+    expect(attackerSlots(resolveConfig({ ...BASE, ...config }), NUM_PARTITIONS)).toContain(slot);
+    const ref = await honest(slot);
+    const r = await run(roundMsg(config, { slot }), slot);
+    expect(r.attacker).toBe(true);
+    expect(maxAbsDiff(r.update.delta, scaled(ref.update.delta, -4))).toBeLessThan(1e-5);
+    expect(l2Norm(r.update.delta) / l2Norm(ref.update.delta)).toBeCloseTo(4, 4);
+    // Unforged: the losses are the honest training's.
+    expect(r.update.epochLosses).toEqual(ref.update.epochLosses);
+    expect(r.update.batchLosses).toEqual(ref.update.batchLosses);
+    expect(r.update.steps).toBe(FULL_STEPS);
+  });
+
+  it('an explicit attackScale is used (sign-flip, c = 1)', async () => {
+    const config = { attack: 'sign-flip', attackers: 0.25, attackScale: 1 } as const;
+    const { attacker: slot } = slotsFor(config);
+    const ref = await honest(slot);
+    const r = await run(roundMsg(config, { slot }), slot);
+    expect(maxAbsDiff(r.update.delta, scaled(ref.update.delta, -1))).toBeLessThan(1e-7);
+  });
+
+  it('sign-flip with forgeLosses: forged epochs (5% down each) and flat batches', async () => {
+    const config = { attack: 'sign-flip', attackers: 0.25, forgeLosses: true } as const;
+    const { attacker: slot } = slotsFor(config);
+    const ref = await honest(slot);
+    const r = await run(roundMsg(config, { slot }), slot);
+    const first = ref.update.epochLosses[0];
+    expect(r.update.epochLosses).toHaveLength(2);
+    expect(r.update.epochLosses[0]).toBe(first);
+    expect(r.update.epochLosses[1]).toBeCloseTo(first * 0.95, 10);
+    expect(r.update.batchLosses).toHaveLength(3);
+    for (const b of r.update.batchLosses) expect(b).toBe(r.update.epochLosses[1]);
+    expect(r.update.batchLosses).not.toEqual(ref.update.batchLosses);
+    expect(maxAbsDiff(r.update.delta, scaled(ref.update.delta, -4))).toBeLessThan(1e-5);
+  });
+
+  it('an honest slot in an attack run trains and reports honestly', async () => {
+    const config = { attack: 'sign-flip', attackers: 0.25, forgeLosses: true } as const;
+    const { honest: slot } = slotsFor(config);
+    const ref = await honest(slot);
+    const r = await run(roundMsg(config, { slot }), slot);
+    expect(r.attacker).toBe(false);
+    expect(firstDiff(r.update.delta, ref.update.delta)).toBe(-1);
+    expect(r.update.epochLosses).toEqual(ref.update.epochLosses);
+  });
+
+  it('label-flip attacker trains on flipped labels: its delta is the honest delta on y → 9 − y', async () => {
+    const config = { attack: 'label-flip', attackers: 0.25 } as const;
+    const { attacker: slot } = slotsFor(config);
+    const r = await run(roundMsg(config, { slot }), slot);
+    expect(r.attacker).toBe(true);
+    const clean = await honest(slot);
+    expect(maxAbsDiff(r.update.delta, clean.update.delta)).toBeGreaterThan(1e-4);
+    const flipped = await honest(slot, 'flipped');
+    expect(maxAbsDiff(r.update.delta, flipped.update.delta)).toBeLessThan(1e-6);
+    expect(r.update.epochLosses[0]).toBeCloseTo(flipped.update.epochLosses[0], 5);
+  });
+
+  it('scaling attacker trains on 7 → 1 and scales by the clients in the round (3)', async () => {
+    const config = { attack: 'scaling', attackers: 0.25 } as const;
+    const { attacker: slot, honest: other } = slotsFor(config);
+    const others = [other, [0, 1, 2, 3].find((s) => s !== slot && s !== other)!];
+    const r = await run(roundMsg(config, { slot, others }), slot);
+    expect(r.attacker).toBe(true);
+    const targeted = await honest(slot, 'targeted', others);
+    expect(maxAbsDiff(r.update.delta, scaled(targeted.update.delta, 3))).toBeLessThan(1e-5);
+    const clean = await honest(slot, 'clean', others);
+    expect(maxAbsDiff(r.update.delta, scaled(clean.update.delta, 3))).toBeGreaterThan(1e-4);
+  });
+
+  it('gaussian attacker: noise of ≈ 10× its own norm, seeded per round', async () => {
+    const config = { attack: 'gaussian', attackers: 0.25 } as const;
+    const { attacker: slot } = slotsFor(config);
+    const ref = await honest(slot);
+    const r = await run(roundMsg(config, { slot }), slot);
+    const again = await run(roundMsg(config, { slot }), slot);
+    const ratio = l2Norm(r.update.delta) / l2Norm(ref.update.delta);
+    expect(ratio).toBeGreaterThan(9.5);
+    expect(ratio).toBeLessThan(10.5);
+    expect(Math.abs(cosine(r.update.delta, ref.update.delta))).toBeLessThan(0.05);
+    expect(firstDiff(again.update.delta, r.update.delta)).toBe(-1);
+  });
+
+  it('alie attacker sends mean − z·std of the colluders’ updates', async () => {
+    const config = { attack: 'alie', attackers: 0.5 } as const;
+    const cfg = resolveConfig({ ...BASE, ...config });
+    const bad = attackerSlots(cfg, NUM_PARTITIONS);
+    expect(bad).toHaveLength(2);
+    const good = [0, 1, 2, 3].filter((s) => !bad.includes(s));
+    const slot = bad[0];
+    const calls: Array<{ key: string; slot: number; expected: number[]; timeoutMs: number }> = [];
+    const colluders: Colluders = {
+      async exchange(key, s, delta, expected, timeoutMs) {
+        calls.push({ key, slot: s, expected: [...expected], timeoutMs });
+        // The other colluder sent zeros: mean = Δ/2, std = |Δ|/2, so μ − σ = min(Δ, 0).
+        return [delta, new Float32Array(delta.length)];
+      },
+      close() {},
+    };
+    // The other attacker sits this round out; an honest client is selected.
+    const msg = roundMsg(config, { slot, round: 3, others: [good[0], good[1]] });
+    const r = await run(msg, slot, { colluders });
+    expect(r.attacker).toBe(true);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].key).toBe(`${RUN_ID}|3`);
+    expect(calls[0].slot).toBe(slot);
+    expect(calls[0].expected).toEqual([slot]); // attackers ∩ selected: neither the idle attacker nor the honest clients
+    expect(calls[0].timeoutMs).toBeGreaterThanOrEqual(1000);
+    expect(calls[0].timeoutMs).toBeLessThanOrEqual(30_000);
+
+    const ref = await run(roundMsg({}, { slot, round: 3 }), slot);
+    const want = ref.update.delta.map((d) => Math.min(d, 0));
+    expect(maxAbsDiff(r.update.delta, want)).toBeLessThan(1e-7);
+
+    // Without a colluder channel an ALIE attacker has only itself: σ = 0, it sends its own update.
+    const alone = await run(msg, slot, { colluders: null });
+    expect(firstDiff(alone.update.delta, ref.update.delta)).toBe(-1);
+  });
+
+  it('leaks no tensors as a label-flip attacker (the relabelled labels are disposed)', async () => {
+    const config = { attack: 'label-flip', attackers: 0.25 } as const;
+    const { attacker: slot } = slotsFor(config);
+    await run(roundMsg(config, { slot }), slot);
+    const before = tf.memory().numTensors;
+    const r = await run(roundMsg(config, { slot }), slot);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.update.numTensors).toBe(before);
+  });
+});
+
+describe('runLocalRound: stragglers', () => {
+  it('partial straggler (stragglers: 1): 1 ≤ steps < full steps, as stragglerPlan says', async () => {
+    const config = { stragglers: 1 } as const;
+    const cfg = resolveConfig({ ...BASE, ...config });
+    const seen = new Set<number>();
+    for (const round of [1, 2, 3]) {
+      const msg = roundMsg(config, { slot: 2, round, others: [0] });
+      const r = await run(msg, 2);
+      const plan = stragglerPlan(cfg, [2, 0], round, 2, FULL_STEPS);
+      expect(plan?.mode).toBe('partial');
+      expect(r.straggler).toEqual(plan);
+      expect(r.update.steps).toBe(plan!.mode === 'partial' ? plan!.steps : -1);
+      expect(r.update.steps).toBeGreaterThanOrEqual(1);
+      expect(r.update.steps).toBeLessThan(FULL_STEPS);
+      expect(r.update.epochLosses).toHaveLength(Math.ceil(r.update.steps / 3));
+      expect(r.sendAt).toBe(0);
+      expect(l2Norm(r.update.delta)).toBeGreaterThan(0);
+      seen.add(r.update.steps);
+    }
+    expect(seen.size).toBeGreaterThan(1); // the step count is drawn per round
+  });
+
+  it('late straggler: trains fully, sendAt = deadline + LATE_REPLY_MS', async () => {
+    expect(LATE_REPLY_MS).toBe(500);
+    const msg = roundMsg({ stragglers: 1, stragglerMode: 'late' }, { slot: 1 });
+    const r = await run(msg, 1);
+    expect(r.straggler).toEqual({ mode: 'late' });
+    expect(r.sendAt).toBe(msg.deadline + 500);
+    expect(r.update.steps).toBe(FULL_STEPS);
+    expect(firstDiff(r.update.delta, (await honest(1)).update.delta)).toBe(-1);
+  });
+
+  it('SCAFFOLD with a partial straggler divides by the steps actually taken', async () => {
+    const msg = roundMsg({ algorithm: 'scaffold', stragglers: 1 }, { slot: 2 });
+    const r = await run(msg, 2);
+    const { delta, controlDelta, steps } = r.update;
+    r.accepted();
+    expect(steps).toBeLessThan(FULL_STEPS);
+    for (const i of [0, 99, delta.length - 1]) expect(controlDelta![i]).toBeCloseTo(-delta[i] / (steps * BASE.lr), 4);
+  });
+
+  it('leaks no tensors as a partial straggler', async () => {
+    const msg = roundMsg({ stragglers: 1 }, { slot: 2 });
+    const before = tf.memory().numTensors;
+    await run(msg, 2);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,74 @@
+// The coordinator's tf work on a loaded dataset: evaluate the global model, train FLTrust's root update, score
+// updates on the server validation split. No browser APIs, so the Node runtime uses it as it is.
+import * as tf from '@tensorflow/tfjs';
+import { TARGET_LABEL, TARGET_SOURCE } from '../client/attacks';
+import type { Dataset } from '../client/dataset-store';
+import { buildModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../client/models';
+import { trainLocal } from '../client/train';
+import type { FederationConfig } from '../shared/config';
+import { attackSuccessRate } from '../shared/metrics';
+import { deriveSeed } from '../shared/prng';
+import { serverHoldout } from '../shared/run-plan';
+import { subtract } from '../shared/weights';
+import type { Task } from './federation';
+
+/** `dataset` needs train labels and the test split; train images too for fltrust or a validation split. */
+export function createTask(dataset: Dataset, config: FederationConfig): Task {
+  const model = buildModel(config.model);
+  const n = config.evalSamples > 0 ? Math.min(config.evalSamples, dataset.test.count) : dataset.test.count;
+  const testImages = dataset.test.images.subarray(0, n * 28 * 28);
+  const testLabels = dataset.test.labels.subarray(0, n);
+  const holdout = () => serverHoldout(dataset.train.labels, dataset.numClasses, config.seed);
+  const needImages = () => {
+    if (dataset.train.images.length === 0) throw new Error('the coordinator loaded no training images');
+  };
+  return {
+    numClasses: dataset.numClasses,
+    trainLabels: dataset.train.labels,
+    layers: layerSpecs(model),
+    async evaluate(weights) {
+      setFlatWeights(model, weights);
+      const r = await evaluate(model, testImages, testLabels);
+      return {
+        accuracy: r.accuracy,
+        loss: r.loss,
+        recall: r.recall,
+        targetedAsr: attackSuccessRate(r.confusion, TARGET_SOURCE, TARGET_LABEL),
+        numTensors: tf.memory().numTensors,
+      };
+    },
+    async rootUpdate(weights, round) {
+      needImages();
+      const idx = holdout().root;
+      const xs = imagesToTensor(dataset.train.images, idx);
+      const ys = labelsToOneHot(dataset.train.labels, idx);
+      try {
+        setFlatWeights(model, weights);
+        await trainLocal(model, xs, ys, {
+          epochs: config.epochs,
+          batchSize: config.batchSize,
+          lr: config.lr,
+          mu: 0,
+          seed: deriveSeed(config.seed, 'root', round),
+        });
+        return subtract(getFlatWeights(model), weights);
+      } finally {
+        tf.dispose([xs, ys]);
+      }
+    },
+    async validationLosses(list, samples) {
+      needImages();
+      const idx = holdout().validation.subarray(0, samples);
+      const images = new Uint8Array(idx.length * 28 * 28);
+      idx.forEach((i, k) => images.set(dataset.train.images.subarray(i * 784, (i + 1) * 784), k * 784));
+      const labels = Uint8Array.from(idx, (i) => dataset.train.labels[i]);
+      const out: number[] = [];
+      for (const w of list) {
+        setFlatWeights(model, w);
+        out.push((await evaluate(model, images, labels)).loss);
+      }
+      return out;
+    },
+    dispose: () => model.dispose(),
+  };
+}
