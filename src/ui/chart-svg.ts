@@ -61,12 +61,14 @@ export function lineChartSvg(series: Series[], opts: { width?: number; height?: 
   return parts.join('');
 }
 
-export function roundsChart(history: Array<{ accuracy: number; loss: number }>, title?: string): string {
-  return lineChartSvg(
-    [
-      { label: 'test accuracy', color: '#1f77b4', values: history.map((h) => h.accuracy) },
-      { label: 'test loss (right axis)', color: '#d62728', values: history.map((h) => h.loss), right: true },
-    ],
-    { title, xLabel: 'round' },
-  );
+export function roundsChart(history: Array<{ accuracy: number; loss: number; attackSuccessRate?: number | null }>, title?: string): string {
+  const series: Series[] = [
+    { label: 'test accuracy', color: '#1f77b4', values: history.map((h) => h.accuracy) },
+    { label: 'test loss (right axis)', color: '#d62728', values: history.map((h) => h.loss), right: true },
+  ];
+  // Targeted attacks: the share of test 7s classified as 1, on the accuracy axis.
+  if (history.some((h) => typeof h.attackSuccessRate === 'number')) {
+    series.push({ label: 'attack success rate', color: '#9467bd', values: history.map((h) => h.attackSuccessRate ?? null) });
+  }
+  return lineChartSvg(series, { title, xLabel: 'round' });
 }

@@ -23,6 +23,9 @@ function render(root: HTMLElement, v: ClientView): void {
       <div><b>local loss</b> ${fmt(v.localLoss, 4)}</div>
       <div><b>samples/s</b> ${fmt(v.samplesPerSec, 0)}</div>
       <div><b>tensors</b> ${v.numTensors}</div>
+      <div><b>role</b> <span id="role" class="${v.role === 'honest' ? '' : 'error'}">${v.role === 'honest' ? 'honest' : `⚔ simulated ${esc(v.role)}`}</span>${
+        v.straggler ? ` · straggler (${esc(v.straggler)})` : ''
+      }</div>
     </section>
     ${v.error ? `<p class="error" role="alert">${esc(v.error)}</p>` : ''}
     <section><h2>Label histogram</h2>${histogramSvg(v.labelHistogram, 300, 80)}</section>

@@ -1,10 +1,14 @@
-// The coordinator dashboard: controls, live chart, client table, rejections; and window.fedtab for automation.
-import { CONFIG_FIELDS, DEFAULT_CONFIG, configFromQuery, resolveConfig, type FederationConfig } from '../shared/config';
+// The coordinator dashboard: controls, live chart, weight heatmap, round log, client table, rejections; and
+// window.fedtab for automation.
+import { DEFAULT_CONFIG, configFromQuery, resolveConfig, type FederationConfig } from '../shared/config';
 import type { CoordinatorStatus } from '../shared/status';
 import { clearDatasetCache } from '../client/dataset-store';
 import { roundsChart } from './chart-svg';
+import { applyVisibility, formHtml, readForm } from './config-form';
 import { addWorkerClient, connectCoordinator } from './coordinator-link';
+import { ATTACKER_MARK, STRAGGLER_MARK, weightHeatmapSvg } from './heatmap-svg';
 import { esc, fmt, histogramSvg } from './html';
+import { attackBannerHtml, reliabilitySparklines, roundIssuesHtml, roundTableHtml } from './round-table';
 
 export interface FedtabHandle {
   status(): Promise<CoordinatorStatus>;
@@ -22,19 +26,11 @@ declare global {
   }
 }
 
-const FORM_KEYS: Array<keyof FederationConfig> = [
-  'dataset', 'model', 'partition', 'alpha', 'algorithm', 'mu', 'rounds', 'epochs', 'batchSize', 'lr',
-  'fraction', 'clients', 'maxSamples', 'seed', 'backend', 'roundDeadlineMs',
-];
-
-function formHtml(cfg: FederationConfig): string {
-  return FORM_KEYS.map((key) => {
-    const rule = CONFIG_FIELDS[key];
-    const input = rule.values
-      ? `<select name="${key}">${rule.values.map((v) => `<option${v === cfg[key] ? ' selected' : ''}>${esc(v)}</option>`).join('')}</select>`
-      : `<input name="${key}" type="number" step="any" value="${esc(cfg[key])}">`;
-    return `<label title="${esc(rule.help)}">${esc(key)} ${input}</label>`;
-  }).join('');
+/** Sets innerHTML only when it changed, so a 500 ms poll does not rebuild (and flicker) identical DOM. */
+function setHtml(el: HTMLElement, html: string): void {
+  if (el.dataset.html === html) return;
+  el.dataset.html = html;
+  el.innerHTML = html;
 }
 
 export async function startDashboard(root: HTMLElement, params: URLSearchParams): Promise<void> {
@@ -43,6 +39,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
   const workers: Worker[] = [];
   root.innerHTML = `
     <header><h1>fedtab <small>coordinator</small></h1><span id="state" class="badge">…</span><span id="message"></span></header>
+    <div id="banner"></div>
     <section class="controls">
       <form id="config">${formHtml(resolveConfig(urlConfig))}</form>
       <div class="buttons">
@@ -54,17 +51,21 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     </section>
     <section class="summary" id="summary"></section>
     <section class="chart" id="chart"></section>
-    <section><h2>Clients</h2><table id="clients"><thead><tr>
-      <th>id</th><th>kind</th><th>backend</th><th>samples</th><th>labels</th><th>status</th><th>slot</th><th>last update ‖Δ‖</th><th>agg. weight</th><th>samples/s</th><th>loss</th>
+    <section><h2>Latest round: dropped and flagged clients</h2><div id="round-issues"></div></section>
+    <section><h2>Aggregation weights <small>clients × rounds; hover a cell for weight, ρ and reasons</small></h2><div id="heatmap" class="heatmap-wrap"></div></section>
+    <section><h2>Rounds</h2><div id="rounds"></div></section>
+    <section><h2>Clients <small>${ATTACKER_MARK} simulated attacker, ${STRAGGLER_MARK} straggled last round</small></h2><table id="clients"><thead><tr>
+      <th>id</th><th>kind</th><th>backend</th><th>samples</th><th>labels</th><th>status</th><th>slot</th><th>last update ‖Δ‖</th><th>agg. weight</th><th>reliability ρ</th><th>ρ over rounds</th><th>samples/s</th><th>loss</th>
     </tr></thead><tbody></tbody></table></section>
     <section><h2>Rejected messages <span id="rej-total"></span></h2><ul id="rejections"></ul></section>`;
   const $ = <T extends HTMLElement>(id: string) => root.querySelector<T>(`#${id}`)!;
   const showError = (e: unknown) => ($('error').textContent = e instanceof Error ? e.message : e ? String(e) : '');
 
-  const formConfig = (): Partial<FederationConfig> => {
-    const data = new FormData($<HTMLFormElement>('config'));
-    return Object.fromEntries([...data.entries()].map(([k, v]) => [k, String(v)])) as Partial<FederationConfig>;
-  };
+  const form = $<HTMLFormElement>('config');
+  const formConfig = (): Partial<FederationConfig> => readForm(form);
+  applyVisibility(form);
+  form.addEventListener('change', () => applyVisibility(form));
+  form.addEventListener('input', () => applyVisibility(form));
 
   const handle: FedtabHandle = {
     status: () => api.status(),
@@ -108,42 +109,67 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
   });
   act('add-workers', () => handle.addWorkers(Number($<HTMLInputElement>('n-workers').value)));
 
-  let lastRounds = -1;
+  let historyKey = '';
+  let sparks = new Map<string, string>();
   let shownRunId: string | null = null;
   const render = (s: CoordinatorStatus) => {
     // Show the config of the run in progress (started elsewhere, or restored), not just the URL's.
     if (s.runId !== shownRunId && s.config) {
       shownRunId = s.runId;
-      $<HTMLFormElement>('config').innerHTML = formHtml(s.config);
+      form.innerHTML = formHtml(s.config);
+      applyVisibility(form);
     }
+    const attackerSlots = s.attackerSlots ?? [];
+    setHtml($('banner'), attackBannerHtml(s.config, attackerSlots));
     $('state').textContent = s.state;
     $('state').className = `badge ${s.state}`;
     $('message').textContent = s.message;
     if (s.error) showError(s.error);
     const last = s.history.at(-1);
-    $('summary').innerHTML = `
+    const asr = last?.attackSuccessRate;
+    const attack = s.config && s.config.attack !== 'none' ? s.config.attack : null;
+    setHtml($('summary'), `
       <div><b>round</b> ${s.round} / ${s.config?.rounds ?? '–'}</div>
       <div><b>test accuracy</b> ${fmt(last?.accuracy, 4)}</div>
       <div><b>test loss</b> ${fmt(last?.loss, 4)}</div>
       <div><b>recall per class</b> ${histogramSvg(last?.recall ?? null, 120, 24, 1)}</div>
+      ${typeof asr === 'number' ? `<div class="asr"><b>attack success rate</b> ${fmt(asr * 100, 1)}%</div>` : ''}
       <div><b>algorithm</b> ${esc(s.config?.algorithm ?? '–')}</div>
+      ${attack ? `<div class="attack"><b>attack</b> ${ATTACKER_MARK} ${esc(attack)} × ${attackerSlots.length || esc(s.config?.attackers)}</div>` : ''}
+      ${last && typeof last.aggregateMs === 'number' ? `<div><b>aggregation</b> ${fmt(last.aggregateMs, 0)} ms</div>` : ''}
       <div><b>partition</b> ${esc(s.config?.partition ?? '–')} (TV ${fmt(s.heterogeneityTV)})</div>
       <div><b>clients</b> ${s.clients.length}</div>
-      <div><b>coordinator backend</b> ${esc(s.coordinatorBackend ?? '–')}</div>`;
-    if (s.history.length !== lastRounds) {
-      lastRounds = s.history.length;
+      <div><b>coordinator backend</b> ${esc(s.coordinatorBackend ?? '–')}</div>`);
+    // The history only grows between rounds: rebuild the round-derived views only when it changed.
+    const key = `${s.runId}:${s.history.length}:${attackerSlots.length}`;
+    if (key !== historyKey) {
+      historyKey = key;
       $('chart').innerHTML = s.history.length ? roundsChart(s.history, 'global model on the test set') : '<p>No rounds yet.</p>';
+      $('heatmap').innerHTML = s.history.length ? weightHeatmapSvg(s.history, { attackerSlots }) : '<p>No rounds yet.</p>';
+      $('rounds').innerHTML = roundTableHtml(s.history);
+      $('round-issues').innerHTML = roundIssuesHtml(last, attackerSlots);
+      const threshold = s.config?.algorithm === 'fed-adaptive-next' ? s.config.reliabilityThreshold : null;
+      sparks = reliabilitySparklines(s.history, threshold);
     }
+    const stragglers = new Map<string, string>();
+    for (const c of last?.clients ?? []) if (c.straggler) stragglers.set(c.clientId, c.straggler);
+    for (const d of last?.dropped ?? []) if (d.straggler) stragglers.set(d.clientId, d.straggler);
     $('clients').querySelector('tbody')!.innerHTML = s.clients
-      .map(
-        (c) => `<tr data-client="${esc(c.clientId)}" class="${c.state}">
-          <td>${esc(c.clientId)}</td><td>${c.kind}</td>
+      .map((c) => {
+        const attacker = c.slot !== null && attackerSlots.includes(c.slot);
+        const straggler = stragglers.get(c.clientId);
+        const marks =
+          (attacker ? ` <span class="mark attacker" title="simulated attacker">${ATTACKER_MARK}</span>` : '') +
+          (straggler ? ` <span class="mark straggler" title="straggled last round (${esc(straggler)})">${STRAGGLER_MARK}</span>` : '');
+        return `<tr data-client="${esc(c.clientId)}" class="${esc(c.state)}${attacker ? ' attacker' : ''}">
+          <td>${esc(c.clientId)}${marks}</td><td>${c.kind}</td>
           <td title="${esc(c.probe.map((p) => `${p.backend}: ${p.ok ? `${p.samplesPerSec} samples/s` : p.error}`).join('\n'))}">${esc(c.backend)}</td>
           <td>${c.numSamples || '–'}</td><td>${histogramSvg(c.labelHistogram)}</td>
           <td>${esc(c.state)}${c.error ? ` <span class="error">${esc(c.error)}</span>` : ''}</td><td>${c.slot ?? '–'}</td>
-          <td>${fmt(c.lastUpdateNorm)}</td><td>${fmt(c.lastWeight)}</td><td>${fmt(c.samplesPerSec, 0)}</td><td>${fmt(c.localLoss)}</td>
-        </tr>`,
-      )
+          <td>${fmt(c.lastUpdateNorm)}</td><td>${fmt(c.lastWeight)}</td><td>${fmt(c.reliability)}</td><td>${sparks.get(c.clientId) ?? '–'}</td>
+          <td>${fmt(c.samplesPerSec, 0)}</td><td>${fmt(c.localLoss)}</td>
+        </tr>`;
+      })
       .join('');
     $('rej-total').textContent = s.rejections.total
       ? `(${s.rejections.total}: ${Object.entries(s.rejections.byReason).map(([r, n]) => `${r} ${n}`).join(', ')})`

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { ALGORITHMS, CONFIG_KEYS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../shared/config';
+import { FORM_GROUPS, formHtml, formValues, isShown, SHOW_WHEN, type FormControl } from './config-form';
+
+/** The controls formHtml renders, parsed back into FormControl objects (no DOM in Node). */
+function controls(html: string): FormControl[] {
+  const flags = (attrs: string) => ({ name: /name="([^"]+)"/.exec(attrs)![1]!, disabled: / disabled/.test(attrs) });
+  const selects = [...html.matchAll(/<select([^>]*)>([\s\S]*?)<\/select>/g)].map((m) => ({
+    ...flags(m[1]!), type: 'select-one', value: /<option selected>([^<]*)</.exec(m[2]!)?.[1] ?? '',
+  }));
+  const inputs = [...html.matchAll(/<input([^>]*)>/g)].map((m) => ({
+    ...flags(m[1]!), type: /type="([^"]+)"/.exec(m[1]!)![1]!, value: /value="([^"]*)"/.exec(m[1]!)?.[1] ?? '', checked: / checked/.test(m[1]!),
+  }));
+  return [...selects, ...inputs];
+}
+
+describe('config form', () => {
+  it('has every config key exactly once', () => {
+    const keys = FORM_GROUPS.flatMap((g) => g.fields);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect([...keys].sort()).toEqual([...CONFIG_KEYS].sort());
+    expect(controls(formHtml(DEFAULT_CONFIG)).map((c) => c.name).sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+
+  it('offers every strategy and puts the bad clients in their own fieldset', () => {
+    const html = formHtml(DEFAULT_CONFIG);
+    for (const a of ALGORITHMS) expect(html).toContain(`<option${a === 'fedavg' ? ' selected' : ''}>${a}</option>`);
+    const bad = html.match(/<fieldset id="cfg-bad-clients" class="bad-clients">.*?<\/fieldset>/)?.[0] ?? '';
+    expect(bad).toContain('Simulated bad clients (for teaching/research)');
+    for (const k of ['attack', 'attackers', 'attackScale', 'forgeLosses', 'stragglers', 'stragglerMode']) expect(bad).toContain(`name="${k}"`);
+  });
+
+  it('shows the hyperparameters of the selected strategy only', () => {
+    const shown = (algorithm: string) =>
+      CONFIG_KEYS.filter((k) => SHOW_WHEN[k]?.key === 'algorithm' && isShown(k, { ...DEFAULT_CONFIG, algorithm }));
+    expect(shown('fedavg')).toEqual(['serverLr']);
+    expect(shown('fedprox').sort()).toEqual(['mu', 'serverLr']);
+    expect(shown('fedatt').sort()).toEqual(['epsilon', 'noise']);
+    expect(shown('krum').sort()).toEqual(['byzantine', 'serverLr']);
+    expect(shown('multi-krum').sort()).toEqual(['byzantine', 'multiKrumM', 'serverLr']);
+    expect(shown('trimmed-mean').sort()).toEqual(['serverLr', 'trimBeta']);
+    expect(shown('clip').sort()).toEqual(['clipNoise', 'clipNorm', 'serverLr']);
+    expect(shown('fed-adaptive-next').sort()).toEqual(
+      ['attention', 'clipToMedian', 'emaDecay', 'gammaDelta', 'gammaN', 'gammaV', 'gammaVal', 'gate', 'reliabilityThreshold', 'serverLr', 'tau', 'validation', 'weighting'].sort(),
+    );
+  });
+
+  it('submits unchecked boxes as "false", skips disabled and blank fields, and passes resolveConfig', () => {
+    const cfg: FederationConfig = { ...DEFAULT_CONFIG, algorithm: 'fed-adaptive-next', gate: false, attack: 'none' };
+    const values = formValues(controls(formHtml(cfg)));
+    expect(values.gate).toBe('false');
+    expect(values.attention).toBe('true');
+    expect(values.mu).toBeUndefined(); // fedprox only: hidden and disabled
+    expect(values.attackers).toBeUndefined();
+    expect(resolveConfig(values)).toEqual(cfg);
+    expect(formValues([{ name: 'lr', type: 'number', value: ' ', disabled: false }])).toEqual({});
+  });
+
+  it('round-trips a run with an attack and stragglers', () => {
+    const cfg: FederationConfig = {
+      ...DEFAULT_CONFIG, algorithm: 'krum', byzantine: 2, attack: 'sign-flip', attackers: 0.2, attackScale: 3, forgeLosses: true,
+      stragglers: 0.3, stragglerMode: 'late', partition: 'dirichlet', alpha: 0.1,
+    };
+    expect(resolveConfig(formValues(controls(formHtml(cfg))))).toEqual(cfg);
+  });
+
+  it('hides the attack fields when the attack is none, so a stale attacker fraction cannot fail resolveConfig', () => {
+    const cfg = { ...DEFAULT_CONFIG, attack: 'none' as const, attackers: 0.2, forgeLosses: true };
+    expect(() => resolveConfig(formValues(controls(formHtml(cfg))))).not.toThrow();
+  });
+});
