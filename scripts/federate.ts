@@ -2,33 +2,34 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, CONFIG_FIELDS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../src/shared/config';
+import { ConfigError, CONFIG_FIELDS, CONFIG_KEYS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../src/shared/config';
 import { roundsToTarget } from '../src/shared/metrics';
 import { roundsChart } from '../src/ui/chart-svg';
+import type { RoundRecord } from '../src/shared/status';
 import { RunnerError, runFederation } from './federation-runner';
 
 /** 4 tab clients; with DEFAULT_CONFIG this takes about two minutes on 2 CPU cores and reaches ≥ 95% on MNIST. */
 const RUNNER_DEFAULTS = { tabs: 4, workers: 0 };
 const ACCURACY_TARGETS = [0.9, 0.95, 0.97, 0.99];
 
-const CONFIG_FLAGS: Record<string, keyof FederationConfig> = {
-  rounds: 'rounds', dataset: 'dataset', model: 'model', partition: 'partition', alpha: 'alpha',
-  'shards-per-client': 'shardsPerClient', 'labels-per-client': 'labelsPerClient', beta: 'beta',
-  'imbalance-factor': 'imbalanceFactor', algorithm: 'algorithm', mu: 'mu', epochs: 'epochs',
-  'batch-size': 'batchSize', lr: 'lr', fraction: 'fraction', seed: 'seed', backend: 'backend',
-  'max-samples': 'maxSamples', 'deadline-ms': 'roundDeadlineMs', 'min-clients': 'minClients',
-};
+/** Every config key is a flag, kebab-cased (--shards-per-client, --attack-scale…); `clients` is --clients below. */
+const FLAG_NAMES: Partial<Record<keyof FederationConfig, string>> = { roundDeadlineMs: 'deadline-ms' };
+const CONFIG_FLAGS: Record<string, keyof FederationConfig> = Object.fromEntries(
+  CONFIG_KEYS.filter((k) => k !== 'clients').map((k) => [FLAG_NAMES[k] ?? k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), k]),
+);
 
 function usage(): string {
   const lines = Object.entries(CONFIG_FLAGS).map(([flag, key]) => {
     const rule = CONFIG_FIELDS[key];
     const values = rule.values ? ` (${rule.values.join('|')})` : '';
-    return `  --${flag.padEnd(18)} ${rule.help}${values} [default ${DEFAULT_CONFIG[key]}]`;
+    return `  --${flag.padEnd(22)} ${rule.help}${values} [default ${DEFAULT_CONFIG[key]}]`;
   });
   return [
     'usage: npm run federate -- [options]',
     `  --clients N          tab clients (default ${RUNNER_DEFAULTS.tabs})`,
     `  --workers M          Web Worker clients inside the dashboard page (default ${RUNNER_DEFAULTS.workers})`,
+    '  --runtime R          browser (default: real tabs in headless Chromium) or node (the same client and coordinator',
+    '                       code in-process, virtual clients; --clients of them)',
     ...lines,
     '  --out FILE           where to write the run JSON (default results/run-<time>.json; the chart goes next to it as .svg)',
     '  --timeout-min N      give up after N minutes (default 30)',
@@ -37,7 +38,7 @@ function usage(): string {
 
 function parseCli(argv: string[]) {
   const options = Object.fromEntries(
-    [...Object.keys(CONFIG_FLAGS), 'clients', 'workers', 'out', 'timeout-min'].map((k) => [k, { type: 'string' as const }]),
+    [...Object.keys(CONFIG_FLAGS), 'clients', 'workers', 'out', 'timeout-min', 'runtime'].map((k) => [k, { type: 'string' as const }]),
   );
   const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (parsed.values.help) return null;
@@ -65,7 +66,10 @@ function parseCli(argv: string[]) {
   if (!(timeoutMin > 0)) throw new ConfigError('--timeout-min must be a positive number');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const out = resolve(values.out ?? `results/run-${stamp}.json`);
-  return { config, tabs, workers, out, timeoutMs: timeoutMin * 60_000 };
+  const runtime = values.runtime ?? 'browser';
+  if (runtime !== 'browser' && runtime !== 'node') throw new ConfigError(`--runtime must be browser or node, got "${runtime}"`);
+  if (runtime === 'node' && workers > 0) throw new ConfigError('--workers needs the browser runtime; use --clients with --runtime node');
+  return { config, tabs, workers, out, timeoutMs: timeoutMin * 60_000, runtime };
 }
 
 async function main(): Promise<number> {
@@ -80,23 +84,23 @@ async function main(): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const { config, tabs, workers, out, timeoutMs } = cli;
+  const { config, tabs, workers, out, timeoutMs, runtime } = cli;
   const log = (s: string) => console.log(s);
   const t0 = Date.now();
   try {
-    const result = await runFederation({
-      config,
-      tabs,
-      workers,
-      timeoutMs,
-      log,
-      onRound: (r) =>
-        log(
-          `round ${String(r.round).padStart(3)}/${config.rounds}  acc ${r.accuracy.toFixed(4)}  loss ${r.loss.toFixed(4)}  ` +
-            `clients ${r.clients.length}/${r.participants.length}${r.dropped.length ? ` (dropped ${r.dropped.map((d) => d.reason).join(', ')})` : ''}  ` +
-            `${r.seconds.toFixed(1)} s`,
-        ),
-    });
+    const onRound = (r: RoundRecord) =>
+      log(
+        `round ${String(r.round).padStart(3)}/${config.rounds}  acc ${r.accuracy.toFixed(4)}  loss ${r.loss.toFixed(4)}  ` +
+          `clients ${r.clients.length}/${r.participants.length}${r.dropped.length ? ` (dropped ${r.dropped.map((d) => d.reason).join(', ')})` : ''}  ` +
+          (r.flagged.length ? `flagged ${r.flagged.length}  ` : '') +
+          (r.attackSuccessRate !== null ? `ASR ${r.attackSuccessRate.toFixed(4)}  ` : '') +
+          `${r.seconds.toFixed(1)} s`,
+      );
+    if (config.attack !== 'none') log(`simulating attackers: ${config.attack} on ${Math.max(1, Math.round(config.attackers * (tabs + workers)))} of ${tabs + workers} clients`);
+    const result =
+      runtime === 'node'
+        ? { ...(await (await import('./node-runtime')).runInProcess({ config, clients: tabs, timeoutMs, log, onRound })), userAgent: `node ${process.version}` }
+        : await runFederation({ config, tabs, workers, timeoutMs, log, onRound });
     const { status } = result;
     const accs = status.history.map((h) => h.accuracy);
     const summary = {
@@ -108,6 +112,10 @@ async function main(): Promise<number> {
       heterogeneityTV: status.heterogeneityTV,
       backends: Object.fromEntries(status.clients.map((c) => [c.clientId, c.backend])),
       rejections: status.rejections.total,
+      attackerSlots: status.attackerSlots,
+      finalAttackSuccessRate: status.history.at(-1)!.attackSuccessRate,
+      flaggedUpdates: status.history.reduce((n, h) => n + h.flagged.length, 0),
+      droppedUpdates: status.history.reduce((n, h) => n + h.dropped.length, 0),
       /** First round whose best-so-far accuracy reached each target (null: never). */
       roundsToTarget: Object.fromEntries(ACCURACY_TARGETS.map((t) => [t, roundsToTarget(accs, t)])),
     };

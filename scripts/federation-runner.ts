@@ -79,7 +79,7 @@ export async function runFederation(opts: RunnerOptions): Promise<RunResult> {
       if (broken.length) throw new RunnerError(`client crashed: ${broken.map((c) => `${c.clientId}: ${c.error}`).join('; ')}`);
       if (status.state === 'error') throw new RunnerError(`coordinator error: ${status.error ?? status.message}`);
       if (printed === 0 && status.message !== lastMessage && status.history.length === 0) log(`  ${(lastMessage = status.message)}`);
-      while (printed < status.history.length) opts.onRound?.(status.history[printed++], status);
+      for (; printed < status.history.length; printed++) opts.onRound?.(status.history[printed], status);
       if (status.state === 'done') {
         const last = status.history.at(-1);
         if (!last || !Number.isFinite(last.accuracy)) throw new RunnerError('the run finished without a global test accuracy');

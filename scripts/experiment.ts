@@ -1,0 +1,193 @@
+// npm run experiment -- <experiments/NAME.json> [options]: a grid of federated runs (strategies × axes × seeds),
+// one JSON per run, then a summary (Markdown, CSV, SVG) with mean ± std over seeds and paired differences to the
+// baseline. Runs already on disk with the same config are reused, so an interrupted grid resumes where it stopped.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { RoundRecord } from '../src/shared/status';
+import { parseSpec, planRuns, type ExperimentSpec, type PlannedRun } from './experiment/grid';
+import { plotSvg, summarize, toCsv, toMarkdown, type RunRecord } from './experiment/summary';
+
+export interface RunFile {
+  id: string;
+  cell: string;
+  group: string;
+  strategy: string;
+  seed: number;
+  labels: Record<string, string>;
+  runtime: 'node' | 'browser';
+  config: PlannedRun['config'];
+  clients: number;
+  wallSeconds: number;
+  history: RoundRecord[];
+}
+
+const USAGE = `usage: npm run experiment -- <experiment.json> [options]
+  --jobs N          runs in parallel, each in its own process (default: min(2, cores); browser runtime: 1)
+  --runtime R       override the file's runtime: node (in-process virtual clients) or browser (headless Chromium tabs)
+  --runs DIR        per-run JSON folder (default results/experiments/<name>)
+  --summary DIR     where summary.md, summary.csv, plot.svg and curves.json go (default docs/results/<name>)
+  --only TEXT       run only the runs whose id contains TEXT (the summary still covers every run on disk)
+  --summary-only    do not run anything; summarise the runs on disk
+  --shard K/N       (internal) run every N-th planned run starting at K`;
+
+async function runOne(spec: ExperimentSpec, run: PlannedRun, runtime: 'node' | 'browser'): Promise<{ history: RoundRecord[]; wallSeconds: number }> {
+  const timeoutMs = (spec.timeoutMin ?? 30) * 60_000;
+  if (runtime === 'node') {
+    const { runInProcess } = await import('./node-runtime');
+    const r = await runInProcess({ config: run.config, clients: spec.clients, timeoutMs });
+    return { history: r.status.history, wallSeconds: r.wallSeconds };
+  }
+  const { runFederation } = await import('./federation-runner');
+  const r = await runFederation({ config: run.config, tabs: spec.clients, workers: 0, timeoutMs, log: () => {} });
+  return { history: r.status.history, wallSeconds: r.wallSeconds };
+}
+
+function readRun(file: string): RunFile | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RunFile;
+  } catch {
+    return null;
+  }
+}
+
+const sameConfig = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+function describeRun(r: RunFile): string {
+  const last = r.history.at(-1);
+  const asr = last?.attackSuccessRate;
+  return `final ${(100 * (last?.accuracy ?? NaN)).toFixed(1)}%${asr !== null && asr !== undefined ? `, ASR ${(100 * asr).toFixed(1)}%` : ''} in ${r.wallSeconds.toFixed(0)} s`;
+}
+
+async function runShard(spec: ExperimentSpec, runs: PlannedRun[], runsDir: string, runtime: 'node' | 'browser', label: string): Promise<number> {
+  let failed = 0;
+  for (const [i, run] of runs.entries()) {
+    const file = join(runsDir, `${run.id}.json`);
+    const old = existsSync(file) ? readRun(file) : null;
+    if (old && sameConfig(old.config, run.config) && old.runtime === runtime) continue;
+    const t0 = Date.now();
+    try {
+      const { history, wallSeconds } = await runOne(spec, run, runtime);
+      const out: RunFile = { ...run, runtime, clients: spec.clients, wallSeconds, history };
+      writeFileSync(file, `${JSON.stringify(out)}\n`);
+      console.log(`${label}[${i + 1}/${runs.length}] ${run.id}: ${describeRun(out)}`);
+    } catch (e) {
+      failed++;
+      console.error(`${label}[${i + 1}/${runs.length}] ${run.id} FAILED after ${((Date.now() - t0) / 1000).toFixed(0)} s: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return failed;
+}
+
+function spawnShard(file: string, args: string[], k: number, n: number): Promise<number> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], file, ...args, '--shard', `${k}/${n}`], { stdio: 'inherit' });
+    child.on('exit', (code) => done(code ?? 1));
+  });
+}
+
+function writeSummary(spec: ExperimentSpec, plan: PlannedRun[], runsDir: string, summaryDir: string, command: string): void {
+  const wanted = new Map(plan.map((r) => [r.id, r]));
+  const files = readdirSync(runsDir).filter((f) => f.endsWith('.json'));
+  const runs = files.map((f) => readRun(join(runsDir, f))).filter((r): r is RunFile => r !== null && wanted.has(r.id) && sameConfig(r.config, wanted.get(r.id)!.config));
+  if (runs.length === 0) throw new Error(`no finished runs of ${spec.name} in ${runsDir}`);
+  const records: RunRecord[] = runs.map((r) => ({
+    id: r.id,
+    cell: r.cell,
+    group: r.group,
+    strategy: r.strategy,
+    seed: r.seed,
+    accuracy: r.history.map((h) => h.accuracy),
+    attackSuccessRate: r.history.map((h) => h.attackSuccessRate ?? null),
+  }));
+  const opts = { targets: spec.targets, lastRounds: spec.lastRounds, baseline: spec.baseline, seed: 1 };
+  const rows = summarize(records, opts);
+  mkdirSync(summaryDir, { recursive: true });
+  const missing = plan.length - runs.length;
+  const scale = `${spec.scale} Runtime: ${runs[0].runtime}; ${runs.length} of ${plan.length} planned runs finished${missing ? ` (${missing} missing)` : ''}; wall time ${(runs.reduce((s, r) => s + r.wallSeconds, 0) / 60).toFixed(1)} min of run time in total.`;
+  writeFileSync(join(summaryDir, 'summary.md'), toMarkdown(rows, opts, { title: spec.title, command, scale }));
+  writeFileSync(join(summaryDir, 'summary.csv'), toCsv(rows));
+  writeFileSync(join(summaryDir, 'plot.svg'), plotSvg(records, opts));
+  // The curves behind the table, small enough to commit: accuracy (and ASR) per round per run.
+  const curves = runs
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((r) => ({
+      id: r.id,
+      cell: r.cell,
+      seed: r.seed,
+      accuracy: r.history.map((h) => +h.accuracy.toFixed(4)),
+      ...(r.history.some((h) => h.attackSuccessRate !== null) ? { asr: r.history.map((h) => (h.attackSuccessRate === null ? null : +h.attackSuccessRate.toFixed(4))) } : {}),
+      flagged: r.history.map((h) => h.flagged.length),
+      dropped: r.history.map((h) => h.dropped.length),
+    }));
+  writeFileSync(join(summaryDir, 'curves.json'), `${JSON.stringify(curves)}\n`);
+  console.log(`summary of ${runs.length} runs: ${join(summaryDir, 'summary.md')}`);
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: process.argv.slice(2),
+      allowPositionals: true,
+      options: {
+        jobs: { type: 'string' }, runtime: { type: 'string' }, runs: { type: 'string' }, summary: { type: 'string' },
+        only: { type: 'string' }, 'summary-only': { type: 'boolean' }, shard: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  const v = parsed.values;
+  if (v.help || parsed.positionals.length !== 1) {
+    console[v.help ? 'log' : 'error'](USAGE);
+    return v.help ? 0 : 2;
+  }
+  const file = parsed.positionals[0];
+  let spec: ExperimentSpec;
+  let plan: PlannedRun[];
+  try {
+    spec = parseSpec(JSON.parse(readFileSync(file, 'utf8')));
+    if (v.runtime !== undefined) {
+      if (v.runtime !== 'node' && v.runtime !== 'browser') throw new Error('--runtime must be node or browser');
+      spec.runtime = v.runtime;
+    }
+    plan = planRuns(spec);
+  } catch (e) {
+    console.error(`error in ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    return 2;
+  }
+  const runsDir = resolve(v.runs ?? `results/experiments/${spec.name}`);
+  const summaryDir = resolve(v.summary ?? `docs/results/${spec.name}`);
+  mkdirSync(runsDir, { recursive: true });
+  const selected = v.only ? plan.filter((r) => r.id.includes(v.only!)) : plan;
+
+  if (v.shard) {
+    const [k, n] = v.shard.split('/').map(Number);
+    return (await runShard(spec, selected.filter((_, i) => i % n === k), runsDir, spec.runtime, `[shard ${k + 1}/${n}] `)) ? 1 : 0;
+  }
+  let failed = 0;
+  if (!v['summary-only']) {
+    const jobs = spec.runtime === 'browser' ? 1 : Number(v.jobs ?? Math.min(2, availableParallelism()));
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 32) {
+      console.error('error: --jobs must be an integer from 1 to 32');
+      return 2;
+    }
+    console.log(`${spec.name}: ${selected.length} runs (${spec.runtime} runtime, ${jobs} job${jobs > 1 ? 's' : ''}); per-run JSON in ${runsDir}`);
+    const passOn = process.argv.slice(3).filter((a, i, all) => a !== '--jobs' && all[i - 1] !== '--jobs' && !a.startsWith('--jobs='));
+    if (jobs === 1) failed = await runShard(spec, selected, runsDir, spec.runtime, '');
+    else failed = (await Promise.all(Array.from({ length: jobs }, (_, k) => spawnShard(file, passOn, k, jobs)))).filter((c) => c !== 0).length;
+  }
+  try {
+    writeSummary(spec, plan, runsDir, summaryDir, `npm run experiment -- ${file}`);
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main();

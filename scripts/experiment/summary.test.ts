@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import {
+  csvField,
+  finalAccuracy,
+  meanStd,
+  pairedTCi,
+  plotSvg,
+  smoothedRoundsToTarget,
+  summarize,
+  tQuantile975,
+  toCsv,
+  toMarkdown,
+  type RunRecord,
+  type SummaryOptions,
+} from './summary.ts';
+import { roundsToTarget } from '../../src/shared/metrics.ts';
+
+const G = 'mnist | dirichlet α=0.1 | none';
+
+function run(strategy: string, seed: number, accuracy: number[], extra: Partial<RunRecord> = {}, group = G): RunRecord {
+  return { id: `${group} | ${strategy} | s${seed}`, cell: `${group} | ${strategy}`, strategy, group, seed, accuracy, ...extra };
+}
+
+const OPTS: SummaryOptions = { targets: [0.9], lastRounds: 2, baseline: 'fedavg', bootstrapSamples: 500, seed: 7 };
+
+// Baseline finals (mean of last 2 rounds): 0.80, 0.85, 0.90 → mean 0.85, std sqrt((0.05² + 0 + 0.05²)/2) = 0.05.
+const BASE = [
+  run('fedavg', 1, [0.5, 0.8, 0.8]),
+  run('fedavg', 2, [0.5, 0.8, 0.9]),
+  run('fedavg', 3, [0.6, 0.9, 0.9]),
+];
+// Method finals: 0.81, 0.87, 0.93 → paired diffs 0.01, 0.02, 0.03.
+const METHOD = [
+  run('fed-adaptive-next', 1, [0.6, 0.81, 0.81]),
+  run('fed-adaptive-next', 2, [0.6, 0.84, 0.9]),
+  run('fed-adaptive-next', 3, [0.7, 0.93, 0.93]),
+];
+
+describe('rounds to target', () => {
+  // Best-so-far reaches 0.9 at round 2 (a spike); the 3-round moving average only at round 7:
+  // r3 (0.5+0.92+0.6)/3 = 0.673, r4 0.74, r5 0.743, r6 (0.7+0.93+0.95)/3 = 0.86, r7 (0.93+0.95+0.96)/3 = 0.9467.
+  const curve = [0.5, 0.92, 0.6, 0.7, 0.93, 0.95, 0.96];
+
+  it('best-so-far and smoothed differ on a spiky curve', () => {
+    expect(roundsToTarget(curve, 0.9)).toBe(2);
+    expect(smoothedRoundsToTarget(curve, 0.9)).toBe(7);
+    expect(roundsToTarget(curve, 0.99)).toBeNull();
+    expect(smoothedRoundsToTarget(curve, 0.99)).toBeNull();
+    // Rounds 1–2 average what exists: round 2 averages (0.5 + 0.92) / 2 = 0.71.
+    expect(smoothedRoundsToTarget(curve, 0.71)).toBe(2);
+    expect(smoothedRoundsToTarget([0.95], 0.9)).toBe(1);
+  });
+
+  it('per cell: median with reached counts, "> T" when fewer than half reached', () => {
+    const runs = [
+      run('fedavg', 1, [0.5, 0.92, 0.6, 0.7, 0.93, 0.95, 0.96]), // R 2, R̃ 7
+      run('fedavg', 2, [0.5, 0.6, 0.91, 0.92, 0.93, 0.95, 0.96]), // R 3, R̃ 5 ((0.91+0.92+0.93)/3 = 0.92)
+      run('fedavg', 3, [0.5, 0.6, 0.7, 0.8, 0.85, 0.86, 0.87]), // never
+    ];
+    const [row] = summarize(runs, { ...OPTS, targets: [0.9, 0.95] });
+    expect(row.rounds).toBe(7);
+    // Censored R: 2, 3, 8 → median 3; smoothed 7, 5, 8 → 7.
+    expect(row.targets[0].best).toEqual({ median: 3, reached: 2, n: 3 });
+    expect(row.targets[0].smoothed).toEqual({ median: 7, reached: 2, n: 3 });
+    // 0.95: R 6, 6, never → 6 (2/3); smoothed: r7 avg (0.93+0.95+0.96)/3 < 0.95 for both → 0/3.
+    expect(row.targets[1].best).toEqual({ median: 6, reached: 2, n: 3 });
+    expect(row.targets[1].smoothed).toEqual({ median: null, reached: 0, n: 3 });
+    const md = toMarkdown([row], { ...OPTS, targets: [0.9, 0.95] }, { title: 't', command: 'c', scale: 's' });
+    expect(md).toContain('| 3 (2/3) | 7 (2/3) | 6 (2/3) | > 7 (0/3) |');
+  });
+});
+
+describe('summarize', () => {
+  it('final accuracy mean ± sample std over 3 seeds', () => {
+    expect(finalAccuracy([0.5, 0.8, 0.9], 2)).toBeCloseTo(0.85, 12);
+    expect(finalAccuracy([0.5, 0.8, 0.9], 10)).toBeCloseTo(2.2 / 3, 12); // shorter run: all rounds
+    const [row] = summarize(BASE, OPTS);
+    expect(row.n).toBe(3);
+    expect(row.seeds).toEqual([1, 2, 3]);
+    expect(row.finalAccuracy.mean).toBeCloseTo(0.85, 12);
+    expect(row.finalAccuracy.std).toBeCloseTo(0.05, 12);
+    expect(row.bestAccuracy).toBeCloseTo((0.8 + 0.9 + 0.9) / 3, 12);
+    expect(meanStd([0.7])).toEqual({ mean: 0.7, std: 0, n: 1 });
+    const md = toMarkdown([row], OPTS, { title: 't', command: 'c', scale: 's' });
+    expect(md).toContain('85.0 ± 5.0');
+  });
+
+  it('paired difference with a Student-t CI (3 seeds, t_{0.975,2} = 4.303)', () => {
+    expect(tQuantile975(2)).toBe(4.303);
+    expect(tQuantile975(30)).toBe(2.042);
+    expect(tQuantile975(31)).toBe(1.96);
+    const rows = summarize([...METHOD, ...BASE], OPTS);
+    expect(rows.map((r) => r.strategy)).toEqual(['fedavg', 'fed-adaptive-next']); // baseline first
+    expect(rows[0].vsBaseline).toBeNull();
+    const c = rows[1].vsBaseline!;
+    expect(c.baselineCell).toBe(`${G} | fedavg`);
+    expect(c.pairedSeeds).toEqual([1, 2, 3]);
+    // diffs 0.01, 0.02, 0.03: mean 0.02, sd 0.01, se 0.01/√3 = 0.0057735, half-width 4.303 · 0.0057735 = 0.024843.
+    expect(c.diffMean).toBeCloseTo(0.02, 12);
+    expect(c.diffCi![0]).toBeCloseTo(0.02 - 0.024843, 5);
+    expect(c.diffCi![1]).toBeCloseTo(0.02 + 0.024843, 5);
+    // A single pair has no CI.
+    const one = pairedTCi([0.01]);
+    expect(one).toEqual({ mean: 0.01, ci: null });
+    const md = toMarkdown(rows, OPTS, { title: 't', command: 'c', scale: 's' });
+    expect(md).toContain('+2.0 [−0.5, +4.5] (n=3)');
+  });
+
+  it('only seeds present in both cells are paired; groups without a baseline get no comparison', () => {
+    const rows = summarize([...BASE.slice(0, 2), ...METHOD, run('fedprox', 1, [0.9, 0.9], {}, 'other')], OPTS);
+    const m = rows.find((r) => r.strategy === 'fed-adaptive-next')!;
+    expect(m.vsBaseline!.pairedSeeds).toEqual([1, 2]);
+    expect(m.vsBaseline!.diffMean).toBeCloseTo(0.015, 12);
+    expect(rows.find((r) => r.group === 'other')!.vsBaseline).toBeNull();
+    expect(toMarkdown(rows, OPTS, { title: 't', command: 'c', scale: 's' })).toContain('no baseline');
+  });
+
+  it('rounds-to-target reduction: seeded bootstrap, deterministic, CI contains the estimate', () => {
+    const curve = (r: number, T = 15) => Array.from({ length: T }, (_, i) => (i + 1 >= r ? 0.92 : 0.5));
+    // Method R 5, 6, 7, 5 and baseline R 10, 10, 12, never (→ T + 1 = 16).
+    const runs = [
+      ...[5, 6, 7, 5].map((r, i) => run('fan (attention only)', i + 1, curve(r))),
+      ...[10, 10, 12, 99].map((r, i) => run('fedavg', i + 1, curve(r))),
+    ];
+    const opts = { ...OPTS, targets: [0.9, 0.95], bootstrapSamples: 1000, seed: 3 };
+    const a = summarize(runs, opts)[1].vsBaseline!;
+    // 1 − median(5,5,6,7) / median(10,10,12,16) = 1 − 5.5 / 11 = 0.5.
+    expect(a.reductions[0].estimate).toBeCloseTo(0.5, 12);
+    const [lo, hi] = a.reductions[0].ci!;
+    expect(lo).toBeLessThanOrEqual(0.5);
+    expect(hi).toBeGreaterThanOrEqual(0.5);
+    expect(lo).toBeLessThan(hi);
+    // Nobody reached 0.95: no estimate.
+    expect(a.reductions[1]).toEqual({ target: 0.95, estimate: null, ci: null });
+    // Every resample's reduction lies between 1 − 7/10 and 1 − 5/16.
+    expect(lo).toBeGreaterThanOrEqual(0.3 - 1e-12);
+    expect(hi).toBeLessThanOrEqual(0.6875 + 1e-12);
+    // Same seed → identical CI, also with the runs in another order; the seed does steer the resamples.
+    expect(summarize(runs, opts)[1].vsBaseline!.reductions[0].ci).toEqual([lo, hi]);
+    expect(summarize([...runs].reverse(), opts).find((r) => !r.isBaseline)!.vsBaseline!.reductions[0].ci).toEqual([lo, hi]);
+    const few = [1, 2, 3, 4, 5].map((seed) => summarize(runs, { ...opts, seed, bootstrapSamples: 5 })[1].vsBaseline!.reductions[0].ci);
+    expect(new Set(few.map((ci) => JSON.stringify(ci))).size).toBeGreaterThan(1);
+    const md = toMarkdown(summarize(runs, opts), opts, { title: 't', command: 'c', scale: 's' });
+    expect(md).toContain('+50.0% [');
+    expect(md).toContain('counts as R = its number of rounds + 1');
+  });
+
+  it('final attack success rate when present', () => {
+    const runs = [
+      run('fedavg', 1, [0.9, 0.9, 0.9], { attackSuccessRate: [0.5, 0.2, 0.4] }), // 0.3
+      run('fedavg', 2, [0.9, 0.9, 0.9], { attackSuccessRate: [null, 0.5, null] }), // 0.5 (nulls skipped)
+    ];
+    const [row] = summarize(runs, OPTS);
+    expect(row.finalAsr!.mean).toBeCloseTo(0.4, 12);
+    expect(row.finalAsr!.std).toBeCloseTo(Math.sqrt(0.02), 12);
+    expect(summarize(BASE, OPTS)[0].finalAsr).toBeNull();
+  });
+});
+
+describe('rendering', () => {
+  const meta = {
+    title: 'FedAdaptive-Next vs FedAvg',
+    command: 'npm run experiment -- --grid small --seeds 3',
+    scale: '4 clients, 3 rounds, 3 seeds, 2000 samples per client',
+  };
+
+  it('markdown states the exact command and the scale above the table', () => {
+    const md = toMarkdown(summarize([...BASE, ...METHOD], OPTS), OPTS, meta);
+    expect(md.startsWith('# FedAdaptive-Next vs FedAvg\n')).toBe(true);
+    expect(md).toContain('```sh\nnpm run experiment -- --grid small --seeds 3\n```');
+    expect(md).toContain('Scale: 4 clients, 3 rounds, 3 seeds, 2000 samples per client');
+    expect(md.indexOf('Scale:')).toBeLessThan(md.indexOf('| Group |'));
+    // Pipes inside the group name are escaped so the table keeps its columns.
+    expect(md).toContain('| mnist \\| dirichlet α=0.1 \\| none | fedavg | 3 |');
+    // A command with backticks still round-trips inside a longer fence.
+    expect(toMarkdown([], OPTS, { ...meta, command: 'echo ```x```' })).toContain('````sh\necho ```x```\n````');
+  });
+
+  it('CSV quotes fields with commas, quotes and newlines (RFC 4180)', () => {
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('x\ny')).toBe('"x\ny"');
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField(null)).toBe('');
+    const runs = [run('fan (attention, only)', 1, [0.9, 0.95]), run('fedavg', 1, [0.8, 0.9])];
+    const csv = toCsv(summarize(runs, OPTS));
+    const lines = csv.split('\r\n');
+    expect(lines[0].startsWith('cell,group,strategy,is_baseline,n,seeds,rounds,final_acc_mean')).toBe(true);
+    expect(lines[2]).toContain(`"${G} | fan (attention, only)",${G},"fan (attention, only)",false,1,1,2,`);
+    expect(lines).toHaveLength(4); // header, 2 rows, trailing empty
+    expect(lines[3]).toBe('');
+  });
+
+  it('plot: one panel per group, one line per strategy', () => {
+    const svg = plotSvg([...BASE, ...METHOD, run('fedavg', 1, [0.2, 0.4], {}, 'fmnist | iid | none')], OPTS);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(3);
+    expect(svg).toContain('fed-adaptive-next (n=3)');
+    expect(svg).toContain('fmnist | iid | none: mean test accuracy over seeds');
+    expect(svg).toContain('height="600"');
+  });
+});
+
+describe('bad input', () => {
+  it('throws clear errors', () => {
+    expect(() => summarize([], OPTS)).toThrow(/no runs/);
+    expect(() => summarize([run('fedavg', 1, [])], OPTS)).toThrow(/has no accuracy values/);
+    expect(() => summarize([run('fedavg', 1, [0.5]), { ...run('fedavg', 1, [0.6]), id: 'other' }], OPTS)).toThrow(
+      /duplicate runs for cell ".*fedavg" seed 1/,
+    );
+    expect(() => summarize(BASE, { ...OPTS, lastRounds: 0 })).toThrow(/lastRounds must be an integer ≥ 1/);
+    expect(() => summarize([run('fedavg', 1, [0.5, NaN])], OPTS)).toThrow(/accuracy NaN in round 2/);
+    expect(() => summarize([BASE[0], BASE[0]], OPTS)).toThrow(/duplicate run id/);
+    expect(() => plotSvg([], OPTS)).toThrow(/no runs/);
+  });
+});

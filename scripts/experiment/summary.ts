@@ -1,0 +1,533 @@
+// Experiment summaries: a set of federated runs (one per cell × seed) → per-cell statistics, paired comparisons
+// against a baseline strategy, and Markdown / CSV / SVG renderings. Pure and DOM-free.
+import { roundsToTarget } from '../../src/shared/metrics';
+import { createRng, deriveSeed } from '../../src/shared/prng';
+import { lineChartSvg, type Series } from '../../src/ui/chart-svg';
+
+export interface RunRecord {
+  /** Unique run id. */
+  id: string;
+  /** Grouping key: everything but the seed, e.g. "mnist | dirichlet α=0.1 | none | fed-adaptive-next". */
+  cell: string;
+  /** Label of the method, e.g. 'fedavg', 'fed-adaptive-next', 'fan (attention only)'. */
+  strategy: string;
+  /** The cell without the strategy (e.g. "mnist | dirichlet α=0.1 | none"): the unit of paired comparison. */
+  group: string;
+  seed: number;
+  /** Global test accuracy per round (round 1 first), in [0, 1]. */
+  accuracy: number[];
+  /** Per round, for targeted attacks (fraction of test 7s predicted as 1); null where not measured. */
+  attackSuccessRate?: Array<number | null>;
+}
+
+export interface SummaryOptions {
+  /** Accuracy targets for rounds-to-target, e.g. [0.9, 0.95]. */
+  targets: number[];
+  /** Final accuracy = mean of the last N rounds (spec: 10; at small scale e.g. 3). */
+  lastRounds: number;
+  /** Strategy label to compare against, e.g. 'fedavg'. */
+  baseline: string;
+  /** Bootstrap resamples for the rounds-to-target reduction CI (default 2000). */
+  bootstrapSamples?: number;
+  /** Bootstrap seed (default 0). */
+  seed?: number;
+}
+
+export interface MeanStd {
+  mean: number;
+  /** Sample standard deviation (n − 1); 0 when n = 1. */
+  std: number;
+  n: number;
+}
+
+/** Rounds-to-target over the seeds of one cell. */
+export interface RoundsStat {
+  /**
+   * Median R over all seeds, a seed that never reached the target counted as R = its rounds + 1;
+   * null when fewer than half the seeds reached it (shown as "> T (k/n)").
+   */
+  median: number | null;
+  /** Seeds that reached the target. */
+  reached: number;
+  n: number;
+}
+
+export interface TargetStat {
+  target: number;
+  /** R: first round at which the best-so-far accuracy ≥ target. */
+  best: RoundsStat;
+  /** R̃: first round at which the 3-round trailing moving average ≥ target. */
+  smoothed: RoundsStat;
+}
+
+export interface ReductionStat {
+  target: number;
+  /** 1 − median R_method / median R_baseline over the paired seeds; null if the baseline never reached the target. */
+  estimate: number | null;
+  /** Seeded percentile-bootstrap 95% CI over seed pairs; null with fewer than 2 pairs or when estimate is null. */
+  ci: [number, number] | null;
+}
+
+export interface BaselineComparison {
+  baselineCell: string;
+  /** Seeds present in both cells, ascending. */
+  pairedSeeds: number[];
+  /** Mean over pairs of final_acc(method) − final_acc(baseline); null with no pairs. */
+  diffMean: number | null;
+  /** Student-t 95% CI (n − 1 df); null with fewer than 2 pairs. */
+  diffCi: [number, number] | null;
+  reductions: ReductionStat[];
+}
+
+export interface SummaryRow {
+  cell: string;
+  group: string;
+  strategy: string;
+  isBaseline: boolean;
+  seeds: number[];
+  n: number;
+  /** T: the largest number of rounds among the cell's runs. */
+  rounds: number;
+  finalAccuracy: MeanStd;
+  /** Mean over seeds of each run's best accuracy. */
+  bestAccuracy: number;
+  targets: TargetStat[];
+  /** Final attack success rate (mean of the last `lastRounds` measured rounds) over the runs that have one. */
+  finalAsr: MeanStd | null;
+  /** Null for baseline rows and for cells whose group has no baseline cell. */
+  vsBaseline: BaselineComparison | null;
+}
+
+export interface SummaryMeta {
+  title: string;
+  /** The exact command that produced the runs. */
+  command: string;
+  /** The scale the experiment ran at (clients, rounds, seeds, samples…). */
+  scale: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statistics helpers (exported for tests and reuse).
+
+export function mean(xs: number[]): number {
+  if (xs.length === 0) throw new Error('mean: empty input');
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
+}
+
+/** Mean and sample standard deviation (n − 1; 0 when n = 1). */
+export function meanStd(xs: number[]): MeanStd {
+  const m = mean(xs);
+  if (xs.length < 2) return { mean: m, std: 0, n: xs.length };
+  let ss = 0;
+  for (const x of xs) ss += (x - m) * (x - m);
+  return { mean: m, std: Math.sqrt(ss / (xs.length - 1)), n: xs.length };
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) throw new Error('median: empty input');
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+/** Quantile with linear interpolation between order statistics (R type 7); `sorted` must be ascending. */
+function quantileSorted(sorted: number[], p: number): number {
+  const pos = (sorted.length - 1) * p;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Two-sided 95% Student t quantiles t_{0.975, df} for df = 1..30. */
+const T_975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/** t_{0.975, df} from the table for df ≤ 30, 1.96 above. */
+export function tQuantile975(df: number): number {
+  if (!Number.isInteger(df) || df < 1) throw new Error(`tQuantile975: df must be a positive integer, got ${df}`);
+  return df <= 30 ? T_975[df - 1] : 1.96;
+}
+
+/** Mean of paired differences with a Student-t 95% CI (n − 1 df); the CI is null for n < 2. */
+export function pairedTCi(diffs: number[]): { mean: number; ci: [number, number] | null } {
+  const { mean: m, std, n } = meanStd(diffs);
+  if (n < 2) return { mean: m, ci: null };
+  const half = (tQuantile975(n - 1) * std) / Math.sqrt(n);
+  return { mean: m, ci: [m - half, m + half] };
+}
+
+/** First 1-based round at which the 3-round trailing moving average (fewer rounds while < 3 exist) ≥ target, or null. */
+export function smoothedRoundsToTarget(accuracies: number[], target: number): number | null {
+  for (let i = 0; i < accuracies.length; i++) {
+    const w = accuracies.slice(Math.max(0, i - 2), i + 1);
+    if (mean(w) >= target) return i + 1;
+  }
+  return null;
+}
+
+/** Mean of the last `lastRounds` rounds (all rounds when the run is shorter). */
+export function finalAccuracy(accuracies: number[], lastRounds: number): number {
+  return mean(accuracies.slice(-lastRounds));
+}
+
+/** Mean of the measured (non-null, finite) values among the last `lastRounds` rounds; null if none. */
+function finalAsrOf(asr: Array<number | null> | undefined, lastRounds: number): number | null {
+  if (!asr) return null;
+  const vals = asr.slice(-lastRounds).filter((v): v is number => v !== null && Number.isFinite(v));
+  return vals.length ? mean(vals) : null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation.
+
+interface Cell {
+  cell: string;
+  group: string;
+  strategy: string;
+  runs: RunRecord[]; // sorted by seed
+}
+
+function validateOptions(opts: SummaryOptions): void {
+  if (!Number.isInteger(opts.lastRounds) || opts.lastRounds < 1) {
+    throw new Error(`summary: lastRounds must be an integer ≥ 1, got ${opts.lastRounds}`);
+  }
+  if (!Array.isArray(opts.targets)) throw new Error('summary: targets must be an array of accuracies');
+  for (const t of opts.targets) {
+    if (!Number.isFinite(t) || t <= 0 || t > 1) throw new Error(`summary: accuracy target must be in (0, 1], got ${t}`);
+  }
+  if (new Set(opts.targets).size !== opts.targets.length) throw new Error(`summary: duplicate accuracy targets ${opts.targets.join(', ')}`);
+  if (typeof opts.baseline !== 'string' || opts.baseline === '') throw new Error('summary: baseline strategy label is required');
+  const b = opts.bootstrapSamples;
+  if (b !== undefined && (!Number.isInteger(b) || b < 1)) throw new Error(`summary: bootstrapSamples must be an integer ≥ 1, got ${b}`);
+  if (opts.seed !== undefined && !Number.isFinite(opts.seed)) throw new Error(`summary: seed must be finite, got ${opts.seed}`);
+}
+
+/** Checks the runs and groups them into cells (first-appearance order; runs sorted by seed). */
+function groupCells(runs: RunRecord[]): Cell[] {
+  if (!Array.isArray(runs) || runs.length === 0) throw new Error('summary: no runs to summarize');
+  const ids = new Set<string>();
+  const cells = new Map<string, Cell>();
+  const seen = new Map<string, string>(); // cell + seed → id
+  for (const r of runs) {
+    const name = `run "${r.id}" (cell "${r.cell}", seed ${r.seed})`;
+    if (typeof r.id !== 'string' || r.id === '') throw new Error(`summary: a run has no id (cell "${r.cell}", seed ${r.seed})`);
+    if (ids.has(r.id)) throw new Error(`summary: duplicate run id "${r.id}"`);
+    ids.add(r.id);
+    if (!Number.isFinite(r.seed)) throw new Error(`summary: ${name} has a non-finite seed`);
+    if (!Array.isArray(r.accuracy) || r.accuracy.length === 0) throw new Error(`summary: ${name} has no accuracy values`);
+    r.accuracy.forEach((a, i) => {
+      if (typeof a !== 'number' || !Number.isFinite(a) || a < 0 || a > 1) {
+        throw new Error(`summary: ${name} has accuracy ${a} in round ${i + 1}, expected a number in [0, 1]`);
+      }
+    });
+    r.attackSuccessRate?.forEach((a, i) => {
+      if (a !== null && (typeof a !== 'number' || !Number.isFinite(a) || a < 0 || a > 1)) {
+        throw new Error(`summary: ${name} has attack success rate ${a} in round ${i + 1}, expected null or a number in [0, 1]`);
+      }
+    });
+    const key = JSON.stringify([r.cell, r.seed]);
+    const prev = seen.get(key);
+    if (prev !== undefined) throw new Error(`summary: duplicate runs for cell "${r.cell}" seed ${r.seed} (ids "${prev}" and "${r.id}")`);
+    seen.set(key, r.id);
+    const c = cells.get(r.cell);
+    if (!c) cells.set(r.cell, { cell: r.cell, group: r.group, strategy: r.strategy, runs: [r] });
+    else if (c.group !== r.group || c.strategy !== r.strategy) {
+      throw new Error(
+        `summary: cell "${r.cell}" mixes group/strategy ("${c.group}"/"${c.strategy}" vs "${r.group}"/"${r.strategy}" in run "${r.id}")`,
+      );
+    } else c.runs.push(r);
+  }
+  const out = [...cells.values()];
+  for (const c of out) c.runs.sort((a, b) => a.seed - b.seed);
+  return out;
+}
+
+/** Cells ordered by group (first appearance), the baseline first within a group, then first appearance. */
+function orderCells(cells: Cell[], baseline: string): Cell[] {
+  const groupOrder = new Map<string, number>();
+  cells.forEach((c) => groupOrder.has(c.group) || groupOrder.set(c.group, groupOrder.size));
+  return cells
+    .map((c, i) => ({ c, i }))
+    .sort(
+      (a, b) =>
+        groupOrder.get(a.c.group)! - groupOrder.get(b.c.group)! ||
+        Number(b.c.strategy === baseline) - Number(a.c.strategy === baseline) ||
+        a.i - b.i,
+    )
+    .map(({ c }) => c);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Summary.
+
+/** R with a run that never reached the target counted as its number of rounds + 1. */
+function censoredR(r: number | null, rounds: number): number {
+  return r ?? rounds + 1;
+}
+
+function roundsStat(runs: RunRecord[], target: number, fn: (acc: number[], t: number) => number | null): RoundsStat {
+  const rs = runs.map((r) => fn(r.accuracy, target));
+  const reached = rs.filter((r) => r !== null).length;
+  const n = runs.length;
+  const med = median(rs.map((r, i) => censoredR(r, runs[i].accuracy.length)));
+  return { median: 2 * reached < n ? null : med, reached, n };
+}
+
+function compare(method: Cell, base: Cell, opts: SummaryOptions): BaselineComparison {
+  const baseBySeed = new Map(base.runs.map((r) => [r.seed, r]));
+  const pairs = method.runs.filter((r) => baseBySeed.has(r.seed)).map((r) => ({ m: r, b: baseBySeed.get(r.seed)! }));
+  const pairedSeeds = pairs.map((p) => p.m.seed);
+  const empty = { baselineCell: base.cell, pairedSeeds, diffMean: null, diffCi: null };
+  if (pairs.length === 0) return { ...empty, reductions: opts.targets.map((target) => ({ target, estimate: null, ci: null })) };
+  const diffs = pairs.map((p) => finalAccuracy(p.m.accuracy, opts.lastRounds) - finalAccuracy(p.b.accuracy, opts.lastRounds));
+  const { mean: diffMean, ci: diffCi } = pairedTCi(diffs);
+
+  // Censored R per pair and target.
+  const rm = opts.targets.map((t) => pairs.map((p) => censoredR(roundsToTarget(p.m.accuracy, t), p.m.accuracy.length)));
+  const rbRaw = opts.targets.map((t) => pairs.map((p) => roundsToTarget(p.b.accuracy, t)));
+  const rb = rbRaw.map((rs) => rs.map((r, i) => censoredR(r, pairs[i].b.accuracy.length)));
+  const estimable = rbRaw.map((rs) => rs.some((r) => r !== null));
+  const reduction = (k: number, idx: number[]) => 1 - median(idx.map((i) => rm[k][i])) / median(idx.map((i) => rb[k][i]));
+  const all = pairs.map((_, i) => i);
+
+  // One resample of seed pairs serves every target; the stream depends only on the seed and the cell.
+  const B = opts.bootstrapSamples ?? 2000;
+  const boot: number[][] = opts.targets.map(() => []);
+  if (pairs.length >= 2 && estimable.some(Boolean)) {
+    const rng = createRng(deriveSeed(opts.seed ?? 0, 'summary-bootstrap', method.cell, base.cell));
+    const idx = new Array<number>(pairs.length);
+    for (let s = 0; s < B; s++) {
+      for (let i = 0; i < pairs.length; i++) idx[i] = rng.int(pairs.length);
+      opts.targets.forEach((_, k) => estimable[k] && boot[k].push(reduction(k, idx)));
+    }
+  }
+  const reductions = opts.targets.map((target, k): ReductionStat => {
+    if (!estimable[k]) return { target, estimate: null, ci: null };
+    const sorted = boot[k].sort((a, b) => a - b);
+    return {
+      target,
+      estimate: reduction(k, all),
+      ci: sorted.length ? [quantileSorted(sorted, 0.025), quantileSorted(sorted, 0.975)] : null,
+    };
+  });
+  return { baselineCell: base.cell, pairedSeeds, diffMean, diffCi, reductions };
+}
+
+/** Per-cell statistics and paired comparisons against `opts.baseline`, one row per cell. */
+export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[] {
+  validateOptions(opts);
+  const cells = orderCells(groupCells(runs), opts.baseline);
+  const baselineOf = new Map<string, Cell>();
+  for (const c of cells) {
+    if (c.strategy !== opts.baseline) continue;
+    const prev = baselineOf.get(c.group);
+    if (prev) throw new Error(`summary: group "${c.group}" has two baseline cells ("${prev.cell}" and "${c.cell}")`);
+    baselineOf.set(c.group, c);
+  }
+  return cells.map((c): SummaryRow => {
+    const asr = c.runs.map((r) => finalAsrOf(r.attackSuccessRate, opts.lastRounds)).filter((v): v is number => v !== null);
+    const isBaseline = c.strategy === opts.baseline;
+    const base = baselineOf.get(c.group);
+    return {
+      cell: c.cell,
+      group: c.group,
+      strategy: c.strategy,
+      isBaseline,
+      seeds: c.runs.map((r) => r.seed),
+      n: c.runs.length,
+      rounds: Math.max(...c.runs.map((r) => r.accuracy.length)),
+      finalAccuracy: meanStd(c.runs.map((r) => finalAccuracy(r.accuracy, opts.lastRounds))),
+      bestAccuracy: mean(c.runs.map((r) => Math.max(...r.accuracy))),
+      targets: opts.targets.map((target) => ({
+        target,
+        best: roundsStat(c.runs, target, roundsToTarget),
+        smoothed: roundsStat(c.runs, target, smoothedRoundsToTarget),
+      })),
+      finalAsr: asr.length ? meanStd(asr) : null,
+      vsBaseline: !isBaseline && base ? compare(c, base, opts) : null,
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rendering.
+
+const pct = (x: number) => (100 * x).toFixed(1);
+const signedPct = (x: number) => `${x >= 0 ? '+' : '−'}${pct(Math.abs(x))}`;
+const pctLabel = (t: number) => `${+(100 * t).toFixed(2)}%`;
+const fmtRounds = (r: number) => (Number.isInteger(r) ? String(r) : r.toFixed(1));
+
+/** "97.3 ± 0.4" (percent, one decimal). */
+export function formatMeanStd(m: MeanStd): string {
+  return `${pct(m.mean)} ± ${pct(m.std)}`;
+}
+
+/** "7 (3/3)", or "> T (k/n)" when fewer than half the seeds reached the target. */
+export function formatRounds(s: RoundsStat, rounds: number): string {
+  return `${s.median === null ? `> ${rounds}` : fmtRounds(s.median)} (${s.reached}/${s.n})`;
+}
+
+function formatDiff(c: BaselineComparison | null, isBaseline: boolean): string {
+  if (isBaseline) return 'baseline';
+  if (!c) return 'no baseline';
+  if (c.diffMean === null) return 'no paired seeds';
+  return `${signedPct(c.diffMean)} [${c.diffCi ? `${signedPct(c.diffCi[0])}, ${signedPct(c.diffCi[1])}` : 'n/a'}] (n=${c.pairedSeeds.length})`;
+}
+
+function formatReduction(r: ReductionStat | undefined, c: BaselineComparison | null, isBaseline: boolean): string {
+  if (isBaseline) return '—';
+  if (!c || c.pairedSeeds.length === 0 || !r || r.estimate === null) return 'n/a';
+  return `${signedPct(r.estimate)}% [${r.ci ? `${signedPct(r.ci[0])}%, ${signedPct(r.ci[1])}%` : 'n/a'}]`;
+}
+
+const mdCell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+/** A fenced code block whose fence is longer than any backtick run inside `text`. */
+function fenced(text: string, lang: string): string {
+  const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}${lang}\n${text}\n${fence}`;
+}
+
+/** Markdown report: heading, the exact command and the scale, the table, footnotes. */
+export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: SummaryMeta): string {
+  validateOptions(opts);
+  const hasAsr = rows.some((r) => r.finalAsr !== null);
+  const B = opts.bootstrapSamples ?? 2000;
+  const header = ['Group', 'Strategy', 'n', `Final acc % (last ${opts.lastRounds})`, 'Best acc %'];
+  for (const t of opts.targets) header.push(`R@${pctLabel(t)} ¹`, `R̃@${pctLabel(t)} ²`);
+  if (hasAsr) header.push('Final ASR % ³');
+  header.push(`Δ final acc vs ${opts.baseline} (pp) [95% CI] ⁴`);
+  for (const t of opts.targets) header.push(`R@${pctLabel(t)} reduction [95% CI] ⁵`);
+
+  const lines = [`| ${header.map(mdCell).join(' | ')} |`, `|${header.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const r of rows) {
+    const cells = [r.group, r.strategy, String(r.n), formatMeanStd(r.finalAccuracy), pct(r.bestAccuracy)];
+    opts.targets.forEach((t) => {
+      const s = r.targets.find((x) => x.target === t);
+      cells.push(s ? formatRounds(s.best, r.rounds) : 'n/a', s ? formatRounds(s.smoothed, r.rounds) : 'n/a');
+    });
+    if (hasAsr) cells.push(r.finalAsr ? `${formatMeanStd(r.finalAsr)}${r.finalAsr.n < r.n ? ` (${r.finalAsr.n}/${r.n})` : ''}` : '—');
+    cells.push(formatDiff(r.vsBaseline, r.isBaseline));
+    opts.targets.forEach((t) => cells.push(formatReduction(r.vsBaseline?.reductions.find((x) => x.target === t), r.vsBaseline, r.isBaseline)));
+    lines.push(`| ${cells.map(mdCell).join(' | ')} |`);
+  }
+
+  const notes = [
+    `Final accuracy: mean of each run's last ${opts.lastRounds} rounds, then mean ± sample standard deviation (n − 1) over seeds; ` +
+      'best accuracy: mean over seeds of each run\'s best round. Percentages with one decimal.',
+    '¹ R: first round at which the best-so-far test accuracy reached the target; median over seeds (reached/n). ' +
+      'A seed that never reached it counts as R = T + 1 (T = its number of rounds) in the median; ' +
+      '"> T (k/n)" when fewer than half the seeds reached it.',
+    '² R̃: the same with the 3-round trailing moving average of accuracy (rounds 1–2 average the rounds that exist).',
+    ...(hasAsr
+      ? [`³ Attack success rate (share of test 7s predicted as 1): mean of the last ${opts.lastRounds} measured rounds, mean ± std over the seeds that report it.`]
+      : []),
+    `⁴ Paired by seed within each group against ${opts.baseline}: mean of final_acc(method) − final_acc(${opts.baseline}) in percentage points, ` +
+      '95% CI from Student t with n − 1 df (n = paired seeds); n/a with fewer than 2 pairs.',
+    `⁵ 1 − median R_method / median R_${opts.baseline} over the paired seeds (positive: fewer rounds than the baseline); ` +
+      `95% CI: percentile bootstrap over seed pairs resampled with replacement (${B} resamples, seed ${opts.seed ?? 0}). ` +
+      'A run that never reached the target counts as R = its number of rounds + 1, which understates the rounds of runs that never got there. ' +
+      'n/a when the baseline never reached the target in any paired seed; CI n/a with fewer than 2 pairs.',
+  ];
+  const noBaseline = rows.filter((r) => !r.isBaseline && !r.vsBaseline).map((r) => r.group);
+  if (noBaseline.length) notes.push(`No ${opts.baseline} runs in group(s): ${[...new Set(noBaseline)].join('; ')}.`);
+
+  return [
+    `# ${meta.title}`,
+    '',
+    'Command (exact):',
+    '',
+    fenced(meta.command, 'sh'),
+    '',
+    `Scale: ${meta.scale}`,
+    '',
+    ...lines,
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+}
+
+/** RFC 4180 field: quoted when it contains a comma, a double quote, CR or LF; inner quotes doubled. */
+export function csvField(value: string | number | boolean | null | undefined): string {
+  const s = value === null || value === undefined ? '' : String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One CSV line per row (RFC 4180: CRLF line breaks, header first); fractions as raw numbers, empty for n/a. */
+export function toCsv(rows: SummaryRow[]): string {
+  const targets = rows[0]?.targets.map((t) => t.target) ?? [];
+  const header = [
+    'cell', 'group', 'strategy', 'is_baseline', 'n', 'seeds', 'rounds',
+    'final_acc_mean', 'final_acc_std', 'best_acc_mean',
+    ...targets.flatMap((t) => [`r_median@${t}`, `r_reached@${t}`, `r_smoothed_median@${t}`, `r_smoothed_reached@${t}`]),
+    'final_asr_mean', 'final_asr_std', 'final_asr_n',
+    'baseline_cell', 'paired_seeds', 'diff_mean', 'diff_ci_low', 'diff_ci_high',
+    ...targets.flatMap((t) => [`r_reduction@${t}`, `r_reduction_ci_low@${t}`, `r_reduction_ci_high@${t}`]),
+  ];
+  const lines = [header.map(csvField).join(',')];
+  for (const r of rows) {
+    const c = r.vsBaseline;
+    const fields: Array<string | number | boolean | null> = [
+      r.cell, r.group, r.strategy, r.isBaseline, r.n, r.seeds.join(' '), r.rounds,
+      r.finalAccuracy.mean, r.finalAccuracy.std, r.bestAccuracy,
+      ...targets.flatMap((t) => {
+        const s = r.targets.find((x) => x.target === t);
+        return s ? [s.best.median, s.best.reached, s.smoothed.median, s.smoothed.reached] : [null, null, null, null];
+      }),
+      r.finalAsr?.mean ?? null, r.finalAsr?.std ?? null, r.finalAsr?.n ?? null,
+      c?.baselineCell ?? null, c ? c.pairedSeeds.join(' ') : null, c?.diffMean ?? null, c?.diffCi?.[0] ?? null, c?.diffCi?.[1] ?? null,
+      ...targets.flatMap((t) => {
+        const x = c?.reductions.find((y) => y.target === t);
+        return [x?.estimate ?? null, x?.ci?.[0] ?? null, x?.ci?.[1] ?? null];
+      }),
+    ];
+    lines.push(fields.map(csvField).join(','));
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+/**
+ * Mean test accuracy per round over seeds: small multiples, one panel per group, one line per strategy
+ * (the baseline first; a strategy keeps its colour across panels). One standalone SVG.
+ */
+export function plotSvg(runs: RunRecord[], opts: SummaryOptions): string {
+  validateOptions(opts);
+  const cells = orderCells(groupCells(runs), opts.baseline);
+  const strategies: string[] = [];
+  for (const c of cells) if (!strategies.includes(c.strategy)) strategies.push(c.strategy);
+  strategies.sort((a, b) => Number(b === opts.baseline) - Number(a === opts.baseline));
+  const color = (s: string) => PALETTE[strategies.indexOf(s) % PALETTE.length];
+  const groups = [...new Set(cells.map((c) => c.group))];
+  const perPanel = Math.max(...groups.map((g) => cells.filter((c) => c.group === g).length));
+  // lineChartSvg spaces legend labels 150 px apart from x = 56; widen the panels so they all fit.
+  const W = Math.max(640, 56 + 150 * perPanel + 16);
+  const H = 300;
+  const panels = groups.map((g, gi) => {
+    const series: Series[] = cells
+      .filter((c) => c.group === g)
+      .map((c) => {
+        const T = Math.max(...c.runs.map((r) => r.accuracy.length));
+        const values = Array.from({ length: T }, (_, i) => {
+          const v = c.runs.map((r) => r.accuracy[i]).filter((a): a is number => a !== undefined);
+          return v.length ? mean(v) : null;
+        });
+        return { label: `${c.strategy} (n=${c.runs.length})`, color: color(c.strategy), values };
+      });
+    const svg = lineChartSvg(series, { width: W, height: H, title: `${g}: mean test accuracy over seeds`, xLabel: 'round' });
+    return `<g transform="translate(0,${gi * H})">${svg}</g>`;
+  });
+  const total = H * groups.length;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${total}" width="${W}" height="${total}">` +
+    panels.join('') +
+    '</svg>'
+  );
+}

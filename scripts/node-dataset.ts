@@ -1,0 +1,32 @@
+// Loads a prepared dataset from public/datasets/ on disk for the Node runtime, checked against its manifest.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dataset, Split } from '../src/client/dataset-store';
+import { DATASET_PARTS, parseManifest, partFile, type DatasetName, type DatasetPart } from '../src/shared/dataset-manifest';
+
+const DIR = new URL('../public/datasets/', import.meta.url).pathname;
+const cache = new Map<DatasetName, Dataset>();
+
+export function loadDatasetFromDisk(name: DatasetName): Dataset {
+  const hit = cache.get(name);
+  if (hit) return hit;
+  let manifest;
+  try {
+    manifest = parseManifest(JSON.parse(readFileSync(join(DIR, name, 'manifest.json'), 'utf8')));
+  } catch (e) {
+    throw new Error(`cannot read ${name}'s manifest (run \`npm run datasets\`): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const parts = new Map<DatasetPart, Uint8Array>();
+  for (const part of DATASET_PARTS) {
+    const entry = partFile(manifest, part);
+    const bytes = new Uint8Array(readFileSync(join(DIR, name, entry.file)));
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (bytes.length !== entry.bytes || sha !== entry.sha256) throw new Error(`${name}/${entry.file} does not match its manifest (run \`npm run datasets\`)`);
+    parts.set(part, bytes);
+  }
+  const split = (s: 'train' | 'test'): Split => ({ count: manifest.splits[s].count, images: parts.get(`${s}-images`)!, labels: parts.get(`${s}-labels`)! });
+  const dataset: Dataset = { name, manifest, numClasses: manifest.numClasses, imageShape: [...manifest.imageShape], train: split('train'), test: split('test') };
+  cache.set(name, dataset);
+  return dataset;
+}
