@@ -1,8 +1,11 @@
-// npm run bench [-- --backends webgpu,wasm] [--quick] [--samples wasm=4096] [--repeats N] [--no-kernel]
+// npm run bench [-- --backends webgpu,wasm] [--quick] [--samples wasm=4096] [--repeats N] [--no-kernel] [--no-aggregation]
+//                [--only browser,kernel,aggregation]
 // Builds the app if its sources changed, serves it with vite preview on 127.0.0.1, and in headless Chromium times
 // CNN-S training on MNIST per backend: our trainLocal vs stock model.fit (bench.html, src/bench/bench-page.ts).
 // Then, in a Node child process, times our training kernels (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)
-// against the stock ones (src/kernels/kernels.bench.ts). Prints both tables and writes everything to results/bench-<timestamp>.json.
+// against the stock ones (src/kernels/kernels.bench.ts), and in another one every aggregation strategy for K = 8 and 32
+// clients on CNN-S and CNN-M against a plain copy of the same bytes (src/server-worker/aggregation/aggregation.bench.ts).
+// Prints the tables and writes everything to results/bench-<timestamp>.json.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -11,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import type { BenchBackendResult, BenchResults, BenchRunOptions } from '../src/bench/bench-page.ts';
 import type { KernelTiming } from '../src/kernels/kernels.bench.ts';
+import type { BenchOptions as AggregationBenchOptions, BenchRow as AggregationRow } from '../src/server-worker/aggregation/aggregation.bench.ts';
 import type { BackendName } from '../src/shared/config.ts';
 import { launchOptions } from './browser.ts';
 import { ensureBuilt, serveDist } from './serve.ts';
@@ -28,22 +32,50 @@ const PAGE_TIMEOUT_MS = 15 * 60_000;
 
 class BenchError extends Error {}
 
-interface Args { backends: BackendName[]; quick: boolean; kernel: boolean; repeats: number; samples: Partial<Record<BackendName, number>> }
+const PARTS = ['browser', 'kernel', 'aggregation'] as const;
+type Part = (typeof PARTS)[number];
+
+interface Args {
+  backends: BackendName[];
+  quick: boolean;
+  browser: boolean;
+  kernel: boolean;
+  aggregation: boolean;
+  repeats: number;
+  samples: Partial<Record<BackendName, number>>;
+}
+
+/** Models and client counts of the aggregation bench. */
+const AGGREGATION_MODELS = ['cnn-s', 'cnn-m'] as const;
+const AGGREGATION_CLIENTS = [8, 32];
+/**
+ * Timed rounds per strategy and case: `repeats` on CNN-S, scaled down by size on CNN-M (at least `minRepeats`),
+ * and more where the calls are fast, until `minMs`. ~75 s in all on 2 cores, ~45 s with --quick (CNN-M at K=32
+ * is half of it: Fed-Adaptive-Next, Krum, median and trimmed mean take 1.4–2.1 s a call there).
+ */
+function aggregationBenchOptions(quick: boolean): AggregationBenchOptions {
+  return quick ? { repeats: 2, minRepeats: 1, minMs: 0 } : { repeats: 8, minRepeats: 2, minMs: 200, maxRepeats: 16 };
+}
 
 function usage(): string {
   return [
     'usage: npm run bench -- [--backends webgpu,webgl,wasm,cpu] [--quick] [--samples wasm=4096,...] [--repeats N] [--no-kernel]',
+    '                        [--no-aggregation] [--only browser,kernel,aggregation]',
     '  --backends   which backends to time (default: all four; unavailable ones are reported as n/a)',
-    `  --quick      smaller sample counts (${ALL.map((b) => `${b} ${QUICK_SAMPLES[b]}`).join(', ')}) and a shorter kernel bench`,
+    `  --quick      smaller sample counts (${ALL.map((b) => `${b} ${QUICK_SAMPLES[b]}`).join(', ')}), a shorter kernel bench`,
+    '               and fewer timed rounds in the aggregation bench',
     `  --samples    exact sample counts per backend (default ${ALL.map((b) => `${b} ${SAMPLES[b]}`).join(', ')}, lowered when`,
     '               the warm-up shows a run would overrun its time budget; counts given here are never lowered)',
     '  --repeats N  timed runs per side, alternating which side goes first; the best counts (default 2)',
     '  --no-kernel  skip the Node kernel micro-bench (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)',
+    '  --no-aggregation  skip the Node aggregation bench (every strategy, K = 8 and 32, CNN-S and CNN-M, vs a copy)',
+    '  --only P,... run only these parts: browser (training in Chromium), kernel, aggregation',
   ].join('\n');
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { backends: [...ALL], quick: false, kernel: true, repeats: 2, samples: {} };
+  const args: Args = { backends: [...ALL], quick: false, browser: true, kernel: true, aggregation: true, repeats: 2, samples: {} };
+  let only: Part[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => {
@@ -67,7 +99,13 @@ function parseArgs(argv: string[]): Args {
       }
     } else if (flag === '--quick') args.quick = true;
     else if (flag === '--no-kernel') args.kernel = false;
-    else if (flag === '--repeats') {
+    else if (flag === '--no-aggregation') args.aggregation = false;
+    else if (flag === '--only') {
+      const list = value().split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = list.filter((p) => !PARTS.includes(p as Part));
+      if (bad.length || !list.length) throw new BenchError(`--only: unknown part ${bad.join(', ') || '(none)'}; choose from ${PARTS.join(', ')}`);
+      only = list as Part[];
+    } else if (flag === '--repeats') {
       args.repeats = Number(value());
       if (!Number.isInteger(args.repeats) || args.repeats < 1) throw new BenchError('--repeats must be a positive integer');
     } else if (flag === '--help' || flag === '-h') {
@@ -75,6 +113,8 @@ function parseArgs(argv: string[]): Args {
       process.exit(0);
     } else throw new BenchError(`unknown argument ${argv[i]}\n${usage()}`);
   }
+  if (only) for (const part of PARTS) args[part] &&= only.includes(part);
+  if (!args.browser && !args.kernel && !args.aggregation) throw new BenchError('nothing to run: every part is switched off');
   return args;
 }
 
@@ -124,14 +164,23 @@ function withinNoise(r: BenchBackendResult): boolean {
 /** What the kernel bench's child process reports: the timings, and their table (formatted there, so tfjs stays out of this process). */
 interface KernelBenchReport { timings: KernelTiming[]; table: string }
 
+/** What the aggregation bench's child process reports: its rows and their table, and the models' layer specs. */
+interface AggregationBenchReport {
+  rows: AggregationRow[];
+  table: string;
+  models: Array<{ id: string; params: number; layers: number }>;
+  options: AggregationBenchOptions;
+}
+
 /**
- * Runs the kernel bench in a fresh Node process (this script with --kernel-child): in this process, after vite and
- * Playwright, the allocation-heavy stock cpu kernels ran up to 4× slower than on their own (V8 heap state), which
- * would inflate the stock/ours ratios.
+ * Runs one Node bench in a fresh process (this script with --kernel-child or --aggregation-child, and --expose-gc):
+ * in this process, after vite and Playwright, the allocation-heavy stock cpu kernels ran up to 4× slower than on
+ * their own (V8 heap state), which would inflate the stock/ours ratios; the aggregation strategies allocate as much.
+ * The child prints its report as one `<tag> {json}` line on stdout; its stderr (progress) goes to ours.
  */
-function runKernelBenchInChild(quick: boolean): Promise<KernelBenchReport> {
+function runBenchInChild<T>(what: string, flag: string, tag: string, quick: boolean): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--kernel-child', ...(quick ? ['--quick'] : [])], {
+    const child = spawn(process.execPath, ['--expose-gc', ...process.execArgv, fileURLToPath(import.meta.url), flag, ...(quick ? ['--quick'] : [])], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -139,28 +188,78 @@ function runKernelBenchInChild(quick: boolean): Promise<KernelBenchReport> {
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.once('error', reject);
     child.once('exit', (code, signal) => {
-      const line = out.split('\n').find((l) => l.startsWith('KERNEL_JSON '));
-      if (code !== 0 || !line) reject(new Error(`kernel bench process failed (${signal ?? `exit ${code}`})${out ? `: ${out.slice(-500)}` : ''}`));
-      else resolve(JSON.parse(line.slice('KERNEL_JSON '.length)) as KernelBenchReport);
+      const line = out.split('\n').find((l) => l.startsWith(`${tag} `));
+      if (code !== 0 || !line) reject(new Error(`${what} process failed (${signal ?? `exit ${code}`})${out ? `: ${out.slice(-500)}` : ''}`));
+      else resolve(JSON.parse(line.slice(tag.length + 1)) as T);
     });
   });
 }
 
-async function runKernelBench(quick: boolean): Promise<KernelBenchReport> {
-  // Drop tfjs's "install tfjs-node" banner; every other warning still shows.
+/** Drops tfjs's "install tfjs-node" banner while `fn` runs; every other warning still shows. */
+async function quietTfjs<T>(fn: () => Promise<T>): Promise<T> {
   const warn = console.warn;
   console.warn = (...a: unknown[]) => {
     if (!String(a[0]).includes('tfjs-node')) warn(...a);
   };
   try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+async function runKernelBench(quick: boolean): Promise<KernelBenchReport> {
+  return quietTfjs(async () => {
     const { benchKernels, formatKernelTimings, kernelBenchOptions } = await import('../src/kernels/kernels.bench.ts');
     // The stock cpu Conv2DBackpropFilter takes ~1 s (conv1 shape) and ~11 s (conv2 shape) per call here: these
     // options time the conv2 case on a single call, and with --quick skip it (~30 s in all, ~15 s with --quick).
     const timings = await benchKernels(kernelBenchOptions(quick));
     return { timings, table: formatKernelTimings(timings) };
-  } finally {
-    console.warn = warn;
+  });
+}
+
+/**
+ * The aggregation bench on the models' real layer specs, `layerSpecs(buildModel(id))` (tfjs cpu backend, models
+ * disposed before the timing starts), checked against the aggregation bench's own hard-coded `benchLayers`.
+ */
+async function runAggregationBench(quick: boolean): Promise<AggregationBenchReport> {
+  const models = await quietTfjs(async () => {
+    const tf = await import('@tensorflow/tfjs');
+    const { buildModel, layerSpecs } = await import('../src/client/models.ts');
+    await tf.setBackend('cpu');
+    return AGGREGATION_MODELS.map((id) => {
+      const model = buildModel(id);
+      try {
+        return { id, layers: layerSpecs(model), params: model.countParams() };
+      } finally {
+        model.dispose();
+      }
+    });
+  });
+  const { benchAggregation, benchLayers, formatBenchTable } = await import('../src/server-worker/aggregation/aggregation.bench.ts');
+  for (const m of models) {
+    if (JSON.stringify(benchLayers(m.params)) !== JSON.stringify(m.layers)) {
+      throw new BenchError(`aggregation.bench.ts benchLayers(${m.params}) no longer matches layerSpecs(buildModel('${m.id}')): ` +
+        `${JSON.stringify(m.layers)}`);
+    }
   }
+  const options = aggregationBenchOptions(quick);
+  // benchAggregation reports a case's rows together, once the case is done.
+  let last = '';
+  let t = performance.now();
+  const rows = benchAggregation({
+    ...options,
+    models: models.map(({ id, layers }) => ({ id, layers })),
+    clients: AGGREGATION_CLIENTS,
+    onRow: (r) => {
+      const key = `${r.model} K=${r.clients}`;
+      if (key === last) return;
+      last = key;
+      console.error(`  aggregation: ${key} (${r.size.toLocaleString('en-US')} params) done in ${elapsed(t)}`);
+      t = performance.now();
+    },
+  });
+  return { rows, table: formatBenchTable(rows), models: models.map((m) => ({ id: m.id, params: m.params, layers: m.layers.length })), options };
 }
 
 async function runBrowserBench(
@@ -271,32 +370,99 @@ async function main(): Promise<number> {
   const load = watchLoad();
   const args = parseArgs(process.argv.slice(2));
   const log = (s: string) => console.error(`[${elapsed(t0).padStart(7)}] ${s}`);
-  log(`bench: CNN-S on MNIST, batch 32, SGD lr 0.01, backends ${args.backends.join(', ')}${args.quick ? ' (quick)' : ''}`);
+  if (args.browser) log(`bench: CNN-S on MNIST, batch 32, SGD lr 0.01, backends ${args.backends.join(', ')}${args.quick ? ' (quick)' : ''}`);
+  else log(`bench: ${[args.kernel && 'kernel', args.aggregation && 'aggregation'].filter(Boolean).join(' and ')} only${args.quick ? ' (quick)' : ''}`);
 
-  const { results, pageErrors, browserVersion } = await runBrowserBench(args, log);
+  const { results, pageErrors, browserVersion } = args.browser
+    ? await runBrowserBench(args, log)
+    : { results: undefined, pageErrors: [] as string[], browserVersion: undefined };
   let kernel: KernelBenchReport | undefined;
   let kernelError: string | undefined;
   if (args.kernel) {
     const t = performance.now();
     log('Node kernel micro-bench (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)…');
     try {
-      kernel = await runKernelBenchInChild(args.quick);
+      kernel = await runBenchInChild<KernelBenchReport>('kernel bench', '--kernel-child', 'KERNEL_JSON', args.quick);
       log(`kernel bench done in ${elapsed(t)}`);
     } catch (e) {
       kernelError = e instanceof Error ? e.message : String(e);
       log(`kernel bench FAILED: ${kernelError}`);
     }
   }
+  let aggregation: AggregationBenchReport | undefined;
+  let aggregationError: string | undefined;
+  if (args.aggregation) {
+    const t = performance.now();
+    log(`Node aggregation bench (every strategy, K = ${AGGREGATION_CLIENTS.join(' and ')}, ${AGGREGATION_MODELS.join(' and ')}, vs a copy)…`);
+    try {
+      aggregation = await runBenchInChild<AggregationBenchReport>('aggregation bench', '--aggregation-child', 'AGGREGATION_JSON', args.quick);
+      log(`aggregation bench done in ${elapsed(t)}`);
+    } catch (e) {
+      aggregationError = e instanceof Error ? e.message : String(e);
+      log(`aggregation bench FAILED: ${aggregationError}`);
+    }
+  }
 
   const loadInfo = load.stop();
-  const rows = results.results;
+  const rows = results?.results ?? [];
   const failed = rows.filter((r) => r.error && r.available);
   const timed = rows.filter((r) => r.available && !r.error);
   const total = elapsed(t0);
 
+  if (results) printTraining(results, browserVersion!, args.repeats, timed);
+  const busy = loadInfo.max > loadInfo.cores + 1;
+  console.log(`${results ? '' : '\n'}${busy ? 'WARNING: the machine was busy' : 'Machine load'}: 1-min load average ${loadInfo.start.toFixed(1)} at start, up to ` +
+    `${loadInfo.max.toFixed(1)} during the run, on ${loadInfo.cores} cores (the bench itself accounts for ~2)` +
+    `${busy ? ': other processes competed for the CPU, so the timings (and ratios near 1) are noisy; re-run when idle.' : '.'}`);
+  if (kernel) {
+    console.log(`\nTraining kernels in Node, own process: stock tfjs kernel vs ours, median ms per call (src/kernels/kernels.bench.ts)` +
+      `${args.quick ? ';\n--quick skips the stock cpu Conv2DBackpropFilter on conv2\'s shape (~11 s a call)' : ''}:\n`);
+    console.log(kernel.table);
+  }
+  if (aggregation) {
+    const o = aggregation.options;
+    const rounds = aggregation.rows.map((r) => r.rounds);
+    console.log(`\nAggregation in Node, own process (src/server-worker/aggregation/aggregation.bench.ts): fastest aggregate() ` +
+      `call in ms and, in brackets, its\nratio to copying the same K client updates (each into a preallocated buffer; fastest of ` +
+      `one copy per timed call, in alternation with them; medians in the JSON).\nModels: ${aggregation.models.map((m) => `${m.id.toUpperCase()} ${m.params.toLocaleString('en-US')} params in ${m.layers} tensors`).join(', ')} ` +
+      `(layerSpecs(buildModel)). Synthetic updates: a common direction plus\nper-client noise, one client 10× larger; SCAFFOLD gets control ` +
+      `deltas and FLTrust a server update. One warm-up call, then ${Math.min(...rounds)}–${Math.max(...rounds)} timed call(s) per cell` +
+      `${o.minMs ? ` (≥ ${o.minMs} ms of calls where fast)` : ''}.\n`);
+    console.log(aggregation.table);
+  }
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  mkdirSync(join(ROOT, 'results'), { recursive: true });
+  const file = join(ROOT, 'results', `bench-${stamp}.json`);
+  writeFileSync(file, `${JSON.stringify({
+    date: new Date().toISOString(), args, load: loadInfo, totalSeconds: (performance.now() - t0) / 1000, browserVersion, browser: results, pageErrors,
+    kernel: kernel?.timings ?? [], kernelError,
+    aggregation: aggregation ? { models: aggregation.models, options: aggregation.options, rows: aggregation.rows } : undefined, aggregationError,
+  }, null, 2)}\n`);
+  console.log(`\nresults: ${file.slice(ROOT.length)}   total time: ${total}`);
+
+  if (args.browser && !timed.length && !failed.length) {
+    console.error('bench: none of the requested backends is available in this browser');
+    return 1;
+  }
+  if (failed.length || pageErrors.length || kernelError || aggregationError) {
+    const why = [
+      ...failed.map((r) => `${r.backend}: ${r.error}`),
+      ...pageErrors.map((e) => `page error: ${e}`),
+      ...(kernelError ? [`kernel bench: ${kernelError}`] : []),
+      ...(aggregationError ? [`aggregation bench: ${aggregationError}`] : []),
+    ];
+    console.error(`bench: FAILED: ${why.join('; ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+function printTraining(results: BenchResults, browserVersion: string, repeats: number, timed: BenchBackendResult[]): void {
+  const rows = results.results;
   console.log(`\nTraining throughput, CNN-S on MNIST (headless Chromium ${browserVersion}, tfjs ${results.tfjsVersion || '?'})`);
   console.log(`Same init, same first-N MNIST train samples, batch 32, SGD lr 0.01, 1 epoch; fit: shuffle, verbose 0, softmaxCrossEntropy on logits.`);
-  console.log(`Each side: one warm-up run (64 samples), then ${args.repeats} timed run(s) alternating which side goes first; best run shown.`);
+  console.log(`Each side: one warm-up run (64 samples), then ${repeats} timed run(s) alternating which side goes first; best run shown.`);
   console.log(`run spread: (slowest − fastest)/fastest over one side's timed runs, the larger of the two sides.\n`);
   console.log(trainingTable(rows));
   for (const r of timed) {
@@ -306,38 +472,14 @@ async function main(): Promise<number> {
         `${(100 * Math.max(r.ours!.spread, r.fit!.spread)).toFixed(0)}%${withinNoise(r) ? ', so the gap is within noise' : ''})`);
     }
   }
-  const busy = loadInfo.max > loadInfo.cores + 1;
-  console.log(`${busy ? 'WARNING: the machine was busy' : 'Machine load'}: 1-min load average ${loadInfo.start.toFixed(1)} at start, up to ` +
-    `${loadInfo.max.toFixed(1)} during the run, on ${loadInfo.cores} cores (the bench itself accounts for ~2)` +
-    `${busy ? ': other processes competed for the CPU, so the timings (and ratios near 1) are noisy; re-run when idle.' : '.'}`);
-  if (kernel) {
-    console.log(`\nTraining kernels in Node, own process: stock tfjs kernel vs ours, median ms per call (src/kernels/kernels.bench.ts)` +
-      `${args.quick ? ';\n--quick skips the stock cpu Conv2DBackpropFilter on conv2\'s shape (~11 s a call)' : ''}:\n`);
-    console.log(kernel.table);
-  }
-
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  mkdirSync(join(ROOT, 'results'), { recursive: true });
-  const file = join(ROOT, 'results', `bench-${stamp}.json`);
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), args, load: loadInfo, totalSeconds: (performance.now() - t0) / 1000, browserVersion, browser: results, pageErrors, kernel: kernel?.timings ?? [], kernelError }, null, 2)}\n`);
-  console.log(`\nresults: ${file.slice(ROOT.length)}   total time: ${total}`);
-
-  if (!timed.length && !failed.length) {
-    console.error('bench: none of the requested backends is available in this browser');
-    return 1;
-  }
-  if (failed.length || pageErrors.length || kernelError) {
-    const why = [...failed.map((r) => `${r.backend}: ${r.error}`), ...pageErrors.map((e) => `page error: ${e}`), ...(kernelError ? [`kernel bench: ${kernelError}`] : [])];
-    console.error(`bench: FAILED: ${why.join('; ')}`);
-    return 1;
-  }
-  return 0;
 }
 
-const kernelChild = process.argv.includes('--kernel-child');
-(kernelChild
-  ? runKernelBench(process.argv.includes('--quick')).then((r) => (console.log(`KERNEL_JSON ${JSON.stringify(r)}`), 0))
-  : main()
+const childQuick = process.argv.includes('--quick');
+(process.argv.includes('--kernel-child')
+  ? runKernelBench(childQuick).then((r) => (console.log(`KERNEL_JSON ${JSON.stringify(r)}`), 0))
+  : process.argv.includes('--aggregation-child')
+    ? runAggregationBench(childQuick).then((r) => (console.log(`AGGREGATION_JSON ${JSON.stringify(r)}`), 0))
+    : main()
 ).then(
   (code) => process.exit(code),
   (e: unknown) => {

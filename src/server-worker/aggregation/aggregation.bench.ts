@@ -1,30 +1,59 @@
-// Timing of every aggregation strategy against the cost of merely copying the same client bytes
-// (`new Float32Array(src)` for every client update). Not a vitest file; run e.g.
+// Timing of every aggregation strategy against the cost of merely copying the same client bytes (every client
+// update into a preallocated buffer of its own, `dst.set(src)`), timed call by call next to each other. Not a vitest file;
+// `npm run bench` runs it (scripts/bench.ts, with the real CNN-S / CNN-M layer specs from buildModel), or e.g.
 //   npx tsx --eval "import('./src/server-worker/aggregation/aggregation.bench.ts').then((m) => {
 //     console.log(m.formatBenchTable(m.benchAggregation({ sizes: [225034, 1663370], clients: [8, 32], repeats: 5 }))) })"
 import { createRng } from '../../shared/prng';
-import type { LayerSpec } from '../../shared/weights';
+import { totalSize, type LayerSpec } from '../../shared/weights';
 import { createStrategy, type AggregationInput, type StrategyName, type StrategyParams, type StrategyUpdate } from './strategy';
 
 export interface BenchRow {
   strategy: StrategyName;
   /** The non-default params, as JSON ('' when none). */
   params: string;
+  /** Model id ('cnn-s', 'cnn-m') or `flat-<size>` for a single-layer vector. */
+  model: string;
   size: number;
   clients: number;
-  /** Mean wall time of one aggregate() call (state carried over rounds; the first round is warm-up). */
+  /**
+   * Fastest timed aggregate() call (state carried over rounds; the first round is warm-up): other load on the
+   * machine only ever adds time, so the best call is the steadiest estimate on a shared machine.
+   */
   msPerRound: number;
-  /** Mean wall time of copying every client update once. */
+  /** Median of the timed aggregate() calls. */
+  msMedian: number;
+  /**
+   * Fastest copy of every client update once: one copy per timed aggregate() call of every strategy of this
+   * (model, clients) case, in alternation with them (so the same value in each row of a case).
+   */
   copyMs: number;
+  /** Median of those copies. */
+  copyMsMedian: number;
   /** msPerRound / copyMs */
   ratio: number;
+  /** Timed aggregate() calls. */
+  rounds: number;
+}
+
+export interface BenchModel {
+  id: string;
+  layers: LayerSpec[];
 }
 
 export interface BenchOptions {
+  /** Flat sizes (layers from `benchLayers`); ignored when `models` is given. */
   sizes?: number[];
+  /** Models with their layer specs, e.g. `layerSpecs(buildModel('cnn-m'))`. */
+  models?: BenchModel[];
   clients?: number[];
-  /** Timed rounds at the smallest size; larger sizes get proportionally fewer (at least min(2, repeats)). */
+  /** Timed rounds at the smallest size; larger sizes get proportionally fewer (at least `minRepeats`). */
   repeats?: number;
+  /** Default min(2, repeats). */
+  minRepeats?: number;
+  /** Keep timing rounds until the aggregate() calls took this long in all (default 0), up to `maxRepeats`. */
+  minMs?: number;
+  /** Default 4 × repeats. */
+  maxRepeats?: number;
   /** Default: every strategy with default params, plus Fed-Adaptive-Next's DWS-only ablation. */
   strategies?: Array<{ name: StrategyName; params?: StrategyParams }>;
   /** Called after each row (progress). */
@@ -47,23 +76,27 @@ export const DEFAULT_BENCH_STRATEGIES: Array<{ name: StrategyName; params?: Stra
   { name: 'clip' },
 ];
 
-/** CNN-S (225,034) and CNN-M (1,663,370) of spec §0.1; any other size is a single layer. */
+/**
+ * CNN-S (225,034) and CNN-M (1,663,370) of spec §0.1, as `layerSpecs(buildModel(id))` gives them (npm run bench
+ * checks that they still agree); any other size is a single layer.
+ */
 export function benchLayers(size: number): LayerSpec[] {
   const conv = (k: number, cin: number, cout: number, i: number): LayerSpec[] => [
     { name: `conv${i}/kernel`, shape: [k, k, cin, cout] },
     { name: `conv${i}/bias`, shape: [cout] },
   ];
-  const dense = (a: number, b: number, i: number): LayerSpec[] => [
-    { name: `dense${i}/kernel`, shape: [a, b] },
-    { name: `dense${i}/bias`, shape: [b] },
+  const dense = (a: number, b: number, name: string): LayerSpec[] => [
+    { name: `${name}/kernel`, shape: [a, b] },
+    { name: `${name}/bias`, shape: [b] },
   ];
-  if (size === 225034) return [...conv(3, 1, 32, 1), ...conv(3, 32, 64, 2), ...dense(1600, 128, 1), ...dense(128, 10, 2)];
-  if (size === 1663370) return [...conv(5, 1, 32, 1), ...conv(5, 32, 64, 2), ...dense(3136, 512, 1), ...dense(512, 10, 2)];
+  if (size === 225034) return [...conv(3, 1, 32, 1), ...conv(3, 32, 64, 2), ...dense(1600, 128, 'fc1'), ...dense(128, 10, 'out')];
+  if (size === 1663370) return [...conv(5, 1, 32, 1), ...conv(5, 32, 64, 2), ...dense(3136, 512, 'fc1'), ...dense(512, 10, 'out')];
   return [{ name: 'flat', shape: [size] }];
 }
 
 /** Clients share a common direction plus private noise (so cosines and norms are not degenerate). */
-function makeInput(size: number, clients: number, seed: number): AggregationInput {
+function makeInput(layers: LayerSpec[], clients: number, seed: number): AggregationInput {
+  const size = totalSize(layers);
   const rng = createRng(seed);
   const common = new Float32Array(size);
   for (let i = 0; i < size; i++) common[i] = (rng.next() - 0.5) * 0.02;
@@ -87,62 +120,119 @@ function makeInput(size: number, clients: number, seed: number): AggregationInpu
     });
   }
   const serverUpdate = common.slice();
-  return { global: new Float32Array(size), layers: benchLayers(size), updates, round: 1, numClients: clients, seed, serverUpdate };
+  return { global: new Float32Array(size), layers, updates, round: 1, numClients: clients, seed, serverUpdate };
 }
 
-function timeCopies(updates: readonly StrategyUpdate[], reps: number): number {
+/**
+ * Wall time of copying every client update once into `dst` (preallocated, one buffer per client): the bytes
+ * moved, without the allocator's or the GC's state (a fresh `new Float32Array(src)` costs from 1× to 3× that,
+ * depending on whether its pages are still mapped).
+ */
+function timeCopy(updates: readonly StrategyUpdate[], dst: readonly Float32Array[]): number {
   let sink = 0;
   const t0 = performance.now();
-  for (let r = 0; r < reps; r++) {
-    for (const u of updates) {
-      const c = new Float32Array(u.delta);
-      sink += c[r % c.length];
-    }
+  for (let k = 0; k < updates.length; k++) {
+    dst[k].set(updates[k].delta);
+    sink += dst[k][dst[k].length - 1];
   }
-  const ms = (performance.now() - t0) / reps;
+  const ms = performance.now() - t0;
   if (Number.isNaN(sink)) throw new Error('unreachable'); // keeps the copies observable
   return ms;
 }
 
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * A full collection, outside the timed region, before each strategy where node runs with --expose-gc (npm run bench
+ * does): otherwise one strategy's garbage (up to hundreds of MB at K=32, CNN-M) is collected inside another's calls.
+ * A strategy's own garbage from one round to the next is its own cost and stays in.
+ */
+const collect = () => (globalThis as { gc?: () => void }).gc?.();
+
 export function benchAggregation(opts: BenchOptions = {}): BenchRow[] {
-  const sizes = opts.sizes ?? [225034, 1663370];
+  const models = opts.models ?? (opts.sizes ?? [225034, 1663370]).map((size) => ({ id: `flat-${size}`, layers: benchLayers(size) }));
   const clientCounts = opts.clients ?? [8, 32];
   const baseRepeats = opts.repeats ?? 5;
+  const minRepeats = Math.max(1, opts.minRepeats ?? Math.min(2, baseRepeats));
+  const maxRepeats = Math.max(baseRepeats, opts.maxRepeats ?? 4 * baseRepeats);
+  const minMs = opts.minMs ?? 0;
   const strategies = opts.strategies ?? DEFAULT_BENCH_STRATEGIES;
-  const minSize = Math.min(...sizes);
+  const minSize = Math.min(...models.map((m) => totalSize(m.layers)));
   const rows: BenchRow[] = [];
-  for (const size of sizes) {
-    const reps = Math.max(Math.min(2, baseRepeats), Math.round((baseRepeats * minSize) / size));
+  for (const model of models) {
+    const size = totalSize(model.layers);
+    const reps = Math.max(minRepeats, Math.round((baseRepeats * minSize) / size));
     for (const clients of clientCounts) {
-      const input = makeInput(size, clients, 1234 + clients);
-      timeCopies(input.updates, 1); // warm-up
-      const copyMs = timeCopies(input.updates, Math.max(5, reps));
+      let input: AggregationInput | undefined = makeInput(model.layers, clients, 1234 + clients);
+      const dst = input.updates.map((u) => new Float32Array(u.delta.length));
+      const copy = () => timeCopy(input!.updates, dst);
+      copy(); // warm-up (and maps dst's pages)
+      // One copy per timed call, in alternation with them across every strategy of this case; the ratio divides by
+      // the best of all of them, so every strategy of a case is compared with the same (well-sampled) copy time.
+      const copyMs: number[] = [];
+      const timed: Array<Omit<BenchRow, 'copyMs' | 'copyMsMedian' | 'ratio'>> = [];
       for (const { name, params } of strategies) {
         const s = createStrategy(name, params);
+        collect();
         let state = s.initState();
         state = s.aggregate(input, state).state; // round 1: warm-up (and Fed-Adaptive-Next's median reference)
         let global = input.global;
-        const t0 = performance.now();
-        for (let r = 0; r < reps; r++) {
+        const aggMs: number[] = [];
+        let spent = 0;
+        for (let r = 0; aggMs.length < reps || (spent < minMs && aggMs.length < maxRepeats); r++) {
+          if (r % 2 === 0) copyMs.push(copy());
+          const t0 = performance.now();
           const out = s.aggregate({ ...input, global, round: r + 2 }, state);
+          const ms = performance.now() - t0;
+          aggMs.push(ms);
+          spent += ms;
           state = out.state;
           global = out.result.weights;
+          if (r % 2 === 1) copyMs.push(copy());
         }
-        const msPerRound = (performance.now() - t0) / reps;
-        const row: BenchRow = { strategy: name, params: params ? JSON.stringify(params) : '', size, clients, msPerRound, copyMs, ratio: msPerRound / copyMs };
+        timed.push({ strategy: name, params: params ? JSON.stringify(params) : '', model: model.id, size, clients, msPerRound: Math.min(...aggMs), msMedian: median(aggMs), rounds: aggMs.length });
+      }
+      while (copyMs.length < 5) copyMs.push(copy());
+      const copyBest = Math.min(...copyMs);
+      const copyMedian = median(copyMs);
+      for (const t of timed) {
+        const row: BenchRow = { ...t, copyMs: copyBest, copyMsMedian: copyMedian, ratio: t.msPerRound / copyBest };
         rows.push(row);
         opts.onRow?.(row);
       }
+      input = undefined;
     }
   }
   return rows;
 }
 
+const modelLabel = (id: string) => (/^cnn-|^2nn$/.test(id) ? id.toUpperCase() : id);
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+/**
+ * One row per strategy, one column per (model, K): "best ms per aggregate() (ratio to the copy)", with a first row
+ * giving the copy's best ms, as Markdown.
+ */
 export function formatBenchTable(rows: readonly BenchRow[]): string {
-  const head = '| strategy | params | size | clients | ms/round | copy ms | ratio |\n|---|---|---:|---:|---:|---:|---:|';
-  const body = rows.map(
-    (r) =>
-      `| ${r.strategy} | ${r.params || '—'} | ${r.size} | ${r.clients} | ${r.msPerRound.toFixed(1)} | ${r.copyMs.toFixed(2)} | ${r.ratio.toFixed(1)} |`,
-  );
-  return [head, ...body].join('\n');
+  const cases = [...new Map(rows.map((r) => [`${r.model}|${r.clients}`, { model: r.model, size: r.size, clients: r.clients }])).values()];
+  const strategies = [...new Map(rows.map((r) => [`${r.strategy}|${r.params}`, { strategy: r.strategy, params: r.params }])).values()];
+  const cell = (r: BenchRow | undefined) => (r ? `${ms(r.msPerRound)} (${r.ratio.toFixed(1)}×)` : '–');
+  const label = (x: { strategy: string; params: string }) =>
+    x.params ? `${x.strategy} (${Object.entries(JSON.parse(x.params) as Record<string, unknown>).map(([k, v]) => `${k}: ${v}`).join(', ')})` : x.strategy;
+  const header = ['strategy', ...cases.map((c) => `${modelLabel(c.model)} K=${c.clients}`)];
+  const body: string[][] = [
+    ['copy of the K updates', ...cases.map((c) => ms(rows.find((r) => r.model === c.model && r.clients === c.clients)!.copyMs))],
+    ...strategies.map((x) => [
+      label(x),
+      ...cases.map((c) => cell(rows.find((r) => r.strategy === x.strategy && r.params === x.params && r.model === c.model && r.clients === c.clients))),
+    ]),
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
 }
