@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { resolveConfig } from '../src/shared/config';
 import type { RoundRecord } from '../src/shared/status';
 import { parseSpec, planRuns, type ExperimentSpec, type PlannedRun } from './experiment/grid';
 import { plotSvg, summarize, toCsv, toMarkdown, type RunRecord } from './experiment/summary';
@@ -53,7 +54,14 @@ function readRun(file: string): RunFile | null {
   }
 }
 
-const sameConfig = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** A stored run counts as done when its config resolves to the planned one (keys added since take their defaults). */
+function sameConfig(stored: unknown, planned: unknown): boolean {
+  try {
+    return JSON.stringify(resolveConfig(stored)) === JSON.stringify(planned);
+  } catch {
+    return false;
+  }
+}
 
 function describeRun(r: RunFile): string {
   const last = r.history.at(-1);

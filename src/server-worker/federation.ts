@@ -531,7 +531,7 @@ export class Federation {
           numClients: run.numPartitions,
           seed: cfg.seed,
         };
-        if (cfg.algorithm === 'fltrust') input.serverUpdate = await run.task.rootUpdate(run.weights, cur.round);
+        if (usesRootUpdate(cfg)) input.serverUpdate = await run.task.rootUpdate(run.weights, cur.round);
         if (cfg.algorithm === 'fed-adaptive-next' && cfg.validation > 0) {
           const losses = await run.task.validationLosses([run.weights, ...updates.map((u) => addDelta(run.weights, u.delta))], cfg.validation);
           const base = Math.max(losses[0], 1e-12);
@@ -671,6 +671,11 @@ function addDelta(w: Float32Array, d: Float32Array): Float32Array {
   const out = new Float32Array(w.length);
   for (let i = 0; i < w.length; i++) out[i] = w[i] + d[i];
   return out;
+}
+
+/** FLTrust, and Fed-Adaptive-Next with the root-update reference, need the server's own update on its root set. */
+export function usesRootUpdate(cfg: FederationConfig): boolean {
+  return cfg.algorithm === 'fltrust' || (cfg.algorithm === 'fed-adaptive-next' && cfg.reference === 'root-update');
 }
 
 /** Krum needs n > 2f + 2 received updates every round; say so before round 1 rather than failing in it. */

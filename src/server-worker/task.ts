@@ -3,7 +3,7 @@ import type { FederationConfig } from '../shared/config';
 import { useBackend } from '../client/backend';
 import { loadDataset } from '../client/dataset-store';
 import { createTask } from './eval-task';
-import type { Task } from './federation';
+import { usesRootUpdate, type Task } from './federation';
 
 /** wasm is the fastest CPU path; cpu is the fallback. */
 export async function initEvalBackend(): Promise<string> {
@@ -13,7 +13,7 @@ export async function initEvalBackend(): Promise<string> {
 
 /** Training images only when the server trains (FLTrust's root set) or scores updates (a validation split). */
 export function coordinatorNeedsTrainImages(config: FederationConfig): boolean {
-  return config.algorithm === 'fltrust' || (config.algorithm === 'fed-adaptive-next' && config.validation > 0);
+  return usesRootUpdate(config) || (config.algorithm === 'fed-adaptive-next' && config.validation > 0);
 }
 
 export async function loadTask(config: FederationConfig): Promise<Task> {

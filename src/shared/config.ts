@@ -10,6 +10,8 @@ export const ALGORITHMS = [
 /** Simulated bad clients (src/client/attacks.ts); 'none' unless a config names one and a fraction of attackers. */
 export const ATTACKS = ['none', 'label-flip', 'targeted-label-flip', 'sign-flip', 'gaussian', 'scaling', 'alie'] as const;
 export const STRAGGLER_MODES = ['partial', 'late'] as const;
+/** Fed-Adaptive-Next's reference direction (spec §2.2 and its ablations). */
+export const FAN_REFERENCES = ['previous-step', 'median', 'root-update'] as const;
 export const BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
 
 export type DatasetId = (typeof DATASETS)[number];
@@ -18,6 +20,7 @@ export type PartitionId = (typeof PARTITIONS)[number];
 export type AlgorithmId = (typeof ALGORITHMS)[number];
 export type AttackId = (typeof ATTACKS)[number];
 export type StragglerMode = (typeof STRAGGLER_MODES)[number];
+export type FanReference = (typeof FAN_REFERENCES)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -58,6 +61,7 @@ export interface FederationConfig {
   // Strategy hyperparameters (src/server-worker/aggregation/strategy.ts); each strategy reads its own.
   tau: number;
   gate: boolean;
+  reference: FanReference;
   attention: boolean;
   weighting: boolean;
   reliabilityThreshold: number;
@@ -118,6 +122,7 @@ export const DEFAULT_CONFIG: Readonly<FederationConfig> = Object.freeze({
   evalSamples: 0,
   tau: 0.2,
   gate: true,
+  reference: 'previous-step',
   attention: true,
   weighting: true,
   reliabilityThreshold: 0.1,
@@ -180,6 +185,7 @@ export const CONFIG_FIELDS: Record<keyof FederationConfig, FieldRule> = {
   evalSamples: { kind: 'int', min: 0, max: 1_000_000, help: 'evaluate on the first N test images (0 = all)' },
   tau: { kind: 'number', gt: 0, max: 1e6, help: 'Fed-Adaptive-Next attention temperature τ (large = uniform)' },
   gate: { kind: 'bool', help: 'Fed-Adaptive-Next cosine gate 1[c > 0]' },
+  reference: { kind: 'enum', values: FAN_REFERENCES, help: 'Fed-Adaptive-Next reference direction r_t' },
   attention: { kind: 'bool', help: 'Fed-Adaptive-Next attention (false = DWS-only ablation)' },
   weighting: { kind: 'bool', help: 'Fed-Adaptive-Next dynamic weighting (false = attention-only ablation)' },
   reliabilityThreshold: { kind: 'number', min: 0, max: 1, help: 'Fed-Adaptive-Next: drop a client whose reliability ρ is below this' },

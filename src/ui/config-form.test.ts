@@ -41,7 +41,7 @@ describe('config form', () => {
     expect(shown('trimmed-mean').sort()).toEqual(['serverLr', 'trimBeta']);
     expect(shown('clip').sort()).toEqual(['clipNoise', 'clipNorm', 'serverLr']);
     expect(shown('fed-adaptive-next').sort()).toEqual(
-      ['attention', 'clipToMedian', 'emaDecay', 'gammaDelta', 'gammaN', 'gammaV', 'gammaVal', 'gate', 'reliabilityThreshold', 'serverLr', 'tau', 'validation', 'weighting'].sort(),
+      ['attention', 'clipToMedian', 'emaDecay', 'gammaDelta', 'gammaN', 'gammaV', 'gammaVal', 'gate', 'reference', 'reliabilityThreshold', 'serverLr', 'tau', 'validation', 'weighting'].sort(),
     );
   });
 

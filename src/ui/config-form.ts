@@ -30,7 +30,7 @@ export const FORM_GROUPS: readonly FormGroup[] = [
     legend: 'Aggregation strategy',
     fields: [
       'algorithm', 'serverLr', 'mu',
-      'tau', 'gate', 'attention', 'weighting', 'reliabilityThreshold', 'emaDecay', 'gammaDelta', 'gammaV', 'gammaN', 'clipToMedian', 'validation', 'gammaVal',
+      'tau', 'gate', 'reference', 'attention', 'weighting', 'reliabilityThreshold', 'emaDecay', 'gammaDelta', 'gammaV', 'gammaN', 'clipToMedian', 'validation', 'gammaVal',
       'epsilon', 'noise', 'byzantine', 'multiKrumM', 'trimBeta', 'clipNorm', 'clipNoise',
     ],
   },
@@ -63,6 +63,7 @@ export const SHOW_WHEN: Partial<Record<Key, ShowWhen>> = {
   mu: { key: 'algorithm', in: ['fedprox'] },
   tau: { key: 'algorithm', in: FAN },
   gate: { key: 'algorithm', in: FAN },
+  reference: { key: 'algorithm', in: FAN },
   attention: { key: 'algorithm', in: FAN },
   weighting: { key: 'algorithm', in: FAN },
   reliabilityThreshold: { key: 'algorithm', in: FAN },

@@ -104,6 +104,23 @@ describe('fed-adaptive-next: attention', () => {
     expect(r2.result.flagged).toEqual([{ clientId: 'B', reason: 'gated out: cos<=0 in all layers' }]);
   });
 
+  it("reference 'median' ignores the previous step; 'root-update' takes the server's root-set update", () => {
+    const global = Float32Array.of(0.5, 0.5, 0.5);
+    const r1 = run({ reference: 'median' }, inp([upd('A', [1, 1, 1]), upd('B', [1, 1, 1])], { global }));
+    // Round 2 as above: with the median {A, B} = 0 every client is gated out, so every layer falls back to the median.
+    const r2 = run({ reference: 'median' }, inp([upd('A', [1, 2, 1]), upd('B', [-1, -2, -1])], { global: r1.result.weights, round: 2 }), r1.state);
+    expectClose(r2.result.weights, [1.5, 1.5, 1.5], 6);
+    expect(r2.result.flagged.map((f) => f.clientId)).toEqual(['A', 'B']);
+    // Root update pointing at B's side: B is kept, A gated out.
+    const r3 = run(
+      { reference: 'root-update' },
+      inp([upd('A', [1, 2, 1]), upd('B', [-1, -2, -1])], { global, round: 2, serverUpdate: Float32Array.of(-1, -1, -1) }),
+    );
+    expect(r3.result.clientWeights).toEqual({ A: 0, B: 1 });
+    expect(() => run({ reference: 'root-update' }, inp([upd('A', [1, 1, 1])]))).toThrow(/needs input.serverUpdate/);
+    expect(() => resolveParams({ reference: 'global' as never })).toThrow(/reference=global must be one of previous-step, median, root-update/);
+  });
+
   it('a single client gets its whole (unclipped) update', () => {
     const { result } = run({}, inp([upd('solo', [0.5, -1, 2])]));
     expectClose(result.weights, [0.5, -1, 2], 6);

@@ -19,6 +19,8 @@
 //    η_g·(coordinate-wise median of the kept clients' clipped Δ_k^l); its layerWeights are the nominal 1/|kept|.
 //    A kept client gated out in every (non-empty) layer is flagged 'gated out: cos<=0 in all layers'. If DWS drops
 //    every client, w is kept unchanged (step 0) and all are flagged.
+// Reference variants (spec §2.2 ablations): 'previous-step' (above, the default), 'median' (the coordinate-wise
+// median of {Δ_k} every round), 'root-update' (FLTrust's Δ₀ on the server root set, input.serverUpdate).
 // Ablations: attention=false → a ≡ 1 and no gate; weighting=false → ρ ≡ 1, no drops, ρ state untouched;
 // τ = ∞ with gate=false, clipToMedian=false and weighting=false is FedAvg.
 import type { AggregationInput, AggregationResult, ResolvedParams, Strategy, StrategyUpdate } from './strategy';
@@ -114,8 +116,16 @@ export function fedAdaptiveNextStrategy(params: ResolvedParams): Strategy<FedAda
       if (!params.attention) {
         for (let l = 0; l < ranges.length; l++) attn.push(new Array<number>(m).fill(1));
       } else {
-        const prev = input.round > 1 && state.prevStep && state.prevStep.length === total ? state.prevStep : null;
-        const ref = reference(input, ranges, ds, prev);
+        let ref: Float32Array;
+        if (params.reference === 'root-update') {
+          if (!input.serverUpdate || input.serverUpdate.length !== total) {
+            throw new Error(`${who}: reference 'root-update' needs input.serverUpdate (the root-set update Δ₀) of ${total} values`);
+          }
+          ref = input.serverUpdate;
+        } else {
+          const prev = params.reference === 'previous-step' && input.round > 1 && state.prevStep?.length === total ? state.prevStep : null;
+          ref = reference(input, ranges, ds, prev);
+        }
         const vs = [...ds, ref];
         for (const [s, e] of ranges) {
           const g = gram(vs, s, e);

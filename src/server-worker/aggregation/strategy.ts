@@ -1,7 +1,7 @@
 // One interface for every server aggregation rule (spec §2 and §7). Each strategy is a pure function of
 // (input, state) on flat Float32Array weight vectors with LayerSpec structure; see the per-strategy files for
 // the exact equations.
-import { DEFAULT_CONFIG, type FederationConfig } from '../../shared/config';
+import { DEFAULT_CONFIG, FAN_REFERENCES, type FanReference, type FederationConfig } from '../../shared/config';
 import type { LayerSpec } from '../../shared/weights';
 import { clipStrategy } from './clip';
 import { fedAdaptiveNextStrategy } from './fed-adaptive-next';
@@ -96,6 +96,8 @@ export interface StrategyParams {
   tau?: number;
   /** Fed-Adaptive-Next cosine gate 1[c > 0] (default true). */
   gate?: boolean;
+  /** Fed-Adaptive-Next reference direction r_t (default 'previous-step'). */
+  reference?: FanReference;
   /** Ablation: false = DWS only (a ≡ 1, no gate). Default true. */
   attention?: boolean;
   /** Ablation: false = attention only (ρ ≡ 1, no drops). Default true. */
@@ -149,6 +151,7 @@ const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or fal
 const PARAM_CHECKS: Record<keyof StrategyParams, Check> = {
   tau: num((x) => x > 0, 'a number > 0 (Infinity allowed)'),
   gate: bool,
+  reference: (v) => ((FAN_REFERENCES as readonly unknown[]).includes(v) ? null : `must be one of ${FAN_REFERENCES.join(', ')}`),
   attention: bool,
   weighting: bool,
   reliabilityThreshold: finite((x) => x >= 0 && x <= 1, 'in [0, 1]'),
@@ -195,6 +198,7 @@ export function paramsFromConfig(cfg: FederationConfig): StrategyParams {
   return {
     tau: cfg.tau,
     gate: cfg.gate,
+    reference: cfg.reference,
     attention: cfg.attention,
     weighting: cfg.weighting,
     reliabilityThreshold: cfg.reliabilityThreshold,
