@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   csvField,
   finalAccuracy,
+  glanceTable,
   meanStd,
   pairedTCi,
   plotSvg,
@@ -174,6 +175,21 @@ describe('rendering', () => {
     expect(md).toContain('| mnist \\| dirichlet α=0.1 \\| none | fedavg | 3 |');
     // A command with backticks still round-trips inside a longer fence.
     expect(toMarkdown([], OPTS, { ...meta, command: 'echo ```x```' })).toContain('````sh\necho ```x```\n````');
+  });
+
+  it('at a glance: groups × strategies of final accuracy, with ASR where measured', () => {
+    const other = 'fmnist | iid | none';
+    const rows = summarize(
+      [...BASE, ...METHOD, run('fedavg', 1, [0.5, 0.7, 0.7], { attackSuccessRate: [0.1, 0.2, 0.4] }, other)],
+      OPTS,
+    );
+    const t = glanceTable(rows).split('\n');
+    expect(t[0]).toBe('| Group | fedavg | fed-adaptive-next |');
+    expect(t[2]).toBe(`| ${G.replace(/\|/g, '\\|')} | 85.0 | 87.0 |`);
+    // ASR is the mean of the last 2 rounds: (0.2 + 0.4)/2; the method has no run in that group.
+    expect(t[3]).toBe('| fmnist \\| iid \\| none | 70.0 (ASR 30.0) | — |');
+    const md = toMarkdown(rows, OPTS, meta);
+    expect(md.indexOf('At a glance:')).toBeLessThan(md.indexOf('In full:'));
   });
 
   it('CSV quotes fields with commas, quotes and newlines (RFC 4180)', () => {

@@ -446,11 +446,32 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
     '',
     `Scale: ${meta.scale}`,
     '',
+    ...(new Set(rows.map((r) => r.strategy)).size > 1 && new Set(rows.map((r) => r.group)).size > 1 ? ['At a glance:', '', glanceTable(rows), '', 'In full:', ''] : []),
     ...lines,
     '',
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
+}
+
+/** Groups × strategies, each cell the final accuracy mean (and the attack success rate where measured). */
+export function glanceTable(rows: SummaryRow[]): string {
+  const strategies = [...new Set(rows.map((r) => r.strategy))];
+  const groups = [...new Set(rows.map((r) => r.group))];
+  const hasAsr = rows.some((r) => r.finalAsr !== null);
+  const head = ['Group', ...strategies];
+  const out = [`| ${head.map(mdCell).join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const g of groups) {
+    const cells = strategies.map((st) => {
+      const r = rows.find((x) => x.group === g && x.strategy === st);
+      if (!r) return '—';
+      return pct(r.finalAccuracy.mean) + (r.finalAsr ? ` (ASR ${pct(r.finalAsr.mean)})` : '');
+    });
+    out.push(`| ${[g, ...cells].map(mdCell).join(' | ')} |`);
+  }
+  if (hasAsr) out.push('', 'Final accuracy %, mean over seeds; ASR: attack success rate % where the attack is targeted.');
+  else out.push('', 'Final accuracy %, mean over seeds.');
+  return out.join('\n');
 }
 
 /** RFC 4180 field: quoted when it contains a comma, a double quote, CR or LF; inner quotes doubled. */
