@@ -17,6 +17,7 @@ import { attackerSlots, sampleSlots, slotIndices, stragglerSlots } from '../shar
 import { isTargeted } from '../client/attacks';
 import type { ClientRoundRecord, ClientRow, CoordinatorStatus, DroppedClient, Rejection, RoundRecord, RunState } from '../shared/status';
 import { initWeights, l2Norm, type LayerSpec } from '../shared/weights';
+import { applyStep } from './aggregation/common';
 import { createStrategy, paramsFromConfig, type AggregationInput, type Strategy } from './aggregation/strategy';
 import type { UpdateResult } from './api';
 
@@ -511,6 +512,7 @@ export class Federation {
     const cfg = run.config;
     const stragglers = stragglerSlots(cfg, [...cur.slots.values()], cur.round);
     const stragglerOf = (id: string) => stragglers.get(cur.slots.get(id) ?? -1) ?? null;
+    const roleOf = (slot: number | null) => (slot !== null && run.attackerSlots.includes(slot) ? 'attacker' : 'honest');
     // FedProx's protocol: FedAvg drops partial work; every other strategy aggregates it.
     let updates = [...cur.received.values()];
     if (run.strategy.name === 'fedavg') {
@@ -533,7 +535,7 @@ export class Federation {
         };
         if (usesRootUpdate(cfg)) input.serverUpdate = await run.task.rootUpdate(run.weights, cur.round);
         if (cfg.algorithm === 'fed-adaptive-next' && cfg.validation > 0) {
-          const losses = await run.task.validationLosses([run.weights, ...updates.map((u) => addDelta(run.weights, u.delta))], cfg.validation);
+          const losses = await run.task.validationLosses([run.weights, ...updates.map((u) => applyStep(run.weights, u.delta, 1))], cfg.validation);
           const base = Math.max(losses[0], 1e-12);
           input.validationIncrease = Object.fromEntries(updates.map((u, k) => [u.clientId, (losses[k + 1] - losses[0]) / base]));
         }
@@ -564,7 +566,7 @@ export class Federation {
           samplesPerSec: u.samplesPerSec,
           numTensors: u.numTensors,
           steps: u.steps,
-          role: run.attackerSlots.includes(slot) ? 'attacker' : 'honest',
+          role: roleOf(slot),
           straggler: stragglerOf(u.clientId),
           reliability: result.reliability?.[u.clientId] ?? null,
           flagged: flagOf.get(u.clientId) ?? null,
@@ -595,7 +597,7 @@ export class Federation {
       participants: [...cur.participants],
       dropped: [...cur.dropped].map(([clientId, reason]): DroppedClient => {
         const slot = cur.slots.get(clientId) ?? null;
-        return { clientId, slot, reason, role: slot !== null && run.attackerSlots.includes(slot) ? 'attacker' : 'honest', straggler: stragglerOf(clientId) };
+        return { clientId, slot, reason, role: roleOf(slot), straggler: stragglerOf(clientId) };
       }),
       clients,
       flagged,
@@ -665,12 +667,6 @@ export class Federation {
     this.deps.clearTimer(this.sweepTimer);
     this.clearRun();
   }
-}
-
-function addDelta(w: Float32Array, d: Float32Array): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let i = 0; i < w.length; i++) out[i] = w[i] + d[i];
-  return out;
 }
 
 /** FLTrust, and Fed-Adaptive-Next with the root-update reference, need the server's own update on its root set. */

@@ -44,7 +44,7 @@ export function checkUpdates(who: string, global: Float32Array, updates: readonl
 }
 
 /** w_{t+1} = w_t + lr·step, rounded once to float32. */
-export function applyStep(global: Float32Array, step: Float64Array, lr: number): Float32Array {
+export function applyStep(global: Float32Array, step: Float32Array | Float64Array, lr: number): Float32Array {
   const out = new Float32Array(global.length);
   for (let i = 0; i < out.length; i++) out[i] = global[i] + lr * step[i];
   return out;
