@@ -12,7 +12,6 @@ import {
   type ClientKind,
   type ClientState,
   type RoundMessage,
-  type UpdateMessage,
 } from '../shared/protocol';
 import { slotIndices } from '../shared/run-plan';
 import type { CoordinatorApi, UpdateResult } from '../server-worker/api';

@@ -38,7 +38,7 @@ export function makeConv2DBackpropInput(backendName: string): KernelFunc {
     const info = backend_util.computeConv2DInfo(
       inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, padInfo } = info;
-    const [n, h, w, ci] = inputShape;
+    const [n, h, w] = inputShape;
     const [dn, oh, ow, co] = dy.shape;
     if (dn !== n || oh !== info.outHeight || ow !== info.outWidth || co !== info.outChannels) {
       throw new Error(`Conv2DBackpropInput: dy shape ${dy.shape} does not match the forward output ${info.outShape}`);
