@@ -31,8 +31,7 @@ function initBackend(): Promise<void> {
     registerConv2DBackpropFilter('wasm');
     registerConv2DBackpropInput('wasm');
     registerBatchMatMul('wasm');
-    // Single-threaded, like the browser (no cross-origin isolation there): the pthread build can stall in Node
-    // when the parent process spawned other runs, and one core per run is how grids use the machine anyway.
+    // Single-threaded, like the browser (no cross-origin isolation there); grids run one process per core instead.
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start in Node');
     await tf.ready();
