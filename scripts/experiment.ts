@@ -185,7 +185,7 @@ async function main(): Promise<number> {
       return 2;
     }
     console.log(`${spec.name}: ${selected.length} runs (${spec.runtime} runtime, ${jobs} job${jobs > 1 ? 's' : ''}); per-run JSON in ${runsDir}`);
-    const passOn = process.argv.slice(3).filter((a, i, all) => a !== '--jobs' && all[i - 1] !== '--jobs' && !a.startsWith('--jobs='));
+    const passOn = ['--runs', runsDir, '--runtime', spec.runtime, ...(v.only ? ['--only', v.only] : [])];
     if (jobs === 1) failed = await runShard(spec, selected, runsDir, spec.runtime, '');
     else failed = (await Promise.all(Array.from({ length: jobs }, (_, k) => spawnShard(file, passOn, k, jobs)))).filter((c) => c !== 0).length;
   }
