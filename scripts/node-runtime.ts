@@ -7,11 +7,10 @@ import { registerBatchMatMul } from '../src/kernels/batch-matmul';
 import { registerConv2DBackpropFilter } from '../src/kernels/conv2d-backprop-filter';
 import { registerConv2DBackpropInput } from '../src/kernels/conv2d-backprop-input';
 import { channelColluders, type Colluders } from '../src/client/attacks';
-import { runLocalRound } from '../src/client/local-round';
-import { buildModel, imagesToTensor, labelsToOneHot } from '../src/client/models';
+import { runLocalRound, slotData } from '../src/client/local-round';
+import { buildModel } from '../src/client/models';
 import type { FederationConfig } from '../src/shared/config';
 import { CHANNEL_NAME, PROTOCOL_VERSION, parseBroadcast, type BroadcastMessage, type RoundMessage } from '../src/shared/protocol';
-import { slotIndices } from '../src/shared/run-plan';
 import type { CoordinatorStatus, RoundRecord } from '../src/shared/status';
 import { createTask } from '../src/server-worker/eval-task';
 import { Federation, type RunStore } from '../src/server-worker/federation';
@@ -64,8 +63,8 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
     const key = `${msg.runId}|${slot}|${msg.numPartitions}`;
     if (c.data?.key !== key) {
       if (c.data) tf.dispose([c.data.xs, c.data.ys]);
-      const idx = slotIndices(dataset.train.labels, dataset.numClasses, msg.config, msg.numPartitions, slot);
-      c.data = { key, xs: imagesToTensor(dataset.train.images, idx), ys: labelsToOneHot(dataset.train.labels, idx), count: idx.length };
+      const { xs, ys, count } = slotData(dataset, msg, slot);
+      c.data = { key, xs, ys, count };
     }
     const { update, sendAt, accepted } = await runLocalRound({
       msg,

@@ -4,10 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../shared/config';
 import { PROTOCOL_VERSION, type RoundMessage, type UpdateMessage } from '../shared/protocol';
 import { deriveSeed } from '../shared/prng';
-import { attackerSlots, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
+import { attackerSlots, slotIndices, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
 import { subtract, unpackWeights } from '../shared/weights';
 import { attackScale, craftUpdate, forgeLosses, poisonedLabelMap, type Colluders } from './attacks';
-import { getFlatWeights, layerSpecs, setFlatWeights } from './models';
+import type { Dataset } from './dataset-store';
+import { getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from './models';
 import { trainLocal } from './train';
 
 /** A late straggler replies this long after the deadline. */
@@ -39,6 +40,12 @@ export interface LocalRoundResult {
   sendAt: number;
   /** Call once the coordinator accepted the update: SCAFFOLD's c_k moves to c_k⁺ only then, as the server's c does. */
   accepted(): void;
+}
+
+/** The training data of partition `slot` in this round's run, as tensors the caller disposes. */
+export function slotData(dataset: Dataset, msg: RoundMessage, slot: number): { indices: Int32Array; xs: tf.Tensor; ys: tf.Tensor; count: number } {
+  const indices = slotIndices(dataset.train.labels, dataset.numClasses, msg.config, msg.numPartitions, slot);
+  return { indices, xs: imagesToTensor(dataset.train.images, indices), ys: labelsToOneHot(dataset.train.labels, indices), count: indices.length };
 }
 
 export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundResult> {

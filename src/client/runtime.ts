@@ -13,13 +13,12 @@ import {
   type ClientState,
   type RoundMessage,
 } from '../shared/protocol';
-import { slotIndices } from '../shared/run-plan';
 import type { CoordinatorApi, UpdateResult } from '../server-worker/api';
 import { selectBackend } from './backend';
 import { loadDataset, type Dataset } from './dataset-store';
 import { channelColluders } from './attacks';
-import { runLocalRound } from './local-round';
-import { buildModel, imagesToTensor, labelsToOneHot } from './models';
+import { runLocalRound, slotData } from './local-round';
+import { buildModel } from './models';
 
 export const HEARTBEAT_MS = 2000;
 /** Where simulated ALIE attackers share their honest updates (attacks.ts). */
@@ -177,9 +176,9 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     const dataKey = `${msg.runId}|${slot}|${msg.numPartitions}|${view.backend}`;
     if (local?.key !== dataKey) {
       if (local) tf.dispose([local.xs, local.ys]);
-      const idx = slotIndices(dataset.train.labels, dataset.numClasses, cfg, msg.numPartitions, slot);
-      local = { key: dataKey, xs: imagesToTensor(dataset.train.images, idx), ys: labelsToOneHot(dataset.train.labels, idx), count: idx.length };
-      changed({ numSamples: idx.length, labelHistogram: labelHistogram(dataset.train.labels, idx, dataset.numClasses) });
+      const { indices, xs, ys, count } = slotData(dataset, msg, slot);
+      local = { key: dataKey, xs, ys, count };
+      changed({ numSamples: count, labelHistogram: labelHistogram(dataset.train.labels, indices, dataset.numClasses) });
     }
     const modelKey = `${cfg.model}|${view.backend}`;
     if (model?.key !== modelKey) {
