@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import type { BenchBackendResult, BenchResults, BenchRunOptions } from '../src/bench/bench-page.ts';
 import type { KernelTiming } from '../src/kernels/kernels.bench.ts';
-import type { BenchOptions as AggregationBenchOptions, BenchRow as AggregationRow } from '../src/server-worker/aggregation/aggregation.bench.ts';
+import type { BenchOptions as AggregationBenchOptions, BenchRow as AggregationRow } from '../src/shared/strategies/aggregation.bench.ts';
 import type { BackendName } from '../src/shared/config.ts';
 import { launchOptions } from './browser.ts';
 import { ensureBuilt, serveDist } from './serve.ts';
@@ -225,7 +225,7 @@ async function runKernelBench(quick: boolean): Promise<KernelBenchReport> {
 async function runAggregationBench(quick: boolean): Promise<AggregationBenchReport> {
   const models = await quietTfjs(async () => {
     const tf = await import('@tensorflow/tfjs');
-    const { buildModel, layerSpecs } = await import('../src/client/models.ts');
+    const { buildModel, layerSpecs } = await import('../src/shared/ml/models.ts');
     await tf.setBackend('cpu');
     return AGGREGATION_MODELS.map((id) => {
       const model = buildModel(id);
@@ -236,7 +236,7 @@ async function runAggregationBench(quick: boolean): Promise<AggregationBenchRepo
       }
     });
   });
-  const { benchAggregation, benchLayers, formatBenchTable } = await import('../src/server-worker/aggregation/aggregation.bench.ts');
+  const { benchAggregation, benchLayers, formatBenchTable } = await import('../src/shared/strategies/aggregation.bench.ts');
   for (const m of models) {
     if (JSON.stringify(benchLayers(m.params)) !== JSON.stringify(m.layers)) {
       throw new BenchError(`aggregation.bench.ts benchLayers(${m.params}) no longer matches layerSpecs(buildModel('${m.id}')): ` +

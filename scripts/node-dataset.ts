@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Dataset, Split } from '../src/client/dataset-store';
+import type { Dataset, Split } from '../src/shared/data/dataset-store';
 import { DATASET_PARTS, parseManifest, partFile, type DatasetName, type DatasetPart } from '../src/shared/dataset-manifest';
 
 const DIR = new URL('../public/datasets/', import.meta.url).pathname;

@@ -8,7 +8,7 @@ import { registerConv2DBackpropFilter } from '../src/kernels/conv2d-backprop-fil
 import { registerConv2DBackpropInput } from '../src/kernels/conv2d-backprop-input';
 import { channelColluders, type Colluders } from '../src/client/attacks';
 import { runLocalRound, slotData } from '../src/client/local-round';
-import { buildModel } from '../src/client/models';
+import { buildModel } from '../src/shared/ml/models';
 import type { FederationConfig } from '../src/shared/config';
 import { CHANNEL_NAME, PROTOCOL_VERSION, parseBroadcast, type BroadcastMessage, type RoundMessage } from '../src/shared/protocol';
 import type { CoordinatorStatus, RoundRecord } from '../src/shared/status';

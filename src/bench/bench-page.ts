@@ -2,10 +2,10 @@
 // CNN-S init, the same MNIST samples, batch size, SGD learning rate and sample count. Driven by scripts/bench.ts
 // (npm run bench) through window.fedtabBench.run(opts); usable by hand from the console too.
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../client/backend';
-import { loadDataset, type Dataset } from '../client/dataset-store';
-import { buildModel, getFlatWeights, imagesToTensor, labelsToOneHot, setFlatWeights } from '../client/models';
-import { trainLocal } from '../client/train';
+import { useBackend } from '../shared/ml/backend';
+import { loadDataset, type Dataset } from '../shared/data/dataset-store';
+import { buildModel, getFlatWeights, imagesToTensor, labelsToOneHot, setFlatWeights } from '../shared/ml/models';
+import { trainLocal } from '../shared/ml/train';
 import type { BackendName } from '../shared/config';
 
 export type BenchSideName = 'ours' | 'fit';

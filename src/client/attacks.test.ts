@@ -1,16 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig, type AttackId } from '../shared/config.ts';
 import { createRng } from '../shared/prng.ts';
+import { isTargeted, TARGET_LABEL, TARGET_SOURCE } from '../shared/targeted-attack.ts';
 import { l2Norm } from '../shared/weights.ts';
 import {
   attackScale,
   channelColluders,
   craftUpdate,
   forgeLosses,
-  isTargeted,
   poisonedLabelMap,
-  TARGET_LABEL,
-  TARGET_SOURCE,
   type Colluders,
 } from './attacks.ts';
 

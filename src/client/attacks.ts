@@ -3,16 +3,8 @@
 // resolveConfig refuses an attack without a fraction of attackers (and attackers without an attack).
 import type { AttackId, FederationConfig } from '../shared/config';
 import { createRng } from '../shared/prng';
+import { isTargeted, TARGET_LABEL, TARGET_SOURCE } from '../shared/targeted-attack';
 import { l2Norm } from '../shared/weights';
-
-/** label-flip: y → L−1−y on all local data; targeted-label-flip and scaling's poisoned training: 7 → 1. */
-export const TARGET_SOURCE = 7;
-export const TARGET_LABEL = 1;
-
-/** Attacks whose success is measured as the share of test 7s classified as 1. */
-export function isTargeted(attack: AttackId): boolean {
-  return attack === 'targeted-label-flip' || attack === 'scaling';
-}
 
 /** The label map an attacker trains with, or null for attacks that train honestly. */
 export function poisonedLabelMap(attack: AttackId, numClasses: number): number[] | null {

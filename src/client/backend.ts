@@ -1,31 +1,11 @@
-// Backend setup and the `auto` probe: time a few real training steps on each available backend, pick the fastest.
+// The `auto` probe: time a few real training steps on each available backend, pick the fastest.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { createStore, get, set } from 'idb-keyval';
 import type { BackendChoice, BackendName, ModelId } from '../shared/config';
 import type { BackendProbe } from '../shared/protocol';
-import { registerBatchMatMul } from '../kernels/batch-matmul';
-import { registerConv2DBackpropFilter } from '../kernels/conv2d-backprop-filter';
-import { registerConv2DBackpropInput } from '../kernels/conv2d-backprop-input';
-import { buildModel, IMAGE_SHAPE, NUM_CLASSES } from './models';
-import { trainLocal } from './train';
-
-setWasmPaths({
-  'tfjs-backend-wasm.wasm': wasmPlain,
-  'tfjs-backend-wasm-simd.wasm': wasmSimd,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
-});
-// Stock tfjs-wasm cannot train a CNN without a filter-gradient kernel, and its input-gradient and transposed
-// matmul kernels are naive loops; ours are built on XNNPACK's Conv2D/MatMul (a CNN-S step: ~145 → ~63 ms).
-// On cpu only the filter gradient is faster than stock (11–40×). Numbers: src/kernels/kernels.bench.ts.
-registerConv2DBackpropFilter('wasm');
-registerConv2DBackpropInput('wasm');
-registerBatchMatMul('wasm');
-registerConv2DBackpropFilter('cpu');
+import { useBackend } from '../shared/ml/backend';
+import { buildModel, IMAGE_SHAPE, NUM_CLASSES } from '../shared/ml/models';
+import { trainLocal } from '../shared/ml/train';
 
 export const PROBE_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 const PROBE_BATCH = 16;
@@ -34,24 +14,6 @@ const PROBE_STEPS = 3;
 const PROBE_SLOW_MS = 2500;
 
 const probeStore = () => createStore('fedtab-probe', 'results');
-
-function available(name: BackendName): boolean {
-  const g = globalThis as { navigator?: { gpu?: unknown }; OffscreenCanvas?: unknown; document?: unknown };
-  if (name === 'webgpu') return !!g.navigator?.gpu;
-  if (name === 'webgl') return !!g.document || !!g.OffscreenCanvas;
-  return true;
-}
-
-export async function useBackend(name: BackendName): Promise<boolean> {
-  if (!available(name)) return false;
-  try {
-    const ok = await tf.setBackend(name);
-    await tf.ready();
-    return ok && tf.getBackend() === name;
-  } catch {
-    return false;
-  }
-}
 
 /** Samples/s of real training steps on the current backend. */
 async function timeTraining(model: ModelId): Promise<number> {

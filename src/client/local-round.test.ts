@@ -7,7 +7,7 @@ import { attackerSlots, stragglerPlan } from '../shared/run-plan.ts';
 import { l2Norm, subtract } from '../shared/weights.ts';
 import type { Colluders } from './attacks.ts';
 import { runLocalRound, LATE_REPLY_MS, type LocalRoundInput, type LocalRoundResult } from './local-round.ts';
-import { buildModel, getFlatWeights, labelsToOneHot, layerSpecs } from './models.ts';
+import { buildModel, getFlatWeights, labelsToOneHot, layerSpecs } from '../shared/ml/models.ts';
 
 const PIXELS = 28 * 28;
 const N = 40;

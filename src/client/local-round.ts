@@ -7,9 +7,9 @@ import { deriveSeed } from '../shared/prng';
 import { attackerSlots, slotIndices, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
 import { subtract, unpackWeights } from '../shared/weights';
 import { attackScale, craftUpdate, forgeLosses, poisonedLabelMap, type Colluders } from './attacks';
-import type { Dataset } from './dataset-store';
-import { getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from './models';
-import { trainLocal } from './train';
+import type { Dataset } from '../shared/data/dataset-store';
+import { getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
+import { trainLocal } from '../shared/ml/train';
 
 /** A late straggler replies this long after the deadline. */
 export const LATE_REPLY_MS = 500;

@@ -15,10 +15,10 @@ import {
 } from '../shared/protocol';
 import type { CoordinatorApi, UpdateResult } from '../server-worker/api';
 import { selectBackend } from './backend';
-import { loadDataset, type Dataset } from './dataset-store';
+import { loadDataset, type Dataset } from '../shared/data/dataset-store';
 import { channelColluders } from './attacks';
 import { runLocalRound, slotData } from './local-round';
-import { buildModel } from './models';
+import { buildModel } from '../shared/ml/models';
 
 export const HEARTBEAT_MS = 2000;
 /** Where simulated ALIE attackers share their honest updates (attacks.ts). */

@@ -28,7 +28,7 @@ function matMulReference(a: Float32Array, aShape: number[], b: Float32Array, bSh
 const runMatMul = (a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], attrs: object) =>
   runKernel(tf.BatchMatMul, { a: tf.tensor(a, aShape), b: tf.tensor(b, bShape) }, attrs);
 
-// Registered before the wasm backend is first initialised, as src/client/backend.ts does at import: the engine then
+// Registered before the wasm backend is first initialised, as src/shared/ml/backend.ts does at import: the engine then
 // runs the stock kernel's setup through our config.
 const stockWasm = tf.getKernel(tf.BatchMatMul, 'wasm')!;
 registerBatchMatMul('wasm');

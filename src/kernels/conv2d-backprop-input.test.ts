@@ -24,7 +24,7 @@ function callDirect(kernelFunc: tf.KernelFunc, dy: Float32Array, dyShape: Shape4
   return out.vals;
 }
 
-// Registered before the wasm backend is first initialised, as src/client/backend.ts does at import: the stock
+// Registered before the wasm backend is first initialised, as src/shared/ml/backend.ts does at import: the stock
 // kernel's setup then never runs until restoreConv2DBackpropInput runs it.
 const stockWasm = tf.getKernel(tf.Conv2DBackpropInput, 'wasm')!;
 registerConv2DBackpropInput('wasm');

@@ -1,10 +1,10 @@
 // The coordinator's tf work on a loaded dataset: evaluate the global model, train FLTrust's root update, score
 // updates on the server validation split. No browser APIs, so the Node runtime uses it as it is.
 import * as tf from '@tensorflow/tfjs';
-import { TARGET_LABEL, TARGET_SOURCE } from '../client/attacks';
-import type { Dataset } from '../client/dataset-store';
-import { buildModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../client/models';
-import { trainLocal } from '../client/train';
+import { TARGET_LABEL, TARGET_SOURCE } from '../shared/targeted-attack';
+import type { Dataset } from '../shared/data/dataset-store';
+import { buildModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
+import { trainLocal } from '../shared/ml/train';
 import type { FederationConfig } from '../shared/config';
 import { attackSuccessRate } from '../shared/metrics';
 import { deriveSeed } from '../shared/prng';

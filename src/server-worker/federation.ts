@@ -14,11 +14,11 @@ import {
 } from '../shared/protocol';
 import { deriveSeed } from '../shared/prng';
 import { attackerSlots, sampleSlots, slotIndices, stragglerSlots } from '../shared/run-plan';
-import { isTargeted } from '../client/attacks';
+import { isTargeted } from '../shared/targeted-attack';
 import type { ClientRoundRecord, ClientRow, CoordinatorStatus, DroppedClient, Rejection, RoundRecord, RunState } from '../shared/status';
 import { initWeights, l2Norm, type LayerSpec } from '../shared/weights';
-import { applyStep } from './aggregation/common';
-import { createStrategy, paramsFromConfig, type AggregationInput, type Strategy } from './aggregation/strategy';
+import { applyStep } from '../shared/strategies/common';
+import { createStrategy, paramsFromConfig, type AggregationInput, type Strategy } from '../shared/strategies/strategy';
 import type { UpdateResult } from './api';
 
 export interface EvalResult {

@@ -1,7 +1,7 @@
 // The coordinator's tf side in the SharedWorker: picks its backend and loads what its strategy needs.
 import type { FederationConfig } from '../shared/config';
-import { useBackend } from '../client/backend';
-import { loadDataset } from '../client/dataset-store';
+import { useBackend } from '../shared/ml/backend';
+import { loadDataset } from '../shared/data/dataset-store';
 import { createTask } from './eval-task';
 import { usesRootUpdate, type Task } from './federation';
 

@@ -2,7 +2,7 @@
 // window.fedtab for automation.
 import { DEFAULT_CONFIG, configFromQuery, resolveConfig, type FederationConfig } from '../shared/config';
 import type { CoordinatorStatus } from '../shared/status';
-import { clearDatasetCache } from '../client/dataset-store';
+import { clearDatasetCache } from '../shared/data/dataset-store';
 import { roundsChart } from './chart-svg';
 import { applyVisibility, formHtml, readForm } from './config-form';
 import { addWorkerClient, connectCoordinator } from './coordinator-link';

@@ -1,7 +1,7 @@
 // Local training: plain minibatch SGD with an optional FedProx proximal term.
 // Losses stay on the device until the end of each epoch, so a step never waits for a readback.
 import * as tf from '@tensorflow/tfjs';
-import { createRng, shuffle } from '../shared/prng';
+import { createRng, shuffle } from '../prng';
 import { yieldToEventLoop } from './yield';
 
 export interface TrainOptions {

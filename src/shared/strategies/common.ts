@@ -1,6 +1,6 @@
 // Input validation and result plumbing shared by the strategies.
 // Deltas and losses are not re-checked for NaN/Infinity here: protocol.ts rejects non-finite updates on arrival.
-import { deriveSeed } from '../../shared/prng';
+import { deriveSeed } from '../prng';
 import type { AggregationInput, StrategyUpdate } from './strategy';
 import { layerRanges } from './vector-math';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../shared/prng';
+import { createRng } from '../prng';
 import { fedAvg } from './fedavg';
 import { createStrategy, resolveParams, STRATEGY_NAMES, type AggregationInput } from './strategy';
 import { arr, cloneInput, expectClose, inp, LAYERS_2_1, upd } from './testing';

@@ -111,7 +111,7 @@ describe('vector-math', () => {
 
 describe('selection kernels against a full sort', () => {
   it('coordinate median and trimmed mean for 1..40 clients, with ties', async () => {
-    const { createRng } = await import('../../shared/prng');
+    const { createRng } = await import('../prng');
     const rng = createRng(99);
     for (let m = 1; m <= 40; m++) {
       const len = 520; // > one 512-column block

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelId } from '../shared/config.ts';
-import { initWeights, layerOffsets, totalSize } from '../shared/weights.ts';
-import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from '../kernels/conv2d-backprop-filter.ts';
-import { rand } from '../kernels/test-helpers.ts';
+import type { ModelId } from '../config.ts';
+import { initWeights, layerOffsets, totalSize } from '../weights.ts';
+import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from '../../kernels/conv2d-backprop-filter.ts';
+import { rand } from '../../kernels/test-helpers.ts';
 import {
   buildModel,
   evaluate,

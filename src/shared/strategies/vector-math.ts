@@ -1,7 +1,7 @@
 // Small numeric helpers shared by the aggregation strategies. Vectors are Float32Array (what clients send);
 // every reduction accumulates in float64.
-import { createRng } from '../../shared/prng';
-import { layerOffsets, type LayerSpec } from '../../shared/weights';
+import { createRng } from '../prng';
+import { layerOffsets, type LayerSpec } from '../weights';
 
 /** Coordinates per block in the blocked pairwise kernels: 2048 × 4 B × 32 clients = 256 KiB stays in L2. */
 const BLOCK = 2048;

@@ -1,8 +1,8 @@
 // Model architectures from spec §0.1. All output logits; the loss applies the softmax.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelId } from '../shared/config';
-import { accuracyFromPredictions, confusionMatrix, perClassRecall } from '../shared/metrics';
-import { packWeights, unpackWeights, type LayerSpec } from '../shared/weights';
+import type { ModelId } from '../config';
+import { accuracyFromPredictions, confusionMatrix, perClassRecall } from '../metrics';
+import { packWeights, unpackWeights, type LayerSpec } from '../weights';
 
 export const IMAGE_SHAPE = [28, 28, 1] as const;
 export const NUM_CLASSES = 10;

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { createHash } from 'node:crypto';
 import { createStore, del, get, keys, set } from 'idb-keyval';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { DatasetManifest } from '../shared/dataset-manifest.ts';
+import type { DatasetManifest } from '../dataset-manifest.ts';
 import {
   DATASET_CACHE_DB,
   DATASET_CACHE_STORE,

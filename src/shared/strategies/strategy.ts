@@ -1,8 +1,8 @@
 // One interface for every server aggregation rule (spec §2 and §7). Each strategy is a pure function of
 // (input, state) on flat Float32Array weight vectors with LayerSpec structure; see the per-strategy files for
 // the exact equations.
-import { DEFAULT_CONFIG, FAN_REFERENCES, type FanReference, type FederationConfig } from '../../shared/config';
-import type { LayerSpec } from '../../shared/weights';
+import { DEFAULT_CONFIG, FAN_REFERENCES, type FanReference, type FederationConfig } from '../config';
+import type { LayerSpec } from '../weights';
 import { clipStrategy } from './clip';
 import { fedAdaptiveNextStrategy } from './fed-adaptive-next';
 import { fedAttStrategy } from './fedatt';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../shared/prng';
+import { createRng } from '../prng';
 import { fedAvg } from './fedavg';
 import { coefficientOfVariation, dwsTerms, lossDivergence, type FedAdaptiveNextState } from './fed-adaptive-next';
 import { createStrategy, resolveParams, type StrategyParams } from './strategy';

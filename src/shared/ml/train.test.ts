@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelId } from '../shared/config.ts';
-import { createRng } from '../shared/prng.ts';
-import { initWeights, l2Norm, layerOffsets, subtract, type LayerSpec } from '../shared/weights.ts';
+import type { ModelId } from '../config.ts';
+import { createRng } from '../prng.ts';
+import { initWeights, l2Norm, layerOffsets, subtract, type LayerSpec } from '../weights.ts';
 
-import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from '../kernels/conv2d-backprop-filter.ts';
+import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from '../../kernels/conv2d-backprop-filter.ts';
 import { buildModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from './models.ts';
 import { trainLocal, type TrainOptions } from './train.ts';
 

@@ -1,6 +1,6 @@
 // Shared fixtures for the aggregation tests (not a test file itself).
 import { expect } from 'vitest';
-import type { LayerSpec } from '../../shared/weights';
+import type { LayerSpec } from '../weights';
 import type { AggregationInput, StrategyUpdate } from './strategy';
 
 /** Two layers of 2 and 1 values: the shape of every hand-computed example. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../shared/prng';
+import { createRng } from '../prng';
 import { krumScores } from './krum';
 import { createStrategy } from './strategy';
 import { arr, expectClose, inp, upd } from './testing';

@@ -15,7 +15,7 @@ import {
   type DatasetManifest,
   type DatasetName,
   type DatasetPart,
-} from '../shared/dataset-manifest.ts';
+} from '../dataset-manifest.ts';
 
 export const DATASET_CACHE_DB = 'fedtab-datasets';
 export const DATASET_CACHE_STORE = 'chunks';

@@ -1,10 +1,10 @@
 // Timing of every aggregation strategy against the cost of merely copying the same client bytes (every client
 // update into a preallocated buffer of its own, `dst.set(src)`), timed call by call next to each other. Not a vitest file;
 // `npm run bench` runs it (scripts/bench.ts, with the real CNN-S / CNN-M layer specs from buildModel), or e.g.
-//   npx tsx --eval "import('./src/server-worker/aggregation/aggregation.bench.ts').then((m) => {
+//   npx tsx --eval "import('../../server-worker/aggregation/src/server-worker/aggregation/aggregation.bench.ts').then((m) => {
 //     console.log(m.formatBenchTable(m.benchAggregation({ sizes: [225034, 1663370], clients: [8, 32], repeats: 5 }))) })"
-import { createRng } from '../../shared/prng';
-import { totalSize, type LayerSpec } from '../../shared/weights';
+import { createRng } from '../prng';
+import { totalSize, type LayerSpec } from '../weights';
 import { createStrategy, type AggregationInput, type StrategyName, type StrategyParams, type StrategyUpdate } from './strategy';
 
 export interface BenchRow {
