@@ -42,8 +42,8 @@ test('fed-adaptive-next flags 1 sign-flipping attacker among 4 and stays within 
     expect(r.flagged.map((f) => f.clientId)).toContain(bad.clientId);
     for (const c of r.clients.filter((x) => x.role === 'honest')) expect(c.weight).toBeGreaterThan(0.2);
   }
-  const cleanAcc = clean.history.at(-1)!.accuracy;
-  const attackedAcc = attacked.history.at(-1)!.accuracy;
+  const cleanAcc = clean.history.at(-1)!.accuracy!;
+  const attackedAcc = attacked.history.at(-1)!.accuracy!;
   expect(cleanAcc).toBeGreaterThan(0.85);
   expect(Math.abs(attackedAcc - cleanAcc)).toBeLessThanOrEqual(0.03);
   // The dashboard says it is not a clean run, and marks the attacker in the heatmap.
@@ -90,6 +90,6 @@ test('the Node runtime matches the browser on a small run', async ({ context }) 
   // Same partitions, seeds and wasm kernels; only the order updates arrive in (float summation) may differ.
   node.rounds.forEach((r, i) => {
     expect(r.clients.map((c) => c.numSamples).sort()).toEqual(browser.history[i].clients.map((c) => c.numSamples).sort());
-    expect(Math.abs(r.accuracy - browser.history[i].accuracy), `round ${i + 1}`).toBeLessThanOrEqual(0.01);
+    expect(Math.abs(r.accuracy! - browser.history[i].accuracy!), `round ${i + 1}`).toBeLessThanOrEqual(0.01);
   });
 });

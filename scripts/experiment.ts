@@ -63,10 +63,17 @@ function sameConfig(stored: unknown, planned: unknown): boolean {
   }
 }
 
+/** Test accuracy per round; a round not evaluated (evalEvery > 1) carries the last evaluated value, so rounds-to-target and the final mean read the model the run had. */
+function carriedAccuracy(history: readonly RoundRecord[]): number[] {
+  let last = 0;
+  return history.map((h) => (last = h.accuracy ?? last));
+}
+
 function describeRun(r: RunFile): string {
   const last = r.history.at(-1);
   const asr = last?.attackSuccessRate;
-  return `final ${(100 * (last?.accuracy ?? NaN)).toFixed(1)}%${asr !== null && asr !== undefined ? `, ASR ${(100 * asr).toFixed(1)}%` : ''} in ${r.wallSeconds.toFixed(0)} s`;
+  const worst = last?.federatedEval?.worst10Accuracy;
+  return `final ${(100 * (last?.accuracy ?? NaN)).toFixed(1)}%${worst !== undefined ? ` (worst 10% of clients ${(100 * worst).toFixed(1)}%)` : ''}${asr !== null && asr !== undefined ? `, ASR ${(100 * asr).toFixed(1)}%` : ''} in ${r.wallSeconds.toFixed(0)} s`;
 }
 
 async function runShard(spec: ExperimentSpec, runs: PlannedRun[], runsDir: string, runtime: 'node' | 'browser', label: string): Promise<number> {
@@ -107,8 +114,9 @@ function writeSummary(spec: ExperimentSpec, plan: PlannedRun[], runsDir: string,
     group: r.group,
     strategy: r.strategy,
     seed: r.seed,
-    accuracy: r.history.map((h) => h.accuracy),
+    accuracy: carriedAccuracy(r.history),
     attackSuccessRate: r.history.map((h) => h.attackSuccessRate ?? null),
+    clientWorst10: r.history.map((h) => h.federatedEval?.worst10Accuracy ?? null),
   }));
   const opts = { targets: spec.targets, lastRounds: spec.lastRounds, baseline: spec.baseline, seed: 1 };
   const rows = summarize(records, opts);
@@ -125,7 +133,8 @@ function writeSummary(spec: ExperimentSpec, plan: PlannedRun[], runsDir: string,
       id: r.id,
       cell: r.cell,
       seed: r.seed,
-      accuracy: r.history.map((h) => +h.accuracy.toFixed(4)),
+      accuracy: r.history.map((h) => (h.accuracy === null ? null : +h.accuracy.toFixed(4))),
+      ...(r.history.some((h) => h.federatedEval) ? { clientWorst10: r.history.map((h) => (h.federatedEval ? +h.federatedEval.worst10Accuracy.toFixed(4) : null)) } : {}),
       ...(r.history.some((h) => h.attackSuccessRate !== null) ? { asr: r.history.map((h) => (h.attackSuccessRate === null ? null : +h.attackSuccessRate.toFixed(4))) } : {}),
       flagged: r.history.map((h) => h.flagged.length),
       dropped: r.history.map((h) => h.dropped.length),

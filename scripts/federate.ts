@@ -3,7 +3,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, CONFIG_FIELDS, CONFIG_KEYS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../src/shared/config';
-import { roundsToTarget } from '../src/shared/metrics';
+/** First round whose best-so-far test accuracy reached the target (rounds not evaluated do not count). */
+function roundsToTargetIn(history: readonly RoundRecord[], t: number): number | null {
+  let best = -Infinity;
+  for (const h of history) {
+    if (h.accuracy !== null) best = Math.max(best, h.accuracy);
+    if (best >= t) return h.round;
+  }
+  return null;
+}
 import { roundsChart } from '../src/ui/chart-svg';
 import type { RoundRecord } from '../src/shared/status';
 import { RunnerError, runFederation } from './federation-runner';
@@ -90,11 +98,13 @@ async function main(): Promise<number> {
   try {
     const onRound = (r: RoundRecord) =>
       log(
-        `round ${String(r.round).padStart(3)}/${config.rounds}  acc ${r.accuracy.toFixed(4)}  loss ${r.loss.toFixed(4)}  ` +
+        `round ${String(r.round).padStart(3)}/${config.rounds}  acc ${r.accuracy?.toFixed(4) ?? '  –   '}  loss ${r.loss?.toFixed(4) ?? '  –   '}  ` +
           `clients ${r.clients.length}/${r.participants.length}${r.dropped.length ? ` (dropped ${r.dropped.map((d) => d.reason).join(', ')})` : ''}  ` +
           (r.flagged.length ? `flagged ${r.flagged.length}  ` : '') +
           (r.attackSuccessRate !== null ? `ASR ${r.attackSuccessRate.toFixed(4)}  ` : '') +
-          `${r.seconds.toFixed(1)} s`,
+          (r.federatedEval ? `clients mean ${r.federatedEval.meanAccuracy.toFixed(3)} worst10% ${r.federatedEval.worst10Accuracy.toFixed(3)}  ` : '') +
+          (r.skipped ? `SKIPPED: ${r.skipped}  ` : '') +
+          `${r.seconds.toFixed(1)} s (slowest client trained ${(r.maxTrainMs / 1000).toFixed(1)} s; overhead ${(100 * r.overheadShare).toFixed(0)}%)`,
       );
     if (config.attack !== 'none') log(`simulating attackers: ${config.attack} on ${Math.max(1, Math.round(config.attackers * (tabs + workers)))} of ${tabs + workers} clients`);
     const result =
@@ -102,12 +112,19 @@ async function main(): Promise<number> {
         ? { ...(await (await import('./node-runtime')).runInProcess({ config, clients: tabs, timeoutMs, log, onRound })), userAgent: `node ${process.version}` }
         : await runFederation({ config, tabs, workers, timeoutMs, log, onRound });
     const { status } = result;
-    const accs = status.history.map((h) => h.accuracy);
+    const evaluated = status.history.filter((h) => h.accuracy !== null);
+    const accs = evaluated.map((h) => h.accuracy!);
+    if (accs.length === 0) throw new RunnerError('the run finished without a global test accuracy');
+    const later = status.history.slice(1).map((h) => h.overheadShare).sort((a, b) => a - b);
     const summary = {
       rounds: status.history.length,
       finalAccuracy: accs.at(-1)!,
+      finalClientAccuracy: status.history.at(-1)!.federatedEval?.meanAccuracy ?? null,
+      finalWorst10ClientAccuracy: status.history.at(-1)!.federatedEval?.worst10Accuracy ?? null,
+      /** Median over rounds 2… of the share of a round that is not the slowest client's training (round 1 loads data and probes backends). */
+      medianOverheadShare: later.length ? later[Math.floor(later.length / 2)] : null,
       bestAccuracy: Math.max(...accs),
-      finalLoss: status.history.at(-1)!.loss,
+      finalLoss: evaluated.at(-1)!.loss!,
       wallSeconds: result.wallSeconds,
       heterogeneityTV: status.heterogeneityTV,
       backends: Object.fromEntries(status.clients.map((c) => [c.clientId, c.backend])),
@@ -115,9 +132,10 @@ async function main(): Promise<number> {
       attackerSlots: status.attackerSlots,
       finalAttackSuccessRate: status.history.at(-1)!.attackSuccessRate,
       flaggedUpdates: status.history.reduce((n, h) => n + h.flagged.length, 0),
+      skippedRounds: status.history.filter((h) => h.skipped !== null).length,
       droppedUpdates: status.history.reduce((n, h) => n + h.dropped.length, 0),
       /** First round whose best-so-far accuracy reached each target (null: never). */
-      roundsToTarget: Object.fromEntries(ACCURACY_TARGETS.map((t) => [t, roundsToTarget(accs, t)])),
+      roundsToTarget: Object.fromEntries(ACCURACY_TARGETS.map((t) => [t, roundsToTargetIn(status.history, t)])),
     };
     const json = {
       tool: 'fedtab',
@@ -144,6 +162,7 @@ async function main(): Promise<number> {
     );
     log(`backends: ${[...new Set(status.clients.map((c) => `${c.kind}:${c.backend}`))].join(', ')}` +
       (probes ? `  (probe, samples/s: ${probes.map((p) => `${p.backend} ${p.ok ? p.samplesPerSec : 'n/a'}`).join(', ')})` : ''));
+    if (summary.medianOverheadShare !== null) log(`overhead beside the slowest client's training: median ${(100 * summary.medianOverheadShare).toFixed(1)}% of a round (rounds 2–${summary.rounds})`);
     if (status.rejections.total) log(`rejected messages: ${JSON.stringify(status.rejections.byReason)}`);
     log(`wrote ${out} and ${svg}`);
     return 0;

@@ -7,13 +7,14 @@ import { registerBatchMatMul } from '../src/kernels/batch-matmul';
 import { registerConv2DBackpropFilter } from '../src/kernels/conv2d-backprop-filter';
 import { registerConv2DBackpropInput } from '../src/kernels/conv2d-backprop-input';
 import { channelColluders, type Colluders } from '../src/client/attacks';
-import { runLocalRound, slotData } from '../src/client/local-round';
+import { BroadcastInbox } from '../src/client/broadcast-inbox';
+import { evaluateLocal, evaluationMessage, runLocalRound, slotData, type SlotData } from '../src/client/local-round';
 import { buildModel } from '../src/shared/ml/models';
 import type { FederationConfig } from '../src/shared/config';
-import { CHANNEL_NAME, PROTOCOL_VERSION, parseBroadcast, type BroadcastMessage, type RoundMessage } from '../src/shared/protocol';
+import { CHANNEL_NAME, PROTOCOL_VERSION, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../src/shared/protocol';
 import type { CoordinatorStatus, RoundRecord } from '../src/shared/status';
 import { createTask } from '../src/server-worker/eval-task';
-import { Federation, type RunStore } from '../src/server-worker/federation';
+import { Federation, isEvalRound, type ClientConnection, type RunStore } from '../src/server-worker/federation';
 import { loadDatasetFromDisk } from './node-dataset';
 
 export interface InProcessOptions {
@@ -40,12 +41,16 @@ function initBackend(): Promise<void> {
 
 const noStore: RunStore = { save: async () => {}, load: async () => null, clear: async () => {} };
 
+/** A virtual client: its connection (as a tab's port), its own inbox for the signed broadcasts, a model and its data. */
 interface VirtualClient {
-  id: string;
+  conn: ClientConnection;
+  id: { clientId: string; secret: string };
+  inbox: BroadcastInbox;
   net: tf.LayersModel;
-  data: { key: string; xs: tf.Tensor; ys: tf.Tensor; count: number } | null;
-  controls: Map<string, Float32Array>;
+  data: (SlotData & { key: string }) | null;
   colluders: Colluders;
+  /** One job at a time, in arrival order, as a tab's client runs them. */
+  queue: Promise<void>;
 }
 
 export async function runInProcess(opts: InProcessOptions): Promise<{ status: CoordinatorStatus; wallSeconds: number }> {
@@ -58,39 +63,69 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
   let fed: Federation | null = null;
   let failure: string | null = null;
 
-  // Runs one client's round and submits it, as a tab would; an error marks the run failed instead of hanging it.
-  async function clientRound(c: VirtualClient, msg: RoundMessage, slot: number): Promise<void> {
+  function dataFor(c: VirtualClient, msg: RoundMessage | EvaluateMessage, slot: number): SlotData {
     const key = `${msg.runId}|${slot}|${msg.numPartitions}`;
     if (c.data?.key !== key) {
       if (c.data) tf.dispose([c.data.xs, c.data.ys]);
-      const { xs, ys, count } = slotData(dataset, msg, slot);
-      c.data = { key, xs, ys, count };
+      c.data = { key, ...slotData(dataset, msg.config, msg.numPartitions, slot) };
     }
-    const { update, sendAt, accepted } = await runLocalRound({
+    return c.data;
+  }
+
+  async function evaluate(c: VirtualClient, msg: RoundMessage | EvaluateMessage, slot: number, round: number): Promise<void> {
+    const d = dataFor(c, msg, slot);
+    const e = await evaluateLocal(c.net, msg.weights, d.evalImages, d.evalLabels, dataset.numClasses);
+    c.conn.submitEvaluation(evaluationMessage(e, c.id, msg.runId, round));
+  }
+
+  // Runs one client's round and submits it, as a tab would; an error marks the run failed instead of hanging it.
+  async function clientRound(c: VirtualClient, msg: RoundMessage, slot: number): Promise<void> {
+    const d = dataFor(c, msg, slot);
+    const perClient = msg.perClient.includes(c.id.clientId)
+      ? c.conn.roundExtras({ v: PROTOCOL_VERSION, type: 'extras', ...c.id, runId: msg.runId, round: msg.round })
+      : undefined;
+    const { update, sendAt } = await runLocalRound({
       msg,
       slot,
-      clientId: c.id,
+      clientId: c.id.clientId,
+      secret: c.id.secret,
       net: c.net,
-      xs: c.data.xs,
-      ys: c.data.ys,
-      count: c.data.count,
+      xs: d.xs,
+      ys: d.ys,
+      count: d.count,
       backend: 'wasm',
-      controls: c.controls,
+      perClient,
       colluders: c.colluders,
       numTensors: () => tf.memory().numTensors,
     });
     if (sendAt > Date.now()) await new Promise((r) => setTimeout(r, sendAt - Date.now()));
-    if (fed?.submitUpdate(update).accepted) accepted();
+    c.conn.submitUpdate(update);
+    const ev = msg.evaluate?.slots[c.id.clientId];
+    if (ev !== undefined && msg.evaluate) await evaluate(c, msg, ev, msg.evaluate.round);
+  }
+
+  function handle(c: VirtualClient, msg: BroadcastMessage): Promise<void> | null {
+    if (msg.type === 'stop') return null;
+    const me = c.id.clientId;
+    if (msg.type === 'evaluate') {
+      const slot = msg.evaluate.slots[me];
+      return slot === undefined ? null : evaluate(c, msg, slot, msg.evaluate.round);
+    }
+    const slot = msg.assignments[me];
+    if (slot !== undefined) return clientRound(c, msg, slot);
+    const ev = msg.evaluate?.slots[me];
+    return ev !== undefined && msg.evaluate ? evaluate(c, msg, ev, msg.evaluate.round) : null;
   }
 
   function deliver(raw: BroadcastMessage): void {
-    // A BroadcastChannel hands each client its own structured clone; so do we.
-    const msg = parseBroadcast(structuredClone(raw));
-    if (msg.type !== 'round') return;
     for (const c of clients) {
-      const slot = msg.assignments[c.id];
-      if (slot === undefined) continue;
-      clientRound(c, msg, slot).catch((e: unknown) => (failure ??= `client ${c.id}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
+      // A BroadcastChannel hands each client its own structured clone; so do we.
+      c.queue = c.queue
+        .then(async () => {
+          const msg = await c.inbox.receive(structuredClone(raw));
+          if (msg) await handle(c, msg);
+        })
+        .catch((e: unknown) => void (failure ??= `client ${c.id.clientId}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
     }
   }
 
@@ -111,33 +146,37 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
     broadcast: (msg) => setImmediate(() => deliver(msg)),
     loadTask: async (cfg) => createTask(dataset, cfg),
     store: noStore,
-    watchClient: () => {},
+    watchLock: () => {},
     coordinatorBackend: () => 'wasm',
   });
   const heartbeat = setInterval(() => {
     for (const c of clients) {
-      fed?.heartbeat({
-        v: PROTOCOL_VERSION, type: 'heartbeat', clientId: c.id, state: 'idle', backend: 'wasm', probe: [],
-        samplesPerSec: null, localLoss: null, numTensors: tf.memory().numTensors, error: null,
-      });
+      c.conn.heartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', ...c.id, state: 'idle', backend: 'wasm', numTensors: tf.memory().numTensors, broadcastsDropped: { ...c.inbox.dropped } });
     }
   }, 2000);
 
   try {
     await fed.start({ ...config, clients: opts.clients });
     for (let i = 0; i < opts.clients; i++) {
-      const id = `node-${i}`;
-      clients.push({ id, net: buildModel(config.model), data: null, controls: new Map(), colluders: channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)) });
-      fed.register({ v: PROTOCOL_VERSION, type: 'register', clientId: id, kind: 'node', backend: 'wasm', probe: [], userAgent: `node ${process.version}` });
+      const conn = fed.connect();
+      const id = await conn.register({ v: PROTOCOL_VERSION, type: 'register', kind: 'node', backend: 'wasm', probe: [], userAgent: `node ${process.version}`, lock: `fedtab-client-node-${String(i).padStart(4, '0')}` });
+      const inbox = new BroadcastInbox({ identity: () => id, fetchKey: async (runId) => (await conn.runKey({ v: PROTOCOL_VERSION, type: 'key', ...id, runId })).key });
+      clients.push({ conn, id, inbox, net: buildModel(config.model), data: null, colluders: channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)), queue: Promise.resolve() });
     }
     let printed = 0;
     for (;;) {
       const status = fed.status();
-      // Not `onRound?.(history[printed++])`: an optional call skips its arguments, so printed would never move.
-      for (; printed < status.history.length; printed++) opts.onRound?.(status.history[printed], status);
+      // A round is printed once its evaluation is in (evaluation runs beside the next round).
+      while (printed < status.history.length && (status.history[printed].accuracy !== null || !isEvalRound(status.config!, status.history[printed].round))) {
+        opts.onRound?.(status.history[printed], status);
+        printed++;
+      }
       if (failure) throw new Error(failure);
       if (status.state === 'error') throw new Error(`coordinator error: ${status.error ?? status.message}`);
-      if (status.state === 'done') return { status, wallSeconds: (Date.now() - t0) / 1000 };
+      if (status.state === 'done') {
+        for (; printed < status.history.length; printed++) opts.onRound?.(status.history[printed], status);
+        return { status, wallSeconds: (Date.now() - t0) / 1000 };
+      }
       if (Date.now() - t0 > opts.timeoutMs) throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
       await new Promise((r) => setTimeout(r, 50));
     }

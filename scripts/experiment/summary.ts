@@ -18,6 +18,8 @@ export interface RunRecord {
   accuracy: number[];
   /** Per round, for targeted attacks (fraction of test 7s predicted as 1); null where not measured. */
   attackSuccessRate?: Array<number | null>;
+  /** Per round, federated evaluation: mean accuracy of the worst 10% of clients on their own data; null where not measured. */
+  clientWorst10?: Array<number | null>;
 }
 
 export interface SummaryOptions {
@@ -94,6 +96,8 @@ export interface SummaryRow {
   targets: TargetStat[];
   /** Final attack success rate (mean of the last `lastRounds` measured rounds) over the runs that have one. */
   finalAsr: MeanStd | null;
+  /** Worst-10% client accuracy (federated evaluation), the same way as finalAsr; null when no run measured it. */
+  finalClientWorst10: MeanStd | null;
   /** Null for baseline rows and for cells whose group has no baseline cell. */
   vsBaseline: BaselineComparison | null;
 }
@@ -330,6 +334,7 @@ export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[]
   }
   return cells.map((c): SummaryRow => {
     const asr = c.runs.map((r) => finalAsrOf(r.attackSuccessRate, opts.lastRounds)).filter((v): v is number => v !== null);
+    const worst = c.runs.map((r) => finalAsrOf(r.clientWorst10, opts.lastRounds)).filter((v): v is number => v !== null);
     const isBaseline = c.strategy === opts.baseline;
     const base = baselineOf.get(c.group);
     return {
@@ -348,6 +353,7 @@ export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[]
         smoothed: roundsStat(c.runs, target, smoothedRoundsToTarget),
       })),
       finalAsr: asr.length ? meanStd(asr) : null,
+      finalClientWorst10: worst.length ? meanStd(worst) : null,
       vsBaseline: !isBaseline && base ? compare(c, base, opts) : null,
     };
   });
@@ -397,8 +403,10 @@ function fenced(text: string, lang: string): string {
 export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: SummaryMeta): string {
   validateOptions(opts);
   const hasAsr = rows.some((r) => r.finalAsr !== null);
+  const hasWorst = rows.some((r) => r.finalClientWorst10 !== null);
   const B = opts.bootstrapSamples ?? 2000;
   const header = ['Group', 'Strategy', 'n', `Final acc % (last ${opts.lastRounds})`, 'Best acc %'];
+  if (hasWorst) header.push('Worst-10% client acc % ⁶');
   for (const t of opts.targets) header.push(`R@${pctLabel(t)} ¹`, `R̃@${pctLabel(t)} ²`);
   if (hasAsr) header.push('Final ASR % ³');
   header.push(`Δ final acc vs ${opts.baseline} (pp) [95% CI] ⁴`);
@@ -407,6 +415,7 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
   const lines = [`| ${header.map(mdCell).join(' | ')} |`, `|${header.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
   for (const r of rows) {
     const cells = [r.group, r.strategy, String(r.n), formatMeanStd(r.finalAccuracy), pct(r.bestAccuracy)];
+    if (hasWorst) cells.push(r.finalClientWorst10 ? formatMeanStd(r.finalClientWorst10) : '—');
     opts.targets.forEach((t) => {
       const s = r.targets.find((x) => x.target === t);
       cells.push(s ? formatRounds(s.best, r.rounds) : 'n/a', s ? formatRounds(s.smoothed, r.rounds) : 'n/a');
@@ -434,6 +443,12 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
       'A run that never reached the target counts as R = its number of rounds + 1, which understates the rounds of runs that never got there. ' +
       'n/a when the baseline never reached the target in any paired seed; CI n/a with fewer than 2 pairs.',
   ];
+  if (hasWorst) {
+    notes.push(
+      `⁶ Federated evaluation: each client evaluates the global model on its own held-out split; per round, the mean accuracy of the worst 10% of clients (at least one); ` +
+        `then the mean of the last ${opts.lastRounds} measured rounds, mean ± std over seeds.`,
+    );
+  }
   const noBaseline = rows.filter((r) => !r.isBaseline && !r.vsBaseline).map((r) => r.group);
   if (noBaseline.length) notes.push(`No ${opts.baseline} runs in group(s): ${[...new Set(noBaseline)].join('; ')}.`);
 
@@ -488,6 +503,7 @@ export function toCsv(rows: SummaryRow[]): string {
     'final_acc_mean', 'final_acc_std', 'best_acc_mean',
     ...targets.flatMap((t) => [`r_median@${t}`, `r_reached@${t}`, `r_smoothed_median@${t}`, `r_smoothed_reached@${t}`]),
     'final_asr_mean', 'final_asr_std', 'final_asr_n',
+    'final_client_worst10_mean', 'final_client_worst10_std',
     'baseline_cell', 'paired_seeds', 'diff_mean', 'diff_ci_low', 'diff_ci_high',
     ...targets.flatMap((t) => [`r_reduction@${t}`, `r_reduction_ci_low@${t}`, `r_reduction_ci_high@${t}`]),
   ];
@@ -502,6 +518,7 @@ export function toCsv(rows: SummaryRow[]): string {
         return s ? [s.best.median, s.best.reached, s.smoothed.median, s.smoothed.reached] : [null, null, null, null];
       }),
       r.finalAsr?.mean ?? null, r.finalAsr?.std ?? null, r.finalAsr?.n ?? null,
+      r.finalClientWorst10?.mean ?? null, r.finalClientWorst10?.std ?? null,
       c?.baselineCell ?? null, c ? c.pairedSeeds.join(' ') : null, c?.diffMean ?? null, c?.diffCi?.[0] ?? null, c?.diffCi?.[1] ?? null,
       ...targets.flatMap((t) => {
         const x = c?.reductions.find((y) => y.target === t);

@@ -6,8 +6,8 @@ import { createRng } from '../shared/prng.ts';
 import { attackerSlots, stragglerPlan } from '../shared/run-plan.ts';
 import { l2Norm, subtract } from '../shared/weights.ts';
 import type { Colluders } from './attacks.ts';
-import { runLocalRound, LATE_REPLY_MS, type LocalRoundInput, type LocalRoundResult } from './local-round.ts';
-import { buildModel, getFlatWeights, labelsToOneHot, layerSpecs } from '../shared/ml/models.ts';
+import { evaluateLocal, runLocalRound, LATE_REPLY_MS, type LocalRoundInput, type LocalRoundResult } from './local-round.ts';
+import { buildModel, getFlatWeights, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models.ts';
 
 const PIXELS = 28 * 28;
 const N = 40;
@@ -61,7 +61,10 @@ function roundMsg(config: Partial<FederationConfig>, opts: { slot: number; round
     deadline: Date.now() + 60_000,
     layers: layerSpecs(net),
     weights: w0.slice(),
-    ...(opts.control ? { control: opts.control } : {}),
+    ...(opts.control ? { extras: { control: opts.control } } : {}),
+    perClient: [],
+    evaluate: null,
+    auth: { macs: {} },
   };
 }
 
@@ -70,12 +73,12 @@ function run(msg: RoundMessage, slot: number, extra: Partial<LocalRoundInput> = 
     msg,
     slot,
     clientId: 'me',
+    secret: 's'.repeat(32),
     net,
     xs,
     ys,
     count: N,
     backend: 'cpu',
-    controls: new Map(),
     colluders: null,
     numTensors: () => tf.memory().numTensors,
     ...extra,
@@ -125,7 +128,7 @@ async function honest(slot: number, which: 'clean' | 'flipped' | 'targeted' = 'c
 }
 
 describe('runLocalRound: honest fedavg', () => {
-  it('delta = new weights − sent weights, steps = epochs·ceil(n/B), no controlDelta, not an attacker', async () => {
+  it('delta = new weights − sent weights, steps = epochs·ceil(n/B), no extras, not an attacker', async () => {
     const msg = roundMsg({}, { slot: 2, round: 4 });
     const sent = msg.weights.slice();
     const seen: number[] = [];
@@ -137,8 +140,8 @@ describe('runLocalRound: honest fedavg', () => {
     expect(r.update.delta.every(Number.isFinite)).toBe(true);
     expect(r.update.steps).toBe(FULL_STEPS);
     expect(FULL_STEPS).toBe(6);
-    expect(r.update.controlDelta).toBeUndefined();
-    expect('controlDelta' in r.update).toBe(false);
+    expect('extras' in r.update).toBe(false);
+    expect('initialLoss' in r.update).toBe(false);
     expect(r.attacker).toBe(false);
     expect(r.straggler).toBeNull();
     expect(r.sendAt).toBe(0);
@@ -177,64 +180,42 @@ describe('runLocalRound: honest fedavg', () => {
 
 describe('runLocalRound: SCAFFOLD', () => {
   const lr = BASE.lr;
+  const cd = (r: LocalRoundResult) => r.update.extras!.controlDelta;
 
-  it('first round (no control, no c_k): controlDelta = −Δ/(τ·lr), and controls hold c_k⁺ = controlDelta', async () => {
-    const controls = new Map<string, Float32Array>();
-    const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 3 }), 3, { controls });
-    const { delta, controlDelta, steps } = r.update;
+  it('first round (no c, no c_k): controlDelta = −Δ/(τ·lr), and the delta is exactly fedavg’s', async () => {
+    const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 3 }), 3);
+    const { delta, steps } = r.update;
     expect(steps).toBe(FULL_STEPS);
-    expect(controlDelta).toBeInstanceOf(Float32Array);
-    expect(controlDelta).toHaveLength(delta.length);
-    // A few entries by hand, then all of them.
-    for (const i of [0, 1, 1234, delta.length - 11, delta.length - 1]) {
-      expect(controlDelta![i]).toBeCloseTo(-delta[i] / (6 * 0.05), 5);
-    }
+    expect(Object.keys(r.update.extras!)).toEqual(['controlDelta']);
+    expect(cd(r)).toHaveLength(delta.length);
+    for (const i of [0, 1, 1234, delta.length - 11, delta.length - 1]) expect(cd(r)[i]).toBeCloseTo(-delta[i] / (6 * 0.05), 5);
     let worst = 0;
-    for (let i = 0; i < delta.length; i++) worst = Math.max(worst, Math.abs(controlDelta![i] + delta[i] / (steps * lr)));
+    for (let i = 0; i < delta.length; i++) worst = Math.max(worst, Math.abs(cd(r)[i] + delta[i] / (steps * lr)));
     expect(worst).toBeLessThan(1e-5);
-    expect(l2Norm(controlDelta!)).toBeGreaterThan(0);
-
-    // c_k moves only once the coordinator accepted the update (a late or rejected one must leave it as it was).
-    expect(controls.size).toBe(0);
-    r.accepted();
-    expect([...controls.keys()]).toEqual([`${RUN_ID}|3`]);
-    expect(maxAbsDiff(controls.get(`${RUN_ID}|3`)!, controlDelta!)).toBe(0); // c_k⁺ = 0 + controlDelta (−0 becomes +0)
-    expect(controls.get(`${RUN_ID}|3`)).not.toBe(controlDelta);
-
-    // With c = c_k = 0 the correction is zero: the delta is exactly fedavg's.
+    expect(l2Norm(cd(r))).toBeGreaterThan(0);
+    // With c = c_k = 0 the correction is zero.
     expect(firstDiff(delta, (await honest(3)).update.delta)).toBe(-1);
   });
 
-  it('second round with a server control c: trains with c − c_k, controlDelta = −c − Δ/(τ·lr), c_k⁺ = c_k + controlDelta', async () => {
-    const controls = new Map<string, Float32Array>();
-    (await run(roundMsg({ algorithm: 'scaffold' }, { slot: 3 }), 3, { controls })).accepted();
-    const ck = controls.get(`${RUN_ID}|3`)!.slice();
+  it('with c on the broadcast and c_k from the port: trains with c − c_k, controlDelta = −c − Δ/(τ·lr)', async () => {
     const rng = createRng(17);
     const c = Float32Array.from({ length: w0.length }, () => 0.02 * (rng.next() - 0.5));
-
-    const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 3, round: 2, control: c }), 3, { controls });
-    const { delta, controlDelta, steps } = r.update;
-    r.accepted();
-    expect(steps).toBe(FULL_STEPS);
-    for (const i of [0, 7, 5000, delta.length - 1]) {
-      expect(controlDelta![i]).toBeCloseTo(-c[i] - delta[i] / (6 * 0.05), 4);
-    }
+    const ck = Float32Array.from({ length: w0.length }, () => 0.02 * (rng.next() - 0.5));
+    const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 3, round: 2, control: c }), 3, { perClient: { clientControl: ck } });
+    const { delta, steps } = r.update;
+    for (const i of [0, 7, 5000, delta.length - 1]) expect(cd(r)[i]).toBeCloseTo(-c[i] - delta[i] / (6 * 0.05), 4);
     let worst = 0;
     for (let i = 0; i < delta.length; i++) {
       const want = -c[i] - delta[i] / (steps * lr);
-      worst = Math.max(worst, Math.abs(controlDelta![i] - want) / Math.max(1, Math.abs(want)));
+      worst = Math.max(worst, Math.abs(cd(r)[i] - want) / Math.max(1, Math.abs(want)));
     }
     expect(worst).toBeLessThan(1e-5);
-    const next = controls.get(`${RUN_ID}|3`)!;
-    for (const i of [0, 7, 5000, delta.length - 1]) expect(next[i]).toBeCloseTo(ck[i] + controlDelta![i], 4);
-
-    // The same round without the correction (plain fedavg) ends elsewhere.
-    const plain = await run(roundMsg({}, { slot: 3, round: 2 }), 3);
-    expect(maxAbsDiff(delta, plain.update.delta)).toBeGreaterThan(1e-4);
+    // c = c_k cancels: the same as plain fedavg.
+    const same = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 3, round: 2, control: ck }), 3, { perClient: { clientControl: ck } });
+    expect(maxAbsDiff(same.update.delta, (await run(roundMsg({}, { slot: 3, round: 2 }), 3)).update.delta)).toBeLessThan(1e-7);
   });
 
   it('the correction c − c_k is added to every step: Δ_corrected − Δ_plain ≈ −τ·lr·(c − c_k)', async () => {
-    // Fresh controls (c_k = 0), so the correction is c itself; small enough that the gradients barely move.
     const rng = createRng(23);
     const c = Float32Array.from({ length: w0.length }, () => 0.01 * (rng.next() - 0.5));
     const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 1, control: c }), 1);
@@ -246,24 +227,35 @@ describe('runLocalRound: SCAFFOLD', () => {
     expect(l2Norm(diff) / l2Norm(want)).toBeLessThan(1.05);
   });
 
-  it('a c_k kept for another run or slot is not used', async () => {
-    const controls = new Map<string, Float32Array>([
-      [`other-run|1`, new Float32Array(w0.length).fill(5)],
-      [`${RUN_ID}|2`, new Float32Array(w0.length).fill(5)],
-    ]);
-    const r = await run(roundMsg({ algorithm: 'scaffold' }, { slot: 1 }), 1, { controls });
-    expect(firstDiff(r.update.delta, (await honest(1)).update.delta)).toBe(-1);
-    r.accepted();
-    expect(controls.size).toBe(3);
-  });
-
   it('leaks no tensors with a correction', async () => {
     const c = new Float32Array(w0.length).fill(0.001);
-    const controls = new Map<string, Float32Array>();
-    (await run(roundMsg({ algorithm: 'scaffold' }, { slot: 0, control: c }), 0, { controls })).accepted();
+    await run(roundMsg({ algorithm: 'scaffold' }, { slot: 0, control: c }), 0);
     const before = tf.memory().numTensors;
-    await run(roundMsg({ algorithm: 'scaffold' }, { slot: 0, round: 2, control: c }), 0, { controls });
+    await run(roundMsg({ algorithm: 'scaffold' }, { slot: 0, round: 2, control: c }), 0, { perClient: { clientControl: c } });
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('runLocalRound: q-FedAvg and federated evaluation', () => {
+  it('q-FedAvg clients report their loss at w_t, before training (F_k)', async () => {
+    const r = await run(roundMsg({ algorithm: 'qfedavg' }, { slot: 0 }), 0);
+    setFlatWeights(net, w0);
+    const want = tf.tidy(() => tf.losses.softmaxCrossEntropy(ys, net.predict(xs) as tf.Tensor).dataSync()[0]);
+    expect(r.update.initialLoss).toBeCloseTo(want, 5);
+    expect(r.update.initialLoss).toBeGreaterThan(1);
+  });
+
+  it('evaluateLocal scores the sent weights on the held-out split, whatever the model held', async () => {
+    const images = new Uint8Array(4 * PIXELS).map((_, i) => (i * 7) % 256);
+    const evLabels = Uint8Array.of(0, 1, 1, 3);
+    const a = await evaluateLocal(net, w0, images, evLabels, 10);
+    expect(a.numSamples).toBe(4);
+    expect(a.classCounts).toEqual([1, 2, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(a.classCorrect.every((c, k) => c <= a.classCounts[k])).toBe(true);
+    expect(a.loss).toBeGreaterThan(0);
+    await run(roundMsg({}, { slot: 1 }), 1); // the model now holds trained weights
+    expect(await evaluateLocal(net, w0, images, evLabels, 10)).toEqual(a);
+    expect(await evaluateLocal(net, w0, new Uint8Array(0), new Uint8Array(0), 10)).toMatchObject({ numSamples: 0 });
   });
 });
 
@@ -435,10 +427,10 @@ describe('runLocalRound: stragglers', () => {
   it('SCAFFOLD with a partial straggler divides by the steps actually taken', async () => {
     const msg = roundMsg({ algorithm: 'scaffold', stragglers: 1 }, { slot: 2 });
     const r = await run(msg, 2);
-    const { delta, controlDelta, steps } = r.update;
-    r.accepted();
+    const { delta, steps } = r.update;
+    const controlDelta = r.update.extras!.controlDelta;
     expect(steps).toBeLessThan(FULL_STEPS);
-    for (const i of [0, 99, delta.length - 1]) expect(controlDelta![i]).toBeCloseTo(-delta[i] / (steps * BASE.lr), 4);
+    for (const i of [0, 99, delta.length - 1]) expect(controlDelta[i]).toBeCloseTo(-delta[i] / (steps * BASE.lr), 4);
   });
 
   it('leaks no tensors as a partial straggler', async () => {

@@ -1,15 +1,16 @@
 // One client's part of one round, the same in a tab, a worker and the Node runtime: set w_t, train (honestly, as a
-// straggler, or as a simulated attacker), and build the update message.
+// straggler, or as a simulated attacker), and build the update message; and its federated evaluation of a global model.
 import * as tf from '@tensorflow/tfjs';
-import type { BackendName } from '../shared/config';
-import { PROTOCOL_VERSION, type RoundMessage, type UpdateMessage } from '../shared/protocol';
+import type { BackendName, FederationConfig } from '../shared/config';
+import type { Dataset } from '../shared/data/dataset-store';
+import { evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
+import { trainLocal } from '../shared/ml/train';
 import { deriveSeed } from '../shared/prng';
-import { attackerSlots, slotIndices, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
+import { PROTOCOL_VERSION, type EvaluationMessage, type RoundMessage, type UpdateMessage } from '../shared/protocol';
+import { attackerSlots, slotSplit, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
+import { strategyDefinition } from '../shared/strategies/registry';
 import { subtract, unpackWeights } from '../shared/weights';
 import { attackScale, craftUpdate, forgeLosses, poisonedLabelMap, type Colluders } from './attacks';
-import type { Dataset } from '../shared/data/dataset-store';
-import { getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
-import { trainLocal } from '../shared/ml/train';
 
 /** A late straggler replies this long after the deadline. */
 export const LATE_REPLY_MS = 500;
@@ -18,14 +19,15 @@ export interface LocalRoundInput {
   msg: RoundMessage;
   slot: number;
   clientId: string;
+  secret: string;
   net: tf.LayersModel;
   xs: tf.Tensor;
   /** One-hot labels [n, classes]. */
   ys: tf.Tensor;
   count: number;
   backend: BackendName;
-  /** SCAFFOLD client control variates c_k, kept by the client across rounds, keyed by run and slot. */
-  controls: Map<string, Float32Array>;
+  /** This client's own extras for the round, fetched over its port (SCAFFOLD: its c_k). */
+  perClient?: Readonly<Record<string, Float32Array>>;
   /** How ALIE attackers share updates; null where no attack can run. */
   colluders: Colluders | null;
   numTensors(): number;
@@ -38,14 +40,31 @@ export interface LocalRoundResult {
   straggler: StragglerPlan | null;
   /** Send no earlier than this (ms since epoch); 0 = at once. */
   sendAt: number;
-  /** Call once the coordinator accepted the update: SCAFFOLD's c_k moves to c_k⁺ only then, as the server's c does. */
-  accepted(): void;
 }
 
-/** The training data of partition `slot` in this round's run, as tensors the caller disposes. */
-export function slotData(dataset: Dataset, msg: RoundMessage, slot: number): { indices: Int32Array; xs: tf.Tensor; ys: tf.Tensor; count: number } {
-  const indices = slotIndices(dataset.train.labels, dataset.numClasses, msg.config, msg.numPartitions, slot);
-  return { indices, xs: imagesToTensor(dataset.train.images, indices), ys: labelsToOneHot(dataset.train.labels, indices), count: indices.length };
+export interface SlotData {
+  indices: Int32Array;
+  xs: tf.Tensor;
+  ys: tf.Tensor;
+  count: number;
+  /** The held-out split for federated evaluation, as raw images and labels (evaluated in batches). */
+  evalImages: Uint8Array;
+  evalLabels: Uint8Array;
+}
+
+/** The training tensors and the evaluation split of partition `slot` in a run; the caller disposes xs and ys. */
+export function slotData(dataset: Dataset, cfg: FederationConfig, numPartitions: number, slot: number): SlotData {
+  const { train, eval: held } = slotSplit(dataset.train.labels, dataset.numClasses, cfg, numPartitions, slot);
+  const evalImages = new Uint8Array(held.length * 784);
+  held.forEach((i, k) => evalImages.set(dataset.train.images.subarray(i * 784, (i + 1) * 784), k * 784));
+  return {
+    indices: train,
+    xs: imagesToTensor(dataset.train.images, train),
+    ys: labelsToOneHot(dataset.train.labels, train),
+    count: train.length,
+    evalImages,
+    evalLabels: Uint8Array.from(held, (i) => dataset.train.labels[i]),
+  };
 }
 
 export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundResult> {
@@ -60,17 +79,19 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   const labelMap = attacker ? poisonedLabelMap(cfg.attack, inp.ys.shape[1]!) : null;
   const ys = labelMap ? relabel(inp.ys, labelMap) : inp.ys;
 
-  const controlKey = `${msg.runId}|${slot}`;
-  const scaffold = cfg.algorithm === 'scaffold';
-  const c = msg.control ?? new Float32Array(msg.weights.length);
-  const ck = inp.controls.get(controlKey) ?? new Float32Array(msg.weights.length);
+  const side = strategyDefinition(cfg.algorithm).client?.(cfg as never) ?? {};
+  const scaffold = side.controlVariates === true;
+  const c = msg.extras?.control ?? new Float32Array(msg.weights.length);
+  const ck = inp.perClient?.clientControl ?? new Float32Array(msg.weights.length);
+  // q-FedAvg's F_k: the loss on the training data at w_t, before any step.
+  const initialLoss = side.initialLoss ? await lossOn(net, inp.xs, ys) : undefined;
   let result;
   try {
     result = await trainLocal(net, inp.xs, ys, {
       epochs: cfg.epochs,
       batchSize: cfg.batchSize,
       lr: cfg.lr,
-      mu: cfg.algorithm === 'fedprox' ? cfg.mu : 0,
+      mu: side.proximalMu ?? 0,
       seed: trainSeed(cfg, slot, msg.round),
       maxSteps: straggler?.mode === 'partial' ? straggler.steps : undefined,
       correction: scaffold ? unpackWeights(subtract(c, ck), layerSpecs(net)) : undefined,
@@ -82,16 +103,11 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   let delta = subtract(getFlatWeights(net), msg.weights);
 
   let controlDelta: Float32Array | undefined;
-  let nextControl: Float32Array | null = null;
   if (scaffold) {
     // Option II: c_k⁺ = c_k − c + (w_t − y)/(τ η_l) = c_k − c − Δ/(τ η_l), so c_k⁺ − c_k = −c − Δ/(τ η_l).
     const inv = 1 / (Math.max(1, result.steps) * cfg.lr);
     controlDelta = new Float32Array(delta.length);
-    nextControl = new Float32Array(delta.length);
-    for (let i = 0; i < delta.length; i++) {
-      controlDelta[i] = -c[i] - delta[i] * inv;
-      nextControl[i] = ck[i] + controlDelta[i];
-    }
+    for (let i = 0; i < delta.length; i++) controlDelta[i] = -c[i] - delta[i] * inv;
   }
 
   let { epochLosses, batchLosses } = result;
@@ -116,6 +132,7 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
     v: PROTOCOL_VERSION,
     type: 'update',
     clientId: inp.clientId,
+    secret: inp.secret,
     runId: msg.runId,
     round: msg.round,
     numSamples: inp.count,
@@ -128,16 +145,14 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
     samplesPerSec: result.samplesPerSec,
     backend: inp.backend,
     numTensors: inp.numTensors(),
-    ...(controlDelta ? { controlDelta } : {}),
+    ...(controlDelta ? { extras: { controlDelta } } : {}),
+    ...(initialLoss !== undefined ? { initialLoss } : {}),
   };
   return {
     update,
     attacker,
     straggler,
     sendAt: straggler?.mode === 'late' ? msg.deadline + LATE_REPLY_MS : 0,
-    accepted: () => {
-      if (nextControl) inp.controls.set(controlKey, nextControl);
-    },
   };
 }
 
@@ -150,3 +165,46 @@ function relabel(ys: tf.Tensor, map: readonly number[]): tf.Tensor {
     return tf.matMul(ys as tf.Tensor2D, tf.tensor2d(m, [k, k]));
   });
 }
+
+/** Mean cross-entropy of `net` on (xs, ys), batched. */
+async function lossOn(net: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor, batch = 500): Promise<number> {
+  const n = xs.shape[0];
+  let sum = 0;
+  for (let s = 0; s < n; s += batch) {
+    const size = Math.min(batch, n - s);
+    const l = tf.tidy(() => {
+      const x = tf.slice(xs, s, size);
+      const y = tf.slice(ys, s, size);
+      return tf.losses.softmaxCrossEntropy(y, net.predict(x) as tf.Tensor, undefined, undefined, tf.Reduction.SUM);
+    });
+    sum += (await l.data())[0];
+    l.dispose();
+  }
+  return n ? sum / n : 0;
+}
+
+export interface LocalEvaluation {
+  numSamples: number;
+  loss: number;
+  classCounts: number[];
+  classCorrect: number[];
+}
+
+/** The global model `weights` on this client's held-out split: federated evaluation. */
+export async function evaluateLocal(net: tf.LayersModel, weights: Float32Array, images: Uint8Array, labels: Uint8Array, numClasses: number): Promise<LocalEvaluation> {
+  const classCounts = new Array<number>(numClasses).fill(0);
+  const classCorrect = new Array<number>(numClasses).fill(0);
+  if (labels.length === 0) return { numSamples: 0, loss: 0, classCounts, classCorrect };
+  setFlatWeights(net, weights);
+  const r = await evaluate(net, images, labels);
+  r.confusion.forEach((row, y) => {
+    classCounts[y] = row.reduce((a, b) => a + b, 0);
+    classCorrect[y] = row[y];
+  });
+  return { numSamples: labels.length, loss: r.loss, classCounts, classCorrect };
+}
+
+export function evaluationMessage(e: LocalEvaluation, who: { clientId: string; secret: string }, runId: string, round: number): EvaluationMessage {
+  return { v: PROTOCOL_VERSION, type: 'evaluation', clientId: who.clientId, secret: who.secret, runId, round, ...e };
+}
+

@@ -1,31 +1,35 @@
-// One federated client, the same code in a tab and in a dedicated Web Worker.
-// Rounds arrive over BroadcastChannel; updates go back over this client's own MessagePort (comlink).
+// One federated client, the same code in a tab and in a dedicated Web Worker. It registers over its own port and
+// gets an id and a secret; rounds arrive on the BroadcastChannel and count only once the coordinator's signature for
+// this client checks out (broadcast-inbox.ts); updates and evaluations go back over the port.
 import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
 import type { BackendChoice, BackendName, FederationConfig } from '../shared/config';
+import { loadDataset, type Dataset } from '../shared/data/dataset-store';
+import { buildModel } from '../shared/ml/models';
 import { labelHistogram } from '../shared/partition';
 import {
   CHANNEL_NAME,
   PROTOCOL_VERSION,
-  parseBroadcast,
   type BackendProbe,
+  type BroadcastMessage,
   type ClientKind,
   type ClientState,
+  type EvaluateMessage,
   type RoundMessage,
 } from '../shared/protocol';
-import type { CoordinatorApi, UpdateResult } from '../server-worker/api';
-import { selectBackend } from './backend';
-import { loadDataset, type Dataset } from '../shared/data/dataset-store';
+import type { UpdateResult } from '../server-worker/federation';
+import type { ClientApi } from '../server-worker/api';
 import { channelColluders } from './attacks';
-import { runLocalRound, slotData } from './local-round';
-import { buildModel } from '../shared/ml/models';
+import { selectBackend } from './backend';
+import { BroadcastInbox } from './broadcast-inbox';
+import { evaluateLocal, evaluationMessage, runLocalRound, slotData, type SlotData } from './local-round';
 
 export const HEARTBEAT_MS = 2000;
 /** Where simulated ALIE attackers share their honest updates (attacks.ts). */
 const COLLUDER_CHANNEL = `${CHANNEL_NAME}/colluders`;
 
 export interface ClientView {
-  clientId: string;
+  clientId: string | null;
   kind: ClientKind;
   state: ClientState;
   backend: BackendName | 'pending';
@@ -36,19 +40,23 @@ export interface ClientView {
   labelHistogram: number[] | null;
   localLoss: number | null;
   lossHistory: Array<{ round: number; loss: number }>;
+  /** Federated evaluation of the global model on this client's held-out split, per round evaluated. */
+  evalHistory: Array<{ round: number; accuracy: number }>;
   samplesPerSec: number | null;
   numTensors: number;
   lastResult: UpdateResult | null;
   /** 'honest', or the simulated attack this client runs. */
   role: string;
   straggler: 'partial' | 'late' | null;
+  /** Broadcasts dropped (unsigned, forged, replayed…) by reason. */
+  broadcastsDropped: BroadcastInbox['dropped'];
   error: string | null;
   message: string;
 }
 
 export interface ClientHandle {
   view(): ClientView;
-  coordinator: Comlink.Remote<CoordinatorApi>;
+  coordinator: Comlink.Remote<ClientApi>;
   stop(): void;
 }
 
@@ -58,13 +66,6 @@ export interface ClientOptions {
   /** The client's own backend choice; `auto` defers to the run config. */
   backend: BackendChoice;
   onView?: (view: ClientView) => void;
-}
-
-interface LocalData {
-  key: string;
-  xs: tf.Tensor;
-  ys: tf.Tensor;
-  count: number;
 }
 
 /** Tensor count, or 0 before any backend is up (tf.memory() would try to start the highest-priority one). */
@@ -77,22 +78,32 @@ function numTensors(): number {
 }
 
 /** Held for the client's whole life: the coordinator learns of a closed tab when it can take this lock. */
-async function holdLifeLock(clientId: string): Promise<void> {
+async function holdLifeLock(name: string): Promise<void> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
   if (!locks) return;
   await new Promise<void>((acquired) => {
-    void locks.request(`fedtab-client-${clientId}`, () => {
+    void locks.request(name, () => {
       acquired();
       return new Promise<void>(() => {});
     });
   });
 }
 
+type Job = { kind: 'fit'; msg: RoundMessage; slot: number } | { kind: 'eval'; msg: RoundMessage | EvaluateMessage; slot: number; round: number };
+
 export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
-  const clientId = `${opts.kind}-${crypto.randomUUID().slice(0, 8)}`;
-  const coordinator = Comlink.wrap<CoordinatorApi>(opts.port);
+  const coordinator = Comlink.wrap<ClientApi>(opts.port);
+  const lock = `fedtab-client-${crypto.randomUUID()}`;
+  let identity: { clientId: string; secret: string } | null = null;
+  const inbox = new BroadcastInbox({
+    identity: () => identity,
+    fetchKey: async (runId) => {
+      if (!identity) throw new Error('not registered');
+      return (await coordinator.runKey({ v: PROTOCOL_VERSION, type: 'key', ...identity, runId })).key;
+    },
+  });
   const view: ClientView = {
-    clientId,
+    clientId: null,
     kind: opts.kind,
     state: 'starting',
     backend: 'pending',
@@ -103,36 +114,51 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     labelHistogram: null,
     localLoss: null,
     lossHistory: [],
+    evalHistory: [],
     samplesPerSec: null,
     numTensors: 0,
     lastResult: null,
     role: 'honest',
     straggler: null,
+    broadcastsDropped: inbox.dropped,
     error: null,
     message: 'connecting',
   };
   const changed = (patch: Partial<ClientView>) => {
-    Object.assign(view, patch, { numTensors: numTensors() });
+    Object.assign(view, patch, { numTensors: numTensors(), broadcastsDropped: { ...inbox.dropped } });
     opts.onView?.({ ...view });
   };
 
   let dataset: Dataset | null = null;
-  let local: LocalData | null = null;
+  let local: (SlotData & { key: string }) | null = null;
   let model: { key: string; net: tf.LayersModel } | null = null;
   let busy = false;
-  /** A round that arrived while this client was still training an earlier one (it missed that deadline). */
-  let queued: { msg: RoundMessage; slot: number } | null = null;
+  /** Work that arrived while busy: the newest round of the run (an older one's deadline has passed) and evaluations. */
+  let pending: Job[] = [];
   let stoppedRunId: string | null = null;
-  /** SCAFFOLD c_k per run and slot. */
-  const controls = new Map<string, Float32Array>();
   const colluders = channelColluders(new BroadcastChannel(COLLUDER_CHANNEL));
 
-  const heartbeat = () =>
-    coordinator
-      .heartbeat({
+  async function register(): Promise<void> {
+    identity = await coordinator.register({
+      v: PROTOCOL_VERSION,
+      type: 'register',
+      kind: opts.kind,
+      backend: view.backend,
+      probe: view.probe,
+      userAgent: globalThis.navigator?.userAgent ?? '',
+      lock,
+    });
+    inbox.forgetKeys();
+    changed({ clientId: identity.clientId, state: 'idle', message: 'registered; waiting for a round' });
+  }
+
+  const heartbeat = async () => {
+    if (!identity) return;
+    try {
+      const reply = await coordinator.heartbeat({
         v: PROTOCOL_VERSION,
         type: 'heartbeat',
-        clientId,
+        ...identity,
         state: view.state,
         backend: view.backend,
         probe: view.probe,
@@ -140,8 +166,14 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
         localLoss: view.localLoss,
         numTensors: numTensors(),
         error: view.error,
-      })
-      .catch(() => undefined);
+        broadcastsDropped: { ...inbox.dropped },
+      });
+      // Evicted (say, a frozen tab missed its heartbeats): come back as a new client.
+      if (!reply.registered) await register();
+    } catch {
+      // The next beat tries again.
+    }
+  };
 
   // Backend changes are serialised: the start-up probe and a round's request never race.
   let backendTask: Promise<void> = Promise.resolve();
@@ -154,7 +186,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       disposeModelAndData();
       const sel = await selectBackend(wanted, cfg.model, opts.kind);
       changed({ state: before, backend: sel.backend, probe: sel.probe, message: `backend ${sel.backend}` });
-      heartbeat();
+      void heartbeat();
     });
     return backendTask;
   }
@@ -166,7 +198,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     local = null;
   }
 
-  async function prepare(msg: RoundMessage, slot: number): Promise<{ data: LocalData; net: tf.LayersModel }> {
+  async function prepare(msg: RoundMessage | EvaluateMessage, slot: number): Promise<{ data: SlotData; net: tf.LayersModel }> {
     const cfg = msg.config;
     await ensureBackend(cfg);
     if (!dataset || dataset.name !== cfg.dataset) {
@@ -176,9 +208,8 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     const dataKey = `${msg.runId}|${slot}|${msg.numPartitions}|${view.backend}`;
     if (local?.key !== dataKey) {
       if (local) tf.dispose([local.xs, local.ys]);
-      const { indices, xs, ys, count } = slotData(dataset, msg, slot);
-      local = { key: dataKey, xs, ys, count };
-      changed({ numSamples: count, labelHistogram: labelHistogram(dataset.train.labels, indices, dataset.numClasses) });
+      local = { key: dataKey, ...slotData(dataset, cfg, msg.numPartitions, slot) };
+      changed({ numSamples: local.count, labelHistogram: labelHistogram(dataset.train.labels, local.indices, dataset.numClasses) });
     }
     const modelKey = `${cfg.model}|${view.backend}`;
     if (model?.key !== modelKey) {
@@ -188,93 +219,120 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     return { data: local, net: model.net };
   }
 
-  async function runRound(msg: RoundMessage, slot: number): Promise<void> {
+  async function evaluate(msg: RoundMessage | EvaluateMessage, slot: number, round: number): Promise<void> {
+    if (!identity || msg.runId === stoppedRunId) return;
+    const { data, net } = await prepare(msg, slot);
+    changed({ state: 'evaluating', message: `evaluating the round ${round} model on this client's own split` });
+    const e = await evaluateLocal(net, msg.weights, data.evalImages, data.evalLabels, dataset!.numClasses);
+    const res = await coordinator.submitEvaluation(evaluationMessage(e, identity, msg.runId, round));
+    const correct = e.classCorrect.reduce((a, b) => a + b, 0);
+    if (res.accepted && e.numSamples > 0) changed({ evalHistory: [...view.evalHistory, { round, accuracy: correct / e.numSamples }].slice(-200) });
+  }
+
+  async function fit(msg: RoundMessage, slot: number): Promise<void> {
+    const me = identity;
+    if (!me) return;
+    const { data, net } = await prepare(msg, slot);
+    const perClient = msg.perClient.includes(me.clientId)
+      ? await coordinator.roundExtras({ v: PROTOCOL_VERSION, type: 'extras', ...me, runId: msg.runId, round: msg.round })
+      : undefined;
+    changed({ state: 'training', round: msg.round, slot, message: `training round ${msg.round}` });
+    const { update, attacker, straggler, sendAt } = await runLocalRound({
+      msg,
+      slot,
+      clientId: me.clientId,
+      secret: me.secret,
+      net,
+      xs: data.xs,
+      ys: data.ys,
+      count: data.count,
+      backend: view.backend as BackendName,
+      perClient,
+      colluders,
+      numTensors,
+      onEpoch: (_e, loss, sps) => changed({ localLoss: loss, samplesPerSec: sps }),
+    });
+    if (msg.runId === stoppedRunId) {
+      disposeModelAndData();
+      return changed({ state: 'idle', message: 'run stopped' });
+    }
+    changed({ role: attacker ? `attacker (${msg.config.attack})` : 'honest', straggler: straggler?.mode ?? null });
+    if (sendAt > Date.now()) {
+      changed({ state: 'uploading', message: `straggling: replying after the round ${msg.round} deadline` });
+      await new Promise((r) => setTimeout(r, sendAt - Date.now()));
+    }
+    changed({ state: 'uploading', samplesPerSec: update.samplesPerSec });
+    const buffers = [update.delta.buffer, ...Object.values(update.extras ?? {}).map((x) => x.buffer)];
+    const res = await coordinator.submitUpdate(Comlink.transfer(update, buffers as ArrayBuffer[]));
+    const loss = update.epochLosses[update.epochLosses.length - 1];
+    changed({
+      state: 'idle',
+      lastResult: res,
+      lossHistory: [...view.lossHistory, { round: msg.round, loss }].slice(-200),
+      message: res.accepted ? `round ${msg.round} update accepted` : `round ${msg.round} update rejected: ${res.reason} (${res.detail})`,
+    });
+    // The model this round started from is the previous round's result: evaluate it now that the update is in.
+    const ev = msg.evaluate?.slots[me.clientId];
+    if (ev !== undefined && msg.evaluate) await evaluate(msg, ev, msg.evaluate.round);
+  }
+
+  async function work(job: Job): Promise<void> {
     busy = true;
     try {
-      const { data, net } = await prepare(msg, slot);
-      changed({ state: 'training', round: msg.round, slot, message: `training round ${msg.round}` });
-      const { update, attacker, straggler, sendAt, accepted } = await runLocalRound({
-        msg,
-        slot,
-        clientId,
-        net,
-        xs: data.xs,
-        ys: data.ys,
-        count: data.count,
-        backend: view.backend as BackendName,
-        controls,
-        colluders,
-        numTensors,
-        onEpoch: (_e, loss, sps) => changed({ localLoss: loss, samplesPerSec: sps }),
-      });
-      if (msg.runId === stoppedRunId) {
-        disposeModelAndData();
-        return changed({ state: 'idle', message: 'run stopped' });
-      }
-      changed({ role: attacker ? `attacker (${msg.config.attack})` : 'honest', straggler: straggler?.mode ?? null });
-      if (sendAt > Date.now()) {
-        changed({ state: 'uploading', message: `straggling: replying after the round ${msg.round} deadline` });
-        await new Promise((r) => setTimeout(r, sendAt - Date.now()));
-      }
-      changed({ state: 'uploading', samplesPerSec: update.samplesPerSec });
-      const buffers = [update.delta.buffer, ...(update.controlDelta ? [update.controlDelta.buffer] : [])];
-      const res = await coordinator.submitUpdate(Comlink.transfer(update, buffers));
-      if (res.accepted) accepted();
-      const loss = update.epochLosses[update.epochLosses.length - 1];
-      changed({
-        state: 'idle',
-        lastResult: res,
-        lossHistory: [...view.lossHistory, { round: msg.round, loss }].slice(-200),
-        message: res.accepted ? `round ${msg.round} update accepted` : `round ${msg.round} update rejected: ${res.reason} (${res.detail})`,
-      });
+      if (job.kind === 'fit') await fit(job.msg, job.slot);
+      else await evaluate(job.msg, job.slot, job.round);
     } catch (e) {
       changed({ state: 'error', error: e instanceof Error ? e.message : String(e), message: 'error' });
     } finally {
       busy = false;
-      heartbeat();
-      const next = queued;
-      queued = null;
-      if (next && next.msg.deadline > Date.now()) void runRound(next.msg, next.slot);
+      if (view.state !== 'error') changed({ state: 'idle' });
+      void heartbeat();
+      const next = pending.shift();
+      if (next) void work(next);
     }
+  }
+
+  function enqueue(job: Job): void {
+    if (!busy) return void work(job);
+    // A newer round of the same run replaces an older queued one: the coordinator has moved on from it.
+    if (job.kind === 'fit') pending = pending.filter((j) => !(j.kind === 'fit' && j.msg.runId === job.msg.runId));
+    pending.push(job);
+  }
+
+  function handle(msg: BroadcastMessage): void {
+    const me = identity?.clientId;
+    if (!me) return;
+    if (msg.type === 'stop') {
+      pending = pending.filter((j) => j.msg.runId !== msg.runId);
+      stoppedRunId = msg.runId;
+      // A round in training finishes on its own tensors and is then dropped (see fit).
+      if (!busy) disposeModelAndData();
+      changed({ state: busy ? view.state : 'idle', slot: null, round: null, message: 'run stopped' });
+      return;
+    }
+    if (msg.type === 'evaluate') {
+      const slot = msg.evaluate.slots[me];
+      if (slot !== undefined) enqueue({ kind: 'eval', msg, slot, round: msg.evaluate.round });
+      return;
+    }
+    const slot = msg.assignments[me];
+    if (slot !== undefined) return enqueue({ kind: 'fit', msg, slot });
+    const ev = msg.evaluate?.slots[me];
+    if (ev !== undefined && msg.evaluate) enqueue({ kind: 'eval', msg, slot: ev, round: msg.evaluate.round });
   }
 
   const channel = new BroadcastChannel(CHANNEL_NAME);
   channel.onmessage = (ev: MessageEvent) => {
-    let msg;
-    try {
-      msg = parseBroadcast(ev.data);
-    } catch (e) {
-      changed({ message: `ignored a broadcast: ${e instanceof Error ? e.message : String(e)}` });
-      return;
-    }
-    if (msg.type === 'stop') {
-      queued = null;
-      stoppedRunId = msg.runId;
-      for (const key of controls.keys()) if (key.startsWith(`${msg.runId}|`)) controls.delete(key);
-      // A round in training finishes on its own tensors and is then dropped (see runRound).
-      if (!busy) disposeModelAndData();
-      changed({ state: 'idle', slot: null, round: null, message: 'run stopped' });
-      return;
-    }
-    const slot = msg.assignments[clientId];
-    if (slot === undefined) return;
-    if (busy) queued = { msg, slot };
-    else void runRound(msg, slot);
+    void inbox.receive(ev.data).then((msg) => {
+      if (msg) handle(msg);
+      else changed({ message: view.message });
+    });
   };
 
-  await holdLifeLock(clientId);
-  await coordinator.register({
-    v: PROTOCOL_VERSION,
-    type: 'register',
-    clientId,
-    kind: opts.kind,
-    backend: 'pending',
-    probe: [],
-    userAgent: globalThis.navigator?.userAgent ?? '',
-  });
-  changed({ state: 'idle', message: 'registered; waiting for a round' });
-  const timer = setInterval(heartbeat, HEARTBEAT_MS);
-  heartbeat();
+  await holdLifeLock(lock);
+  await register();
+  const timer = setInterval(() => void heartbeat(), HEARTBEAT_MS);
+  void heartbeat();
   // Pick the backend now so the dashboard can show it before the first round.
   ensureBackend({ backend: opts.backend, model: 'cnn-s' }).catch((e: unknown) =>
     changed({ state: 'error', error: e instanceof Error ? e.message : String(e), message: 'backend failed' }),

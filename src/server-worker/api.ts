@@ -1,17 +1,29 @@
-// The coordinator's surface, exposed with comlink on every port that connects to it.
+// The coordinator's surface. A port is a client's or a dashboard's: a client port may only speak the client
+// protocol, and ports handed to Web Worker clients are client ports for good.
+import type { HeartbeatReply, KeyReply, RegisterReply } from '../shared/protocol';
 import type { CoordinatorStatus } from '../shared/status';
+import type { UpdateResult } from './federation';
 
-export type UpdateResult = { accepted: true } | { accepted: false; reason: string; detail: string };
-
-export interface CoordinatorApi {
-  register(msg: unknown): Promise<{ clientId: string }>;
-  heartbeat(msg: unknown): void;
+export interface ClientApi {
+  register(msg: unknown): Promise<RegisterReply>;
+  heartbeat(msg: unknown): Promise<HeartbeatReply>;
   submitUpdate(msg: unknown): Promise<UpdateResult>;
+  submitEvaluation(msg: unknown): Promise<UpdateResult>;
+  runKey(msg: unknown): Promise<KeyReply>;
+  roundExtras(msg: unknown): Promise<Record<string, Float32Array>>;
+}
+
+export interface DashboardApi {
   status(): Promise<CoordinatorStatus>;
   /** Starts a new run with this (partial) config, or resumes a paused one when config is omitted. */
   start(config?: unknown): Promise<void>;
   pause(): Promise<void>;
   reset(): Promise<void>;
   /** A tab hands over a port for one of its Web Worker clients (workers cannot open a SharedWorker). */
-  connectPort(port: MessagePort): void;
+  connectWorkerPort(port: MessagePort): Promise<void>;
 }
+
+export const CLIENT_METHODS = ['register', 'heartbeat', 'submitUpdate', 'submitEvaluation', 'runKey', 'roundExtras'] as const satisfies ReadonlyArray<keyof ClientApi>;
+export const DASHBOARD_METHODS = ['status', 'start', 'pause', 'reset', 'connectWorkerPort'] as const satisfies ReadonlyArray<keyof DashboardApi>;
+
+export type { UpdateResult };

@@ -1,13 +1,18 @@
 /// <reference lib="webworker" />
-// SharedWorker entry: one coordinator per origin, shared by every tab.
+// SharedWorker entry: one coordinator per origin, shared by every tab. Each port gets its own connection (the
+// identity binding in client-registry.ts) and an endpoint that serves only the protocol's calls (port-guard.ts).
 import * as Comlink from 'comlink';
 import { CHANNEL_NAME } from '../shared/protocol';
-import type { CoordinatorApi } from './api';
+import { CLIENT_METHODS, DASHBOARD_METHODS, type ClientApi, type DashboardApi } from './api';
 import { Federation } from './federation';
+import { guardedEndpoint } from './port-guard';
 import { idbRunStore } from './run-store';
 import { initEvalBackend, loadTask } from './task';
 
 declare const self: SharedWorkerGlobalScope;
+
+/** Worker-client ports one dashboard page may hand over (its "Add worker clients"). */
+const MAX_WORKER_PORTS = 64;
 
 const channel = new BroadcastChannel(CHANNEL_NAME);
 let evalBackend: string | null = null;
@@ -22,31 +27,55 @@ const federation = new Federation({
     return loadTask(config);
   },
   store: idbRunStore(),
-  watchClient: (clientId, onGone) => {
-    // Granted only once the client's page or worker is gone and its life lock is released.
-    void navigator.locks.request(`fedtab-client-${clientId}`, async () => onGone());
-  },
+  // Granted only once the client's page or worker is gone and its life lock is released.
+  watchLock: (lock, onGone) => void navigator.locks.request(lock, async () => onGone()),
   coordinatorBackend: () => evalBackend,
 });
 
 const ready = federation.restore().catch((e: unknown) => console.error('fedtab: could not restore the stored run', e));
 
-const api: CoordinatorApi = {
-  register: async (msg) => (await ready, federation.register(msg)),
-  heartbeat: (msg) => {
-    try {
-      federation.heartbeat(msg);
-    } catch {
-      // Counted as a rejection by the federation; a bad heartbeat needs no answer.
-    }
-  },
-  submitUpdate: async (msg) => (await ready, federation.submitUpdate(msg)),
-  // Until the stored run is restored, the status would show an empty coordinator.
-  status: async () => (await ready, federation.status()),
-  start: async (config) => (await ready, federation.start(config)),
-  pause: async () => (await ready, federation.pause()),
-  reset: async () => (await ready, federation.reset()),
-  connectPort: (port) => Comlink.expose(api, port),
-};
+const clientMethods = new Set<string>(CLIENT_METHODS);
+const dashboardMethods = new Set<string>(DASHBOARD_METHODS);
 
-self.onconnect = (e: MessageEvent) => Comlink.expose(api, e.ports[0]);
+/** Serves one port. `workerPort`: handed over by a dashboard for a Web Worker client, so never a dashboard. */
+function serve(port: MessagePort, workerPort: boolean): void {
+  const conn = federation.connect();
+  let workerPorts = 0;
+  const client: ClientApi = {
+    register: async (msg) => (await ready, conn.register(msg)),
+    heartbeat: async (msg) => conn.heartbeat(msg),
+    submitUpdate: async (msg) => (await ready, conn.submitUpdate(msg)),
+    submitEvaluation: async (msg) => conn.submitEvaluation(msg),
+    runKey: async (msg) => (await ready, conn.runKey(msg)),
+    roundExtras: async (msg) => conn.roundExtras(msg),
+  };
+  const dashboard: DashboardApi = {
+    // Until the stored run is restored, the status would show an empty coordinator.
+    status: async () => (await ready, federation.status()),
+    start: async (config) => (await ready, federation.start(config)),
+    pause: async () => (await ready, federation.pause()),
+    reset: async () => (await ready, federation.reset()),
+    connectWorkerPort: async (p) => {
+      if (!(p instanceof MessagePort)) throw new Error('connectWorkerPort needs a MessagePort');
+      if (++workerPorts > MAX_WORKER_PORTS) throw new Error(`at most ${MAX_WORKER_PORTS} worker clients per page`);
+      serve(p, true);
+    },
+  };
+  // Null prototype: a method name can only ever be one of these.
+  const api = Object.assign(Object.create(null) as object, client, dashboard);
+  const role = conn.connection;
+  Comlink.expose(
+    api,
+    guardedEndpoint(port, {
+      allowed: (method) => {
+        if (clientMethods.has(method)) return role.role !== 'dashboard';
+        if (!dashboardMethods.has(method) || workerPort || role.role === 'client') return false;
+        role.role = 'dashboard';
+        return true;
+      },
+      refused: (why) => federation.refuse('forbidden', `port ${role.id}: ${why}`),
+    }),
+  );
+}
+
+self.onconnect = (e: MessageEvent) => serve(e.ports[0], false);

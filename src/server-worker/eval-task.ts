@@ -22,11 +22,19 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
   const needImages = () => {
     if (dataset.train.images.length === 0) throw new Error('the coordinator loaded no training images');
   };
+  // One model serves every call, and a call awaits between batches: calls queue so none sets weights under another,
+  // and dispose waits for the ones in flight (a reset during an evaluation must not free the model it is using).
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> => {
+    const run = queue.then(() => fn(...args));
+    queue = run.catch(() => undefined);
+    return run;
+  };
   return {
     numClasses: dataset.numClasses,
     trainLabels: dataset.train.labels,
     layers: layerSpecs(model),
-    async evaluate(weights) {
+    evaluate: serial(async (weights: Float32Array) => {
       setFlatWeights(model, weights);
       const r = await evaluate(model, testImages, testLabels);
       return {
@@ -36,8 +44,8 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
         targetedAsr: attackSuccessRate(r.confusion, TARGET_SOURCE, TARGET_LABEL),
         numTensors: tf.memory().numTensors,
       };
-    },
-    async rootUpdate(weights, round) {
+    }),
+    rootUpdate: serial(async (weights: Float32Array, round: number) => {
       needImages();
       const idx = holdout().root;
       const xs = imagesToTensor(dataset.train.images, idx);
@@ -55,8 +63,8 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
       } finally {
         tf.dispose([xs, ys]);
       }
-    },
-    async validationLosses(list, samples) {
+    }),
+    validationLosses: serial(async (list: Float32Array[], samples: number) => {
       needImages();
       const idx = holdout().validation.subarray(0, samples);
       const images = new Uint8Array(idx.length * 28 * 28);
@@ -68,7 +76,7 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
         out.push((await evaluate(model, images, labels)).loss);
       }
       return out;
-    },
-    dispose: () => model.dispose(),
+    }),
+    dispose: () => void serial(async () => model.dispose())(),
   };
 }

@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { importKey, verifyBroadcast } from '../shared/broadcast-auth';
 import { ConfigError } from '../shared/config';
-import { PROTOCOL_VERSION, type BroadcastMessage, type RoundMessage } from '../shared/protocol';
-import { sampleSlots } from '../shared/run-plan';
+import { PROTOCOL_VERSION, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../shared/protocol';
+import { expectedSteps, sampleSlots, stragglerPlan } from '../shared/run-plan';
 import type { LayerSpec } from '../shared/weights';
-import { Federation, RESUME_GRACE_MS, type PersistedRun, type RunStore, type Task } from './federation';
+import { MAX_CLIENTS, MAX_REGISTRATIONS_PER_CONNECTION } from './client-registry';
+import { Federation, RESUME_GRACE_MS, type ClientConnection, type PersistedRun, type RunStore, type Task } from './federation';
 
 /** Fake clock with a timer queue: advance() fires due timers in time order; jump() moves time without firing any (a throttled worker). */
 class FakeClock {
@@ -53,16 +55,28 @@ class MemoryStore implements RunStore {
 }
 
 const LAYERS: LayerSpec[] = [{ name: 'w', shape: [4] }, { name: 'b', shape: [2] }];
+/** Live federations: flush() waits for what they have in flight (WebCrypto signs on libuv's thread pool). */
+let live: Federation[] = [];
 const flush = async () => {
-  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  for (const f of live) await f.flush();
 };
 const mean = (v: ArrayLike<number>) => Array.from(v).reduce((s, x) => s + x, 0) / v.length;
+const Z6 = [0, 0, 0, 0, 0, 0];
+
+interface Client {
+  conn: ClientConnection;
+  clientId: string;
+  secret: string;
+  lock: string;
+}
 
 function harness(store = new MemoryStore(), taskOverrides: Partial<Task> = {}) {
   const clock = new FakeClock();
   const sent: BroadcastMessage[] = [];
-  const onGone = new Map<string, () => void>();
+  const locks = new Map<string, () => void>();
   const evaluated: Float32Array[] = [];
+  let disposed = 0;
+  let hex = 0;
   const task: Task = {
     numClasses: 10,
     trainLabels: Uint8Array.from({ length: 400 }, (_, i) => i % 10), // 10 classes × 40
@@ -74,7 +88,7 @@ function harness(store = new MemoryStore(), taskOverrides: Partial<Task> = {}) {
     },
     rootUpdate: async (weights) => new Float32Array(weights.length).fill(0.01),
     validationLosses: async (list) => list.map(() => 1),
-    dispose() {},
+    dispose: () => void disposed++,
     ...taskOverrides,
   };
   const fed = new Federation({
@@ -84,31 +98,63 @@ function harness(store = new MemoryStore(), taskOverrides: Partial<Task> = {}) {
     broadcast: (m) => sent.push(structuredClone(m)),
     loadTask: async () => task,
     store,
-    watchClient: (id, fn) => onGone.set(id, fn),
+    watchLock: (lock, fn) => locks.set(lock, fn),
     coordinatorBackend: () => 'cpu',
+    randomHex: (bytes) => (++hex).toString(16).padStart(2 * bytes, '0'),
   });
+  const clients = new Map<string, Client>();
   const rounds = () => sent.filter((m): m is RoundMessage => m.type === 'round');
   const last = () => rounds().at(-1)!;
-  const register = (...ids: string[]) => {
-    for (const clientId of ids) {
-      fed.register({ v: PROTOCOL_VERSION, type: 'register', clientId, kind: 'tab', backend: 'wasm', probe: [], userAgent: '' });
+  const id = (alias: string) => clients.get(alias)!.clientId;
+  const alias = (clientId: string) => [...clients].find(([, c]) => c.clientId === clientId)?.[0] ?? clientId;
+  /** alias → slot of a round's assignments. */
+  const assigned = (r: RoundMessage = last()) => Object.fromEntries(Object.entries(r.assignments).map(([cid, s]) => [alias(cid), s]));
+  const register = async (...aliases: string[]) => {
+    for (const a of aliases) {
+      const conn = fed.connect();
+      const lock = `fedtab-client-${a.padEnd(8, '0')}`;
+      const reply = await conn.register({ v: PROTOCOL_VERSION, type: 'register', kind: 'tab', backend: 'wasm', probe: [], userAgent: '', lock });
+      clients.set(a, { conn, lock, ...reply });
     }
-  };
-  /** A valid update for the current round; `over` replaces any field. */
-  const update = (clientId: string, delta: number[], numSamples = 100, over: Record<string, unknown> = {}) => ({
-    v: PROTOCOL_VERSION, type: 'update', clientId, runId: last().runId, round: last().round, numSamples,
-    layers: LAYERS, delta: new Float32Array(delta), epochLosses: [0.9, 0.5], batchLosses: [0.5], steps: 4, trainMs: 100,
-    samplesPerSec: 1000, backend: 'wasm', numTensors: 7, ...over,
-  });
-  /** Every participant of the current round sends delta `d` (default all zeros). */
-  const completeRound = async (d = [0, 0, 0, 0, 0, 0]) => {
-    for (const id of Object.keys(last().assignments)) expect(fed.submitUpdate(update(id, d))).toEqual({ accepted: true });
     await flush();
   };
-  return { clock, sent, onGone, evaluated, fed, store, rounds, last, register, update, completeRound, status: () => fed.status() };
+  const row = (a: string) => fed.status().clients.find((c) => c.clientId === id(a))!;
+  /** A valid update for the current round from `a`; `over` replaces any field. Samples and steps are what the coordinator expects. */
+  const update = (a: string, delta: number[], over: Record<string, unknown> = {}) => {
+    const r = last();
+    const c = clients.get(a)!;
+    const slot = r.assignments[c.clientId];
+    const n = row(a).numSamples;
+    const full = expectedSteps(r.config, n, null);
+    const steps = slot === undefined ? full : expectedSteps(r.config, n, stragglerPlan(r.config, Object.values(r.assignments), r.round, slot, full));
+    return {
+      v: PROTOCOL_VERSION, type: 'update', clientId: c.clientId, secret: c.secret, runId: r.runId, round: r.round, numSamples: n, steps,
+      layers: LAYERS, delta: new Float32Array(delta), epochLosses: [0.9, 0.5], batchLosses: [0.5], trainMs: 100,
+      samplesPerSec: 1000, backend: 'wasm', numTensors: 7, ...over,
+    };
+  };
+  const submit = (a: string, delta: number[], over: Record<string, unknown> = {}) => clients.get(a)!.conn.submitUpdate(update(a, delta, over));
+  /** Every participant of the current round sends delta `d` (default all zeros). */
+  const completeRound = async (d = Z6) => {
+    for (const cid of Object.keys(last().assignments)) expect(submit(alias(cid), d)).toEqual({ accepted: true });
+    await flush();
+  };
+  const evaluation = (a: string, round: number, correct: number, over: Record<string, unknown> = {}) => {
+    const c = clients.get(a)!;
+    const n = (fed as unknown as { run: { slotEval: number[] } }).run.slotEval[row(a).slot!];
+    const classCounts = new Array(10).fill(0);
+    const classCorrect = new Array(10).fill(0);
+    classCounts[0] = n;
+    classCorrect[0] = correct;
+    return { v: PROTOCOL_VERSION, type: 'evaluation', clientId: c.clientId, secret: c.secret, runId: last().runId, round, numSamples: n, loss: 0.5, classCounts, classCorrect, ...over };
+  };
+  return {
+    clock, sent, locks, evaluated, fed, store, clients, rounds, last, id, alias, assigned, register, row, update, submit, completeRound, evaluation,
+    disposed: () => disposed,
+    status: () => fed.status(),
+  };
 }
 
-let live: Federation[] = [];
 const make = (store?: MemoryStore, taskOverrides?: Partial<Task>) => {
   const h = harness(store, taskOverrides);
   live.push(h.fed);
@@ -119,78 +165,86 @@ afterEach(() => {
   live = [];
 });
 
-const CFG = { clients: 3, rounds: 5, roundDeadlineMs: 10_000 };
+// localEval 0: the clients train on their whole partition, so the counts below are the partitioner's.
+const CFG = { clients: 3, rounds: 5, roundDeadlineMs: 10_000, localEval: 0 };
 
-describe('Federation', () => {
-  it('waits for `clients` registrations, then broadcasts round 1 to 3 distinct slots with the initial weights', async () => {
+describe('Federation: rounds', () => {
+  it('waits for `clients` registrations, then broadcasts round 1 to 3 distinct slots with the initial weights, signed for each client', async () => {
     const h = make();
     await h.fed.start(CFG);
     expect(h.status().state).toBe('waiting');
-    h.register('a', 'b');
+    await h.register('a', 'b');
     expect(h.rounds()).toHaveLength(0);
     expect(h.status().message).toBe('waiting for clients: 2/3 registered');
-    h.register('c');
+    await h.register('c');
     expect(h.rounds()).toHaveLength(1);
     const r = h.last();
-    expect(r).toMatchObject({ round: 1, assignments: { a: 0, b: 1, c: 2 }, numPartitions: 3, deadline: h.clock.t + 10_000, layers: LAYERS });
+    expect(h.assigned()).toEqual({ a: 0, b: 1, c: 2 });
+    expect(r).toMatchObject({ round: 1, numPartitions: 3, deadline: h.clock.t + 10_000, layers: LAYERS, evaluate: null, perClient: [] });
     expect(r.config).toMatchObject(CFG);
     // initWeights: rank-1 layers not named '*bias' start at 1
     expect(Array.from(r.weights)).toEqual([1, 1, 1, 1, 1, 1]);
     const s = h.status();
     expect(s).toMatchObject({ state: 'running', round: 1, numPartitions: 3, runId: r.runId, coordinatorBackend: 'cpu' });
-    expect(s.clients.map((c) => [c.clientId, c.slot, c.numSamples])).toEqual([['a', 0, 107], ['b', 1, 107], ['c', 2, 106]]); // iid 400 − 80 held out → 107+107+106
-    expect(s.clients[0].labelHistogram!.reduce((x, y) => x + y)).toBe(107);
+    expect(['a', 'b', 'c'].map((a) => [h.row(a).slot, h.row(a).numSamples])).toEqual([[0, 107], [1, 107], [2, 106]]); // iid 400 − 80 held out
+    expect(h.row('a').labelHistogram!.reduce((x, y) => x + y)).toBe(107);
+    // Every client's MAC checks out with the key it gets over its own connection; nobody else's key works for it.
+    for (const a of ['a', 'b', 'c']) {
+      const c = h.clients.get(a)!;
+      const { key } = await c.conn.runKey({ v: PROTOCOL_VERSION, type: 'key', clientId: c.clientId, secret: c.secret, runId: r.runId });
+      expect(await verifyBroadcast(r, c.clientId, await importKey(key))).toBe('ok');
+      expect(await verifyBroadcast(r, a === 'a' ? h.id('b') : h.id('a'), await importKey(key))).toBe('bad-signature');
+    }
   });
 
-  it('FedAvg: the round-2 weights are the n_k-weighted mean of the deltas, and the round is recorded', async () => {
+  it('FedAvg weights by the coordinator’s own counts, and the round is recorded; its evaluation lands beside the next round', async () => {
     const h = make();
     await h.fed.start(CFG);
-    h.register('a', 'b', 'c');
+    await h.register('a', 'b', 'c');
     h.clock.advance(3000);
-    // n = 100 + 300 + 600 = 1000 → p = 0.1, 0.3, 0.6
-    h.fed.submitUpdate(h.update('a', [1, 0, 0, 0, 0, -1], 100));
-    h.fed.submitUpdate(h.update('b', [0, 1, 0, 0, 2, 0], 300));
+    expect(h.submit('a', [1, 0, 0, 0, 0, -1])).toEqual({ accepted: true });
+    expect(h.submit('b', [0, 1, 0, 0, 2, 0])).toEqual({ accepted: true });
     expect(h.status().message).toBe('round 1: 2/3 updates');
-    h.fed.submitUpdate(h.update('c', [0, 0, 1, 0.5, -1, 0], 600));
+    h.submit('c', [0, 0, 1, 0.5, -1, 0], { trainMs: 2400 });
+    await h.fed.flush();
     await flush();
-    // w = 1 + 0.1·Δa + 0.3·Δb + 0.6·Δc
-    //   = [1+0.1, 1+0.3, 1+0.6, 1+0.6·0.5, 1+0.3·2−0.6·1, 1−0.1] = [1.1, 1.3, 1.6, 1.3, 1.0, 0.9]
-    const expected = [1.1, 1.3, 1.6, 1.3, 1.0, 0.9];
+    // n = 107 + 107 + 106 = 320: w = 1 + (107Δa + 107Δb + 106Δc)/320
+    const p = [107 / 320, 107 / 320, 106 / 320];
+    const expected = [1 + p[0], 1 + p[1], 1 + p[2], 1 + 0.5 * p[2], 1 + 2 * p[1] - p[2], 1 - p[0]];
     const r2 = h.last();
     expect(r2.round).toBe(2);
     r2.weights.forEach((w, i) => expect(w).toBeCloseTo(expected[i], 6));
+    // The round-1 model goes out with round 2 and is evaluated on the test set beside it.
     expect(h.evaluated).toHaveLength(1);
     expect(Array.from(h.evaluated[0])).toEqual(Array.from(r2.weights));
-
     const [rec] = h.status().history;
     expect(rec.round).toBe(1);
-    expect(rec.accuracy).toBeCloseTo(7.2 / 6, 6); // mean of the new weights = 1.2
-    expect(rec.loss).toBeCloseTo(-0.2, 6);
-    expect(rec.seconds).toBeCloseTo(3.25, 9); // 3000 ms training + 250 ms evaluation
+    expect(rec.accuracy).toBeCloseTo(mean(expected), 6);
+    expect(rec.loss).toBeCloseTo(1 - mean(expected), 6);
+    expect(rec.seconds).toBeCloseTo(3, 9); // training only: the evaluation is off the round's critical path
     expect(rec.evalMs).toBe(250);
-    expect(rec.participants).toEqual(['a', 'b', 'c']);
+    expect(rec.maxTrainMs).toBe(2400);
+    expect(rec.overheadShare).toBeCloseTo(0.2, 9); // 1 − 2.4 s / 3 s
+    expect(rec.skipped).toBeNull();
+    expect(rec.participants).toEqual([h.id('a'), h.id('b'), h.id('c')]);
     expect(rec.dropped).toEqual([]);
     expect(rec.coordinatorTensors).toBe(0);
-    const byId = Object.fromEntries(rec.clients.map((c) => [c.clientId, c]));
-    expect(byId.a).toMatchObject({ slot: 0, numSamples: 100, backend: 'wasm', trainLoss: 0.5, kind: 'tab', numTensors: 7 });
-    expect(byId.a.weight).toBeCloseTo(0.1, 12);
-    expect(byId.b.weight).toBeCloseTo(0.3, 12);
-    expect(byId.c.weight).toBeCloseTo(0.6, 12);
-    expect(byId.a.updateNorm).toBeCloseTo(Math.SQRT2, 6); // ‖(1,0,0,0,0,−1)‖
-    expect(byId.b.updateNorm).toBeCloseTo(Math.sqrt(5), 6); // ‖(0,1,0,0,2,0)‖
-    expect(byId.c.updateNorm).toBeCloseTo(1.5, 6); // √(1 + 0.25 + 1)
-    const row = h.status().clients.find((c) => c.clientId === 'c')!;
-    expect(row.lastWeight).toBeCloseTo(0.6, 12);
-    expect(row.lastUpdateNorm).toBeCloseTo(1.5, 6);
+    const byAlias = Object.fromEntries(rec.clients.map((c) => [h.alias(c.clientId), c]));
+    expect(byAlias.a).toMatchObject({ slot: 0, numSamples: 107, backend: 'wasm', trainLoss: 0.5, kind: 'tab', numTensors: 7, trainMs: 100 });
+    expect(byAlias.a.weight).toBeCloseTo(p[0], 12);
+    expect(byAlias.c.weight).toBeCloseTo(p[2], 12);
+    expect(byAlias.a.updateNorm).toBeCloseTo(Math.SQRT2, 6);
+    expect(h.row('c').lastWeight).toBeCloseTo(p[2], 12);
+    expect(h.row('c').lastUpdateNorm).toBeCloseTo(1.5, 6);
   });
 
   it('deadline: a silent participant is dropped and the others aggregated; its update afterwards is late', async () => {
     const h = make();
     await h.fed.start(CFG);
-    h.register('a', 'b', 'c');
-    h.fed.submitUpdate(h.update('a', [1, 1, 1, 1, 1, 1], 100));
-    h.fed.submitUpdate(h.update('b', [3, 3, 3, 3, 3, 3], 300));
-    const stale = h.update('c', [9, 9, 9, 9, 9, 9], 100);
+    await h.register('a', 'b', 'c');
+    h.submit('a', [1, 1, 1, 1, 1, 1]);
+    h.submit('b', [3, 3, 3, 3, 3, 3]);
+    const stale = h.update('c', [9, 9, 9, 9, 9, 9]);
     h.clock.advance(10_000);
     await flush();
     expect(h.rounds()).toHaveLength(1); // exactly at the deadline: still open
@@ -198,86 +252,92 @@ describe('Federation', () => {
     await flush();
     expect(h.rounds()).toHaveLength(2);
     const [rec] = h.status().history;
-    expect(rec.dropped).toEqual([{ clientId: 'c', slot: 2, reason: 'deadline', role: 'honest', straggler: null }]);
-    expect(rec.clients.map((c) => c.clientId)).toEqual(['a', 'b']);
-    // 1 + 0.25·1 + 0.75·3 = 3.5
-    expect(Array.from(h.last().weights)).toEqual([3.5, 3.5, 3.5, 3.5, 3.5, 3.5]);
-    expect(h.last().assignments).toEqual({ a: 0, b: 1, c: 2 }); // c keeps its slot
+    expect(rec.dropped).toEqual([{ clientId: h.id('c'), slot: 2, reason: 'deadline', role: 'honest', straggler: null }]);
+    expect(rec.clients.map((c) => h.alias(c.clientId))).toEqual(['a', 'b']);
+    // 1 + ½·1 + ½·3 = 3 (a and b hold 107 each)
+    expect(Array.from(h.last().weights)).toEqual([3, 3, 3, 3, 3, 3]);
+    expect(h.assigned()).toEqual({ a: 0, b: 1, c: 2 }); // c keeps its slot
 
-    const res = h.fed.submitUpdate(stale);
-    expect(res).toMatchObject({ accepted: false, reason: 'late' });
+    expect(h.clients.get('c')!.conn.submitUpdate(stale)).toMatchObject({ accepted: false, reason: 'late' });
     const { rejections } = h.status();
-    expect(rejections.total).toBe(1);
     expect(rejections.byReason).toEqual({ late: 1 });
-    expect(rejections.recent[0]).toMatchObject({ clientId: 'c', reason: 'late' });
+    expect(rejections.recent[0]).toMatchObject({ clientId: h.id('c'), reason: 'late' });
     // a round-1 update from a participant that did reply in time is just for the wrong round
-    expect(h.fed.submitUpdate(h.update('a', [0, 0, 0, 0, 0, 0], 100, { round: 1 }))).toMatchObject({ reason: 'wrong-round' });
+    expect(h.submit('a', Z6, { round: 1 })).toMatchObject({ reason: 'wrong-round' });
     expect(h.status().rejections.byReason).toEqual({ late: 1, 'wrong-round': 1 });
     // c is still a participant of round 2 and may take part in it
-    expect(h.fed.submitUpdate(h.update('c', [0, 0, 0, 0, 0, 0]))).toEqual({ accepted: true });
+    expect(h.submit('c', Z6)).toEqual({ accepted: true });
   });
 
   it('an update past the deadline whose timer has not fired yet (throttled worker) is late and drops the client', async () => {
     const h = make();
     await h.fed.start(CFG);
-    h.register('a', 'b', 'c');
-    h.fed.submitUpdate(h.update('a', [1, 1, 1, 1, 1, 1]));
-    h.fed.submitUpdate(h.update('b', [1, 1, 1, 1, 1, 1]));
+    await h.register('a', 'b', 'c');
+    h.submit('a', [1, 1, 1, 1, 1, 1]);
+    h.submit('b', [1, 1, 1, 1, 1, 1]);
     h.clock.jump(10_500); // past the deadline timer (10 001 ms), which has not run
-    expect(h.fed.submitUpdate(h.update('c', [5, 5, 5, 5, 5, 5]))).toMatchObject({ accepted: false, reason: 'late' });
+    expect(h.submit('c', [5, 5, 5, 5, 5, 5])).toMatchObject({ accepted: false, reason: 'late' });
     h.clock.advance(0);
     await flush();
-    expect(h.status().history[0].dropped).toEqual([{ clientId: 'c', slot: 2, reason: 'late', role: 'honest', straggler: null }]);
+    expect(h.status().history[0].dropped).toEqual([{ clientId: h.id('c'), slot: 2, reason: 'late', role: 'honest', straggler: null }]);
     expect(Array.from(h.last().weights)).toEqual([2, 2, 2, 2, 2, 2]); // c's delta was not used
   });
 
   it('disconnect: a participant that goes away ends its part at once, frees its slot for a newcomer', async () => {
     const h = make();
     await h.fed.start(CFG);
-    h.register('a', 'b', 'c');
+    await h.register('a', 'b', 'c');
     const t0 = h.clock.t;
-    h.fed.submitUpdate(h.update('a', [1, 1, 1, 1, 1, 1]));
-    h.fed.submitUpdate(h.update('b', [1, 1, 1, 1, 1, 1]));
-    h.onGone.get('c')!();
+    h.submit('a', [1, 1, 1, 1, 1, 1]);
+    h.submit('b', [1, 1, 1, 1, 1, 1]);
+    h.locks.get(h.clients.get('c')!.lock)!();
     await flush();
-    expect(h.status().history[0].dropped).toEqual([{ clientId: 'c', slot: 2, reason: 'disconnected', role: 'honest', straggler: null }]);
-    expect(h.last()).toMatchObject({ round: 2, assignments: { a: 0, b: 1 }, numPartitions: 3, deadline: t0 + 250 + 10_000 });
-    expect(h.status().clients.map((c) => c.clientId)).toEqual(['a', 'b']);
+    expect(h.status().history[0].dropped).toEqual([{ clientId: h.id('c'), slot: 2, reason: 'disconnected', role: 'honest', straggler: null }]);
+    expect(h.last()).toMatchObject({ round: 2, numPartitions: 3, deadline: t0 + 10_000 });
+    expect(h.assigned()).toEqual({ a: 0, b: 1 });
+    expect(h.status().clients.map((c) => h.alias(c.clientId))).toEqual(['a', 'b']);
 
-    h.register('d');
-    const d = h.status().clients.find((c) => c.clientId === 'd')!;
-    expect([d.slot, d.numSamples]).toEqual([2, 106]);
-    expect(h.fed.submitUpdate(h.update('d', [0, 0, 0, 0, 0, 0]))).toMatchObject({ accepted: false, reason: 'not-selected' });
+    await h.register('d');
+    expect([h.row('d').slot, h.row('d').numSamples]).toEqual([2, 106]);
+    expect(h.submit('d', Z6)).toMatchObject({ accepted: false, reason: 'not-selected' });
     await h.completeRound();
-    expect(h.last()).toMatchObject({ round: 3, assignments: { a: 0, b: 1, d: 2 } });
+    expect(h.assigned()).toEqual({ a: 0, b: 1, d: 2 });
   });
 
-  it('rejects malformed updates with their reason, counts them, and still completes the round with the good ones', async () => {
+  it('rejects bad updates with their reasons, counts them, and still completes the round with the good ones', async () => {
     const h = make();
     await h.fed.start(CFG);
-    h.register('a', 'b', 'c');
-    const bad: Array<[unknown, string]> = [
+    await h.register('a', 'b', 'c');
+    const bad: Array<[Record<string, unknown> | null, string]> = [
       [h.update('a', [0, 0, NaN, 0, 0, 0]), 'non-finite'],
       [h.update('a', [0, 0, 0, 0, 0]), 'shape-mismatch'],
-      [h.update('a', [0, 0, 0, 0, 0, 0], 100, { layers: [{ name: 'w', shape: [6] }] }), 'shape-mismatch'],
-      [h.update('a', [0, 0, 0, 0, 0, 0], 100, { round: 2 }), 'wrong-round'],
-      [h.update('zed', [0, 0, 0, 0, 0, 0]), 'unknown-client'],
-      [h.update('a', [0, 0, 0, 0, 0, 0], 100, { v: 99 }), 'bad-version'],
+      [h.update('a', Z6, { layers: [{ name: 'w', shape: [6] }] }), 'shape-mismatch'],
+      [h.update('a', Z6, { round: 2 }), 'wrong-round'],
+      [h.update('a', Z6, { clientId: 'tab-zed' }), 'unknown-client'],
+      [h.update('a', Z6, { v: 99 }), 'bad-version'],
+      [h.update('a', Z6, { numSamples: 1e9 }), 'wrong-sample-count'],
+      [h.update('a', Z6, { steps: 1 }), 'wrong-step-count'],
+      [h.update('a', Z6, { epochLosses: [Infinity] }), 'non-finite'],
+      [h.update('a', Z6, { batchLosses: new Array(100_001).fill(0.5) }), 'too-large'],
       [null, 'malformed'],
     ];
-    for (const [msg, reason] of bad) expect(h.fed.submitUpdate(msg)).toMatchObject({ accepted: false, reason });
-    expect(h.fed.submitUpdate(h.update('a', [2, 2, 2, 2, 2, 2]))).toEqual({ accepted: true });
-    expect(h.fed.submitUpdate(h.update('a', [9, 9, 9, 9, 9, 9]))).toMatchObject({ accepted: false, reason: 'duplicate' });
-    expect(() => h.fed.register({ v: PROTOCOL_VERSION, type: 'register', clientId: 'x', kind: 'robot' })).toThrow(/malformed/);
-    h.fed.submitUpdate(h.update('b', [2, 2, 2, 2, 2, 2]));
-    h.fed.submitUpdate(h.update('c', [2, 2, 2, 2, 2, 2]));
+    const conn = h.clients.get('a')!.conn;
+    for (const [msg, reason] of bad) expect(conn.submitUpdate(msg), reason).toMatchObject({ accepted: false, reason });
+    expect(h.submit('a', [2, 2, 2, 2, 2, 2])).toEqual({ accepted: true });
+    expect(h.submit('a', [9, 9, 9, 9, 9, 9])).toMatchObject({ accepted: false, reason: 'duplicate' });
+    await expect(h.fed.connect().register({ v: PROTOCOL_VERSION, type: 'register', kind: 'robot' })).rejects.toThrow(/malformed/);
+    h.submit('b', [2, 2, 2, 2, 2, 2]);
+    h.submit('c', [2, 2, 2, 2, 2, 2]);
     await flush();
 
     const { rejections, history } = h.status();
-    expect(rejections.total).toBe(9);
-    expect(rejections.byReason).toEqual({ 'non-finite': 1, 'shape-mismatch': 2, 'wrong-round': 1, 'unknown-client': 1, 'bad-version': 1, malformed: 2, duplicate: 1 });
-    expect(rejections.recent[0]).toMatchObject({ reason: 'malformed', clientId: 'x', round: 1 });
-    expect(history[0].clients.map((c) => c.clientId)).toEqual(['a', 'b', 'c']);
+    expect(rejections.byReason).toEqual({
+      'non-finite': 2, 'shape-mismatch': 2, 'wrong-round': 1, 'unknown-client': 1, 'bad-version': 1, malformed: 2, duplicate: 1,
+      'wrong-sample-count': 1, 'wrong-step-count': 1, 'too-large': 1,
+    });
+    expect(rejections.total).toBe(13);
+    expect(rejections.recent.find((r) => r.reason === 'wrong-sample-count')!.detail).toContain('claims 1000000000 samples; slot 0 holds 107');
+    expect(history[0].clients.map((c) => h.alias(c.clientId))).toEqual(['a', 'b', 'c']);
     expect(Array.from(h.last().weights)).toEqual([3, 3, 3, 3, 3, 3]); // 1 + 2, none of the bad deltas
     expect(h.status().state).toBe('running');
   });
@@ -285,56 +345,67 @@ describe('Federation', () => {
   it('fraction 0.5 with 4 clients: 2 participants per round, as sampleSlots draws them', async () => {
     const h = make();
     await h.fed.start({ ...CFG, clients: 4, fraction: 0.5, seed: 7 });
-    h.register('a', 'b', 'c', 'd');
-    const ids = ['a', 'b', 'c', 'd'];
+    await h.register('a', 'b', 'c', 'd');
+    const aliases = ['a', 'b', 'c', 'd'];
     for (let round = 1; round <= 3; round++) {
       const r = h.last();
       expect(r.round).toBe(round);
       const slots = Object.values(r.assignments).sort();
       expect(slots).toEqual(sampleSlots([0, 1, 2, 3], 0.5, 7, round));
-      expect(slots).toHaveLength(2);
-      for (const [id, slot] of Object.entries(r.assignments)) expect(id).toBe(ids[slot]);
-      const outsider = ids.find((id) => !(id in r.assignments))!;
-      expect(h.fed.submitUpdate(h.update(outsider, [0, 0, 0, 0, 0, 0]))).toMatchObject({ reason: 'not-selected' });
+      for (const [a, slot] of Object.entries(h.assigned(r))) expect(a).toBe(aliases[slot]);
+      const outsider = aliases.find((a) => !(a in h.assigned(r)))!;
+      expect(h.submit(outsider, Z6)).toMatchObject({ reason: 'not-selected' });
       await h.completeRound();
       expect(h.status().history[round - 1].participants).toHaveLength(2);
     }
   });
 
-  it('finishes after config.rounds rounds and saves after every round', async () => {
+  it('finishes after config.rounds rounds, once the last evaluation is in, and saves after every round', async () => {
     const h = make();
     await h.fed.start({ ...CFG, rounds: 3 });
-    h.register('a', 'b', 'c');
+    await h.register('a', 'b', 'c');
     for (let i = 0; i < 3; i++) await h.completeRound([0.5, 0, 0, 0, 0, 0]);
-    await flush();
+    await h.fed.flush();
     const s = h.status();
     expect(s.state).toBe('done');
     expect(s.round).toBe(3);
     expect(s.history.map((r) => r.round)).toEqual([1, 2, 3]);
     expect(h.rounds()).toHaveLength(3);
-    // one save per round, plus the final 'done'
-    expect(h.store.saves.map((x) => [x.run.round, x.run.state, x.run.history.length])).toEqual([
-      [1, 'running', 1], [2, 'running', 2], [3, 'running', 3], [3, 'done', 3],
-    ]);
+    const final = h.store.saves.at(-1)!;
+    expect([final.run.round, final.run.state, final.run.history.length]).toEqual([3, 'done', 3]);
+    expect(h.store.saves.every((x, i) => i === 0 || x.run.history.length >= h.store.saves[i - 1].run.history.length)).toBe(true);
     expect(h.store.data!.weights[0]).toBeCloseTo(2.5, 6); // 1 + 3 rounds × 0.5
     expect(s.history[2].accuracy).toBeCloseTo(7.5 / 6, 6); // mean of [2.5, 1, 1, 1, 1, 1]
+  });
+
+  it('evalEvery 2: only every second round and the last are evaluated on the test set', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, rounds: 3, evalEvery: 2 });
+    await h.register('a', 'b', 'c');
+    for (let i = 0; i < 3; i++) await h.completeRound();
+    await h.fed.flush();
+    expect(h.status().history.map((r) => r.accuracy !== null)).toEqual([false, true, true]);
+    expect(h.evaluated).toHaveLength(2);
   });
 
   it('pause during a round takes effect after it; start() without a config resumes at the next round', async () => {
     const h = make();
     await expect(h.fed.start()).rejects.toThrow(ConfigError);
     await h.fed.start(CFG);
-    h.register('a', 'b', 'c');
+    await h.register('a', 'b', 'c');
     h.fed.pause();
     expect(h.status()).toMatchObject({ state: 'running', message: 'pausing after round 1' });
     await h.completeRound([1, 0, 0, 0, 0, 0]);
+    await h.fed.flush();
     expect(h.status()).toMatchObject({ state: 'paused', round: 1 });
     expect(h.rounds()).toHaveLength(1);
     expect(h.store.data!.run.state).toBe('paused');
 
     await h.fed.start();
+    await flush();
     expect(h.status().state).toBe('running');
-    expect(h.last()).toMatchObject({ round: 2, assignments: { a: 0, b: 1, c: 2 } });
+    expect(h.last().round).toBe(2);
+    expect(h.assigned()).toEqual({ a: 0, b: 1, c: 2 });
     expect(h.last().weights[0]).toBe(2);
     await h.completeRound();
     expect(h.status().history).toHaveLength(2);
@@ -344,11 +415,13 @@ describe('Federation', () => {
     async function twoRounds() {
       const h1 = make();
       await h1.fed.start(CFG);
-      h1.register('a', 'b', 'c');
+      await h1.register('a', 'b', 'c');
       await h1.completeRound([1, 0, 0, 0, 0, 0]);
       await h1.completeRound([0, 1, 0, 0, 0, 0]);
+      await h1.fed.flush();
       expect(h1.store.data!.run).toMatchObject({ round: 2, state: 'running' });
       h1.fed.dispose(); // the SharedWorker went away
+      await flush();
       return h1;
     }
 
@@ -356,13 +429,14 @@ describe('Federation', () => {
       const h1 = await twoRounds();
       const h2 = make(h1.store);
       await h2.fed.restore();
-      expect(h2.status()).toMatchObject({ state: 'waiting', round: 2, runId: h1.last().runId, numPartitions: 3 });
+      expect(h2.status()).toMatchObject({ state: 'waiting', round: 2, numPartitions: 3 });
+      expect(h2.status().runId).toBe(h1.last().runId);
       expect(h2.status().history).toHaveLength(2);
-      h2.register('c', 'a', 'b');
+      await h2.register('c', 'a', 'b');
       const r = h2.last();
-      expect(r).toMatchObject({ round: 3, runId: h1.last().runId, numPartitions: 3, assignments: { c: 0, a: 1, b: 2 } });
+      expect(r).toMatchObject({ round: 3, runId: h1.last().runId, numPartitions: 3 });
+      expect(h2.assigned()).toEqual({ c: 0, a: 1, b: 2 });
       expect(Array.from(r.weights)).toEqual([2, 2, 1, 1, 1, 1]);
-      expect(Array.from(r.weights)).toEqual(Array.from(h1.store.data!.weights));
       await h2.completeRound();
       expect(h2.status().history.map((x) => x.round)).toEqual([1, 2, 3]);
     });
@@ -371,36 +445,41 @@ describe('Federation', () => {
       const h1 = await twoRounds();
       const h2 = make(h1.store);
       await h2.fed.restore();
-      h2.register('a', 'b');
+      await h2.register('a', 'b');
       h2.clock.advance(RESUME_GRACE_MS - 1);
+      await flush();
       expect(h2.rounds()).toHaveLength(0);
       expect(h2.status().state).toBe('waiting');
       h2.clock.advance(1);
-      expect(h2.last()).toMatchObject({ round: 3, assignments: { a: 0, b: 1 }, numPartitions: 3 });
+      await flush();
+      expect(h2.last()).toMatchObject({ round: 3, numPartitions: 3 });
+      expect(h2.assigned()).toEqual({ a: 0, b: 1 });
       expect(h2.status().state).toBe('running');
     });
 
     it('a finished run restores as done', async () => {
       const h1 = make();
       await h1.fed.start({ ...CFG, rounds: 1 });
-      h1.register('a', 'b', 'c');
+      await h1.register('a', 'b', 'c');
       await h1.completeRound();
+      await h1.fed.flush();
       const h2 = make(h1.store);
       await h2.fed.restore();
-      h2.register('a', 'b', 'c');
+      await h2.register('a', 'b', 'c');
       expect(h2.status()).toMatchObject({ state: 'done', round: 1 });
       expect(h2.rounds()).toHaveLength(0);
     });
   });
 
-  it('reset clears history, store and rejections and broadcasts a stop', async () => {
+  it('reset clears history, store and rejections and broadcasts a signed stop', async () => {
     const h = make();
     await h.fed.start(CFG);
-    h.register('a', 'b', 'c');
+    await h.register('a', 'b', 'c');
     await h.completeRound();
-    h.fed.submitUpdate(h.update('zed', [0, 0, 0, 0, 0, 0]));
+    h.submit('a', Z6, { clientId: 'tab-zed' });
     const runId = h.last().runId;
     expect(h.status().rejections.total).toBe(1);
+    await h.fed.flush();
     expect(h.store.data).not.toBeNull();
 
     await h.fed.reset();
@@ -408,7 +487,9 @@ describe('Federation', () => {
     expect(s).toMatchObject({ state: 'idle', runId: null, round: 0, history: [], rejections: { total: 0, byReason: {}, recent: [] } });
     expect(s.clients.map((c) => c.slot)).toEqual([null, null, null]);
     expect(await h.store.load()).toBeNull();
-    expect(h.sent.at(-1)).toEqual({ v: PROTOCOL_VERSION, type: 'stop', runId });
+    const stop = h.sent.at(-1)!;
+    expect(stop).toMatchObject({ v: PROTOCOL_VERSION, type: 'stop', runId });
+    expect(Object.keys(stop.auth.macs).sort()).toEqual([h.id('a'), h.id('b'), h.id('c')].sort());
     // the old round's timer is gone: nothing happens at its deadline
     h.clock.advance(20_000);
     await flush();
@@ -419,25 +500,86 @@ describe('Federation', () => {
     const h = make();
     await expect(h.fed.start({ rounds: 0 })).rejects.toThrow(/invalid rounds 0/);
     await expect(h.fed.start({ dataset: 'cifar' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(h.fed.start({ constructor: 1 })).rejects.toThrow(/unknown config key "constructor"/);
     expect(h.status().state).toBe('idle');
     await h.fed.start(CFG);
     await expect(h.fed.start(CFG)).rejects.toThrow(/already waiting/);
-    h.register('a', 'b', 'c');
+    await h.register('a', 'b', 'c');
     const err = await h.fed.start(CFG).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/already running/);
     expect(h.rounds()).toHaveLength(1);
   });
+});
 
+describe('Federation: identities', () => {
+  it('a connection can act only for the client it registered: another client’s id is wrong-connection, a wrong secret bad-secret', async () => {
+    const h = make();
+    await h.fed.start(CFG);
+    await h.register('a', 'b', 'c');
+    const rogue = h.fed.connect();
+    // The rogue knows a's id (it is public in status()) and forges its update first.
+    expect(rogue.submitUpdate(h.update('a', [100, 100, 100, 100, 100, 100]))).toMatchObject({ accepted: false, reason: 'wrong-connection' });
+    expect(h.clients.get('b')!.conn.submitUpdate(h.update('a', [100, 100, 100, 100, 100, 100]))).toMatchObject({ reason: 'wrong-connection' });
+    expect(h.submit('a', Z6, { secret: 'f'.repeat(32) })).toMatchObject({ accepted: false, reason: 'bad-secret' });
+    // The honest update is not a duplicate.
+    expect(h.submit('a', [1, 1, 1, 1, 1, 1])).toEqual({ accepted: true });
+    expect(() => rogue.heartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', clientId: h.id('a'), secret: h.clients.get('a')!.secret, state: 'error', error: 'pwned' })).toThrow(/wrong-connection/);
+    expect(h.row('a')).toMatchObject({ state: 'idle', error: null, kind: 'tab' });
+    await expect(rogue.runKey({ v: PROTOCOL_VERSION, type: 'key', clientId: h.id('a'), secret: h.clients.get('a')!.secret, runId: h.last().runId })).rejects.toThrow(/wrong-connection/);
+    expect(h.status().rejections.byReason).toEqual({ 'wrong-connection': 4, 'bad-secret': 1 });
+  });
+
+  it('registrations: one live client per connection, a few re-registrations, a global cap; refusals are counted', async () => {
+    const h = make();
+    const conn = h.fed.connect();
+    const msg = (i: number) => ({ v: PROTOCOL_VERSION, type: 'register', kind: 'tab', backend: 'pending', probe: [], userAgent: '', lock: `fedtab-client-x${String(i).padStart(8, '0')}` });
+    const first = await conn.register(msg(0));
+    expect(first.clientId).toMatch(/^tab-[0-9a-f]{8}$/);
+    expect(first.secret).toMatch(/^[0-9a-f]{32}$/);
+    await expect(conn.register(msg(1))).rejects.toThrow(/registration-refused: this connection already has client/);
+    // Evicted clients may come back on the same connection, up to the cap.
+    for (let i = 1; i < MAX_REGISTRATIONS_PER_CONNECTION; i++) {
+      h.fed.registry.remove(conn.connection.clientId!, 'heartbeat timeout');
+      await conn.register(msg(i + 1));
+    }
+    h.fed.registry.remove(conn.connection.clientId!, 'heartbeat timeout');
+    await expect(conn.register(msg(99))).rejects.toThrow(/registered 4 times already/);
+    for (let i = h.status().clients.length; i < MAX_CLIENTS; i++) await h.fed.connect().register(msg(100 + i));
+    await expect(h.fed.connect().register(msg(9999))).rejects.toThrow(new RegExp(`has ${MAX_CLIENTS} clients \\(max ${MAX_CLIENTS}\\)`));
+    expect(h.status().registrationsRefused).toBe(3);
+    expect(h.status().rejections.byReason['registration-refused']).toBe(3);
+  });
+
+  it('a heartbeat with one bad field keeps the client alive; an evicted client is told to register again and can', async () => {
+    const h = make();
+    await h.register('a');
+    const a = h.clients.get('a')!;
+    const beat = (over: Record<string, unknown>) => a.conn.heartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', clientId: a.clientId, secret: a.secret, ...over });
+    h.clock.jump(60_000);
+    expect(beat({ state: 'training', localLoss: NaN, samplesPerSec: 12 })).toEqual({ registered: true });
+    expect(h.row('a')).toMatchObject({ state: 'training', samplesPerSec: 12, lastSeen: h.clock.t });
+    expect(h.status().rejections.recent[0]).toMatchObject({ reason: 'bad-field', detail: 'heartbeat fields ignored: localLoss' });
+    h.clock.advance(69_000);
+    expect(h.status().clients).toHaveLength(1); // still alive: the NaN beat counted
+    h.clock.advance(3_000);
+    expect(h.status().clients).toHaveLength(0); // evicted after 70 s of silence
+    expect(beat({})).toEqual({ registered: false });
+    const again = await a.conn.register({ v: PROTOCOL_VERSION, type: 'register', kind: 'tab', backend: 'wasm', probe: [], userAgent: '', lock: a.lock });
+    expect(again.clientId).not.toBe(a.clientId);
+    expect(h.status().clients.map((c) => c.clientId)).toEqual([again.clientId]);
+  });
+});
+
+describe('Federation: strategies', () => {
   it('aggregates with the strategy the config names: coordinate-wise median', async () => {
     const h = make();
     await h.fed.start({ ...CFG, algorithm: 'median' });
-    h.register('a', 'b', 'c');
-    h.fed.submitUpdate(h.update('a', [1, 0, 0, 0, 0, 0], 100));
-    h.fed.submitUpdate(h.update('b', [2, 5, 0, 0, 0, 0], 100));
-    h.fed.submitUpdate(h.update('c', [100, -5, 0, 0, 0, 0], 900));
+    await h.register('a', 'b', 'c');
+    h.submit('a', [1, 0, 0, 0, 0, 0]);
+    h.submit('b', [2, 5, 0, 0, 0, 0]);
+    h.submit('c', [100, -5, 0, 0, 0, 0]);
     await flush();
-    // median per coordinate, ignoring n_k: [2, 0, 0, 0, 0, 0]
     expect(Array.from(h.last().weights)).toEqual([3, 1, 1, 1, 1, 1]);
   });
 
@@ -445,81 +587,152 @@ describe('Federation', () => {
     const h = make();
     await h.fed.start({ ...CFG, algorithm: 'fed-adaptive-next', attack: 'sign-flip', attackers: 0.34 });
     expect(h.status().attackerSlots).toEqual([]); // not known before the partitions are
-    h.register('a', 'b', 'c');
-    const attackerSlot = h.status().attackerSlots;
-    expect(attackerSlot).toHaveLength(1);
-    const bySlot = Object.fromEntries(Object.entries(h.last().assignments).map(([id, s]) => [s, id]));
-    const bad = bySlot[attackerSlot[0]];
-    for (const id of ['a', 'b', 'c']) {
-      const d = id === bad ? [-4, -4, -4, -4, -4, -4] : [1, 1.1, 0.9, 1, 1, 1];
-      h.fed.submitUpdate(h.update(id, d));
-    }
+    await h.register('a', 'b', 'c');
+    const [attackerSlot] = h.status().attackerSlots;
+    const bad = Object.entries(h.assigned()).find(([, s]) => s === attackerSlot)![0];
+    for (const a of ['a', 'b', 'c']) h.submit(a, a === bad ? [-4, -4, -4, -4, -4, -4] : [1, 1.1, 0.9, 1, 1, 1]);
     await flush();
     const rec = h.status().history[0];
-    const badRec = rec.clients.find((c) => c.clientId === bad)!;
+    const badRec = rec.clients.find((c) => c.clientId === h.id(bad))!;
     expect(badRec).toMatchObject({ role: 'attacker', weight: 0 });
     expect(badRec.flagged).toMatch(/gated out/);
-    expect(rec.flagged.map((f) => f.clientId)).toEqual([bad]);
+    expect(rec.flagged.map((f) => f.clientId)).toEqual([h.id(bad)]);
     for (const c of rec.clients) expect(c.reliability).toBeGreaterThan(0);
-    expect(rec.attackSuccessRate).toBeNull(); // untargeted attack
-    expect(h.status().clients.find((c) => c.clientId === bad)!.reliability).toBe(badRec.reliability);
+    expect(h.row(bad).reliability).toBe(badRec.reliability);
   });
 
-  it('a partial straggler is dropped under fedavg and aggregated under fedprox', async () => {
+  it('a partial straggler is dropped under fedavg and aggregated under fedprox (a strategy property)', async () => {
     for (const algorithm of ['fedavg', 'fedprox'] as const) {
       const h = make();
       await h.fed.start({ ...CFG, algorithm, stragglers: 0.34 });
-      h.register('a', 'b', 'c');
+      await h.register('a', 'b', 'c');
       await h.completeRound([1, 1, 1, 1, 1, 1]);
       const rec = h.status().history[0];
-      const stragglers = rec.clients.filter((c) => c.straggler === 'partial');
       if (algorithm === 'fedavg') {
         expect(rec.clients).toHaveLength(2);
-        expect(rec.dropped).toHaveLength(1);
-        expect(rec.dropped[0]).toMatchObject({ straggler: 'partial', reason: 'straggler: partial work (fedavg drops it)' });
+        expect(rec.dropped).toEqual([expect.objectContaining({ straggler: 'partial', reason: 'straggler: partial work (fedavg drops it)' })]);
       } else {
         expect(rec.clients).toHaveLength(3);
-        expect(stragglers).toHaveLength(1);
+        expect(rec.clients.filter((c) => c.straggler === 'partial')).toHaveLength(1);
         expect(rec.dropped).toEqual([]);
       }
     }
   });
 
-  it('scaffold: updates without controlDelta are rejected; c goes out with the next round', async () => {
+  it('scaffold: c on the broadcast, c_k over each client’s own connection, controlDelta required with every update', async () => {
     const h = make();
     await h.fed.start({ ...CFG, algorithm: 'scaffold' });
-    h.register('a', 'b', 'c');
-    expect(h.last().control).toBeUndefined(); // c = 0 before the first aggregation
-    expect(h.fed.submitUpdate(h.update('a', [1, 1, 1, 1, 1, 1]))).toMatchObject({ accepted: false, reason: 'malformed' });
-    for (const id of ['a', 'b', 'c']) {
-      const r = h.fed.submitUpdate(h.update(id, [1, 1, 1, 1, 1, 1], 100, { controlDelta: new Float32Array(6).fill(3) }));
-      expect(r).toEqual({ accepted: true });
-    }
+    await h.register('a', 'b', 'c');
+    expect(h.last().extras).toBeUndefined(); // c = 0 before the first aggregation
+    expect(h.last().perClient).toEqual([]);
+    expect(h.submit('a', [1, 1, 1, 1, 1, 1])).toMatchObject({ accepted: false, reason: 'malformed', detail: expect.stringContaining('missing controlDelta') });
+    expect(h.submit('a', Z6, { extras: { controlDelta: new Float32Array(5) } })).toMatchObject({ reason: 'shape-mismatch' });
+    expect(h.submit('a', Z6, { extras: { controlDelta: new Float32Array(6), other: new Float32Array(6) } })).toMatchObject({ reason: 'malformed' });
+    const cds = { a: 3, b: 6, c: 9 };
+    for (const [a, x] of Object.entries(cds)) expect(h.submit(a, [1, 1, 1, 1, 1, 1], { extras: { controlDelta: new Float32Array(6).fill(x) } })).toEqual({ accepted: true });
     await flush();
-    // c = 0 + (1/K)·Σ controlDelta = 3·3/3 = 3 per coordinate
-    expect(Array.from(h.last().control!)).toEqual([3, 3, 3, 3, 3, 3]);
+    // c = 0 + (1/K)·Σ controlDelta = (3 + 6 + 9)/3 = 6 per coordinate
+    expect(Array.from(h.last().extras!.control)).toEqual([6, 6, 6, 6, 6, 6]);
+    expect(h.last().perClient.map(h.alias).sort()).toEqual(['a', 'b', 'c']);
+    const req = (a: string, over = {}) => ({ v: PROTOCOL_VERSION, type: 'extras', clientId: h.id(a), secret: h.clients.get(a)!.secret, runId: h.last().runId, round: 2, ...over });
+    expect(Array.from(h.clients.get('b')!.conn.roundExtras(req('b')).clientControl)).toEqual([6, 6, 6, 6, 6, 6]);
+    expect(() => h.clients.get('a')!.conn.roundExtras(req('b'))).toThrow(/wrong-connection/);
+    expect(() => h.clients.get('a')!.conn.roundExtras(req('a', { round: 1 }))).toThrow(/wrong-round/);
   });
 
-  it('krum with too few clients fails before round 1 with a clear reason', async () => {
+  it('krum with too few clients per round fails before round 1 with a clear reason', async () => {
     const h = make();
     await h.fed.start({ ...CFG, algorithm: 'krum', byzantine: 1 });
-    h.register('a', 'b', 'c');
+    await h.register('a', 'b', 'c');
     expect(h.status().state).toBe('error');
-    expect(h.status().error).toMatch(/krum needs more than 2f \+ 2 = 4 clients per round .* this run has 3/);
+    expect(h.status().error).toMatch(/krum needs 5 updates per round, but this run has 3 clients per round/);
     expect(h.rounds()).toHaveLength(0);
+  });
+
+  it('a round short of its strategy’s minimum is skipped (krum) or aggregated by the named fallback (trimmed mean → median); the run goes on', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, clients: 5, algorithm: 'krum', rounds: 3 });
+    await h.register('a', 'b', 'c', 'd', 'e');
+    for (const a of ['a', 'b', 'c', 'd']) h.submit(a, [1, 1, 1, 1, 1, 1]);
+    h.clock.advance(10_001); // e misses the deadline: 4 updates, krum needs 5
+    await flush();
+    const rec = h.status().history[0];
+    expect(rec.skipped).toBe('krum needs 5 updates, got 4: round skipped, w_t kept');
+    expect(rec.clients).toHaveLength(4);
+    expect(Array.from(h.last().weights)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(h.status().state).toBe('running');
+    expect(h.last().round).toBe(2);
+
+    const t = make();
+    await t.fed.start({ ...CFG, algorithm: 'trimmed-mean', rounds: 2 });
+    await t.register('a', 'b', 'c');
+    t.submit('a', [1, 0, 0, 0, 0, 0]);
+    t.submit('b', [3, 0, 0, 0, 0, 0]);
+    t.clock.advance(10_001);
+    await flush();
+    expect(t.status().history[0].skipped).toBe('trimmed-mean needs 3 updates, got 2: aggregated with median instead');
+    expect(t.last().weights[0]).toBe(3); // 1 + median(1, 3) = 1 + 2
+  });
+
+  it('an exception inside a strategy, or a non-finite aggregate, skips the round with the reason and keeps w_t', async () => {
+    const h = make(undefined, { rootUpdate: async () => { throw new Error('root set unavailable'); } });
+    await h.fed.start({ ...CFG, algorithm: 'fltrust', rounds: 2 });
+    await h.register('a', 'b', 'c');
+    await h.completeRound([1, 1, 1, 1, 1, 1]);
+    expect(h.status().history[0].skipped).toBe('aggregation failed (root set unavailable): round skipped, w_t kept');
+    expect(h.status().state).toBe('running');
+
+    const big = make();
+    await big.fed.start({ ...CFG, rounds: 3 });
+    await big.register('a', 'b', 'c');
+    await big.completeRound([3e38, 0, 0, 0, 0, 0]); // w = 1 + 3e38: still finite
+    await big.completeRound([3e38, 0, 0, 0, 0, 0]); // 6e38 overflows float32
+    expect(big.status().history[1].skipped).toMatch(/^the aggregate is not finite \(w\[0\] = Infinity\): round skipped, w_t kept$/);
+    expect(big.last().weights[0]).toBeCloseTo(3e38, -33);
+    expect(big.status().state).toBe('running');
   });
 
   it('fltrust aggregates against the root-set update from the task', async () => {
     const h = make();
     await h.fed.start({ ...CFG, algorithm: 'fltrust' });
-    h.register('a', 'b', 'c');
-    h.fed.submitUpdate(h.update('a', [1, 1, 1, 1, 1, 1]));
-    h.fed.submitUpdate(h.update('b', [2, 2, 2, 2, 2, 2]));
-    h.fed.submitUpdate(h.update('c', [-1, -1, -1, -1, -1, -1]));
+    await h.register('a', 'b', 'c');
+    h.submit('a', [1, 1, 1, 1, 1, 1]);
+    h.submit('b', [2, 2, 2, 2, 2, 2]);
+    h.submit('c', [-1, -1, -1, -1, -1, -1]);
     await flush();
     // Δ₀ = 0.01·1: a and b rescaled to ‖Δ₀‖ with trust 1, c (cos −1) gets none → step 0.01 per coordinate.
     h.last().weights.forEach((w) => expect(w).toBeCloseTo(1.01, 6));
-    expect(h.status().history[0].flagged.map((f) => f.clientId)).toEqual(['c']);
+    expect(h.status().history[0].flagged.map((f) => f.clientId)).toEqual([h.id('c')]);
+  });
+
+  it('fedadam: FedAvg’s aggregate through a server Adam step (η = 0.01, τ = 1e-3)', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, algorithm: 'fedadam' });
+    expect(h.status().config!.serverOpt).toBe('adam');
+    await h.register('a', 'b', 'c');
+    await h.completeRound([1, 1, 1, 1, 1, 1]);
+    // m = 0.1·1, v = 0.99·1e-6 + 0.01·1 = 0.01000099; w = 1 + 0.01·0.1/(√v + 1e-3) = 1 + 0.001/0.101005
+    h.last().weights.forEach((w) => expect(w).toBeCloseTo(1 + 0.001 / (Math.sqrt(0.01000099) + 1e-3), 6));
+    await expect(h.fed.reset().then(() => h.fed.start({ algorithm: 'fedadam', serverOpt: 'yogi' }))).rejects.toThrow(/fedadam is FedAvg with serverOpt adam/);
+  });
+
+  it('fed-adaptive-next with a validation split scores each update on it and lowers the reliability of one that hurts', async () => {
+    const calls: Array<{ n: number; samples: number }> = [];
+    const validationLosses = async (list: Float32Array[], samples: number) => {
+      calls.push({ n: list.length, samples });
+      return list.map((w, i) => (i > 0 && w[0] < 1 ? 1.5 : 1));
+    };
+    const h = make(undefined, { validationLosses });
+    await h.fed.start({ ...CFG, algorithm: 'fed-adaptive-next', validation: 500, attention: false });
+    await h.register('a', 'b', 'c');
+    h.submit('a', [1, 1, 1, 1, 1, 1]);
+    h.submit('b', [1, 1, 1, 1, 1, 1]);
+    h.submit('c', [-0.5, 1, 1, 1, 1, 1]);
+    await flush();
+    expect(calls).toEqual([{ n: 4, samples: 500 }]);
+    const byAlias = Object.fromEntries(h.status().history[0].clients.map((c) => [h.alias(c.clientId), c]));
+    expect(byAlias.c.reliability).toBeCloseTo(0.7 + 0.3 * Math.exp(-2.5), 9);
+    expect(byAlias.a.reliability).toBe(1);
   });
 
   it('unknown strategy params and an attack without attackers are config errors', async () => {
@@ -530,25 +743,84 @@ describe('Federation', () => {
     await expect(h.fed.start({ tau: 0 })).rejects.toThrow(/invalid tau/);
     await expect(h.fed.start({ gate: 'maybe' })).rejects.toThrow(/gate must be true or false/);
   });
+});
 
-  it('fed-adaptive-next with a validation split scores each update on it and lowers the reliability of one that hurts', async () => {
-    const calls: Array<{ n: number; samples: number }> = [];
-    // The first vector is w_t (loss 1); an update whose first coordinate is negative raises the loss to 1.5.
-    const validationLosses = async (list: Float32Array[], samples: number) => {
-      calls.push({ n: list.length, samples });
-      return list.map((w, i) => (i > 0 && w[0] < 1 ? 1.5 : 1));
-    };
-    const h = make(undefined, { validationLosses });
-    await h.fed.start({ ...CFG, algorithm: 'fed-adaptive-next', validation: 500, attention: false });
-    h.register('a', 'b', 'c');
-    h.fed.submitUpdate(h.update('a', [1, 1, 1, 1, 1, 1]));
-    h.fed.submitUpdate(h.update('b', [1, 1, 1, 1, 1, 1]));
-    h.fed.submitUpdate(h.update('c', [-0.5, 1, 1, 1, 1, 1]));
-    await flush();
-    expect(calls).toEqual([{ n: 4, samples: 500 }]);
-    const byId = Object.fromEntries(h.status().history[0].clients.map((c) => [c.clientId, c]));
-    // increase 0.5 → u = γ_val·0.5 = 2.5 → ρ = 0.7 + 0.3e^{−2.5}
-    expect(byId.c.reliability).toBeCloseTo(0.7 + 0.3 * Math.exp(-2.5), 9);
-    expect(byId.a.reliability).toBe(1);
+describe('Federation: federated evaluation', () => {
+  it('round t+1 asks every slot holder to evaluate w_t; the last model goes out on its own; done once the evaluations are in', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, localEval: 0.1, rounds: 2 });
+    await h.register('a', 'b', 'c');
+    expect(h.last().evaluate).toBeNull(); // nothing to evaluate before round 1
+    await h.completeRound([1, 1, 1, 1, 1, 1]);
+    const r2 = h.last();
+    expect(r2.evaluate!.round).toBe(1);
+    expect(Object.fromEntries(Object.entries(r2.evaluate!.slots).map(([id, s]) => [h.alias(id), s]))).toEqual({ a: 0, b: 1, c: 2 });
+    // 107 → 10 held out, 106 → 10; a got 10/10, b 5/10, c 9/10
+    const conn = (a: string) => h.clients.get(a)!.conn;
+    expect(conn('a').submitEvaluation(h.evaluation('a', 1, 10))).toEqual({ accepted: true });
+    expect(conn('a').submitEvaluation(h.evaluation('a', 1, 10))).toMatchObject({ reason: 'duplicate' });
+    expect(conn('b').submitEvaluation(h.evaluation('b', 1, 5, { numSamples: 11, classCounts: [11, 0, 0, 0, 0, 0, 0, 0, 0, 0] }))).toMatchObject({ reason: 'wrong-sample-count' });
+    expect(conn('b').submitEvaluation(h.evaluation('b', 1, 11))).toMatchObject({ reason: 'malformed' }); // 11 correct of 10
+    expect(conn('b').submitEvaluation(h.evaluation('b', 2, 5))).toMatchObject({ reason: 'wrong-round' });
+    expect(conn('b').submitEvaluation(h.evaluation('b', 1, 5))).toEqual({ accepted: true });
+    expect(conn('c').submitEvaluation(h.evaluation('c', 1, 9))).toEqual({ accepted: true });
+    const fe = h.status().history[0].federatedEval!;
+    expect(fe).toMatchObject({ asked: 3, meanAccuracy: expect.closeTo(0.8, 12), worst10Accuracy: 0.5, minAccuracy: 0.5, meanLoss: 0.5 });
+    expect(fe.clients.map((c) => [h.alias(c.clientId), c.accuracy])).toEqual([['a', 1], ['b', 0.5], ['c', 0.9]]);
+
+    await h.completeRound();
+    const final = h.sent.at(-1) as EvaluateMessage;
+    expect(final).toMatchObject({ type: 'evaluate', evaluate: { round: 2 } });
+    expect(Array.from(final.weights)).toEqual(Array.from(h.store.data!.weights));
+    expect(h.status().state).toBe('running'); // waiting for the clients' evaluations of the final model
+    for (const a of ['a', 'b', 'c']) conn(a).submitEvaluation(h.evaluation('a' === a ? 'a' : a, 2, 10));
+    await h.fed.flush();
+    expect(h.status().state).toBe('done');
+    expect(h.status().history[1].federatedEval!.meanAccuracy).toBe(1);
+  });
+
+  it('a client that never evaluates holds the final evaluation only until the deadline', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, localEval: 0.1, rounds: 1 });
+    await h.register('a', 'b', 'c');
+    await h.completeRound();
+    h.clients.get('a')!.conn.submitEvaluation(h.evaluation('a', 1, 7));
+    h.clock.advance(10_001);
+    await h.fed.flush();
+    expect(h.status().state).toBe('done');
+    expect(h.status().history[0].federatedEval).toMatchObject({ asked: 3, meanAccuracy: 0.7, worst10Accuracy: 0.7 });
   });
 });
+
+describe('Federation: reset during evaluation', () => {
+  it('an evaluation that finishes after a reset changes nothing in the new run, and the task is released', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const h = make(undefined, {
+      async evaluate(weights) {
+        calls++;
+        if (calls === 1) await gate;
+        return { accuracy: 0.42, loss: 1, recall: [], targetedAsr: 0, numTensors: 0 };
+      },
+    });
+    await h.fed.start({ ...CFG, rounds: 1 });
+    await h.register('a', 'b', 'c');
+    for (const a of ['a', 'b', 'c']) h.submit(a, Z6);
+    // Not flush(): it would wait for the evaluation held at the gate.
+    for (let i = 0; i < 1000 && h.status().history.length === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(h.status().history[0].accuracy).toBeNull(); // evaluating
+    await h.fed.reset();
+    expect(h.disposed()).toBe(1);
+    await h.fed.start({ ...CFG, rounds: 1 });
+    release();
+    await flush();
+    const s = h.status();
+    expect(s).toMatchObject({ state: 'running', error: null, round: 1, history: [] });
+    await h.completeRound();
+    await h.fed.flush();
+    expect(h.status()).toMatchObject({ state: 'done', history: [expect.objectContaining({ accuracy: 0.42 })] });
+  });
+});
+
+

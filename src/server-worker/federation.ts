@@ -1,25 +1,37 @@
-// The coordinator's state machine: registry, rounds, deadlines, validation, aggregation, persistence.
-// No tf and no browser APIs here: the SharedWorker injects them, and Node tests inject fakes.
+// The coordinator: run lifecycle (start, pause, reset, restore, persist), rounds, aggregation and evaluation.
+// Who the clients are lives in client-registry.ts, one round's bookkeeping in round.ts, the round's record in
+// round-record.ts. No tf and no browser APIs here: the SharedWorker injects them, and Node tests inject fakes.
+// Nothing a client sends can stop the coordinator: a bad message is rejected with its reason, a round that cannot
+// be aggregated is recorded as skipped, and the run goes on.
+import { newKey, signBroadcast } from '../shared/broadcast-auth';
 import { ConfigError, resolveConfig, type FederationConfig } from '../shared/config';
 import { labelHistogram, meanTotalVariation } from '../shared/partition';
+import { deriveSeed } from '../shared/prng';
 import {
   PROTOCOL_VERSION,
   ProtocolError,
-  parseHeartbeat,
+  checkVector,
+  parseEvaluation,
   parseRegister,
+  parseRunRequest,
   parseUpdate,
   type BroadcastMessage,
+  type HeartbeatReply,
+  type KeyReply,
+  type RegisterReply,
   type RejectReason,
-  type UpdateMessage,
+  type UnsignedBroadcast,
 } from '../shared/protocol';
-import { deriveSeed } from '../shared/prng';
-import { attackerSlots, sampleSlots, slotIndices, stragglerSlots } from '../shared/run-plan';
-import { isTargeted } from '../shared/targeted-attack';
-import type { ClientRoundRecord, ClientRow, CoordinatorStatus, DroppedClient, Rejection, RoundRecord, RunState } from '../shared/status';
-import { initWeights, l2Norm, type LayerSpec } from '../shared/weights';
+import { attackerSlots, expectedSteps, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
+import { evaluators, summarizeEvaluations } from '../shared/strategies/federated-eval';
+import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
+import type { AggregationInput, StrategyDefinition, StrategyUpdate } from '../shared/strategies/strategy';
+import type { ClientEvaluation, CoordinatorStatus, Rejection, RoundRecord, RunState } from '../shared/status';
+import { initWeights, totalSize, type LayerSpec } from '../shared/weights';
 import { applyStep } from '../shared/strategies/common';
-import { createStrategy, paramsFromConfig, type AggregationInput, type Strategy } from '../shared/strategies/strategy';
-import type { UpdateResult } from './api';
+import { ClientRegistry, type Connection } from './client-registry';
+import { RoundInProgress, type ClosedRound } from './round';
+import { clientRecords, droppedRecords, newRoundRecord, withEvaluation } from './round-record';
 
 export interface EvalResult {
   accuracy: number;
@@ -30,7 +42,7 @@ export interface EvalResult {
   numTensors: number;
 }
 
-/** What the coordinator needs that depends on tf and the dataset. */
+/** What the coordinator needs that depends on tf and the dataset. Calls run one at a time (one model). */
 export interface Task {
   numClasses: number;
   trainLabels: Uint8Array;
@@ -41,6 +53,7 @@ export interface Task {
   rootUpdate(weights: Float32Array, round: number): Promise<Float32Array>;
   /** Mean loss on the first `samples` images of the server validation split, for each weight vector. */
   validationLosses(weights: Float32Array[], samples: number): Promise<number[]>;
+  /** Frees the model once the calls already queued are done. */
   dispose(): void;
 }
 
@@ -51,7 +64,7 @@ export interface PersistedRun {
   round: number;
   numPartitions: number;
   history: RoundRecord[];
-  /** What the aggregation strategy carries between rounds (absent in runs stored before strategies kept state). */
+  /** What the aggregation strategy and the server optimizer carry between rounds. */
   strategyState?: unknown;
 }
 
@@ -68,44 +81,66 @@ export interface FederationDeps {
   broadcast(msg: BroadcastMessage): void;
   loadTask(config: FederationConfig): Promise<Task>;
   store: RunStore;
-  /** Calls onGone once the client's page or worker has gone (Web Locks in the browser). */
-  watchClient(clientId: string, onGone: () => void): void;
+  /** Calls onGone once the Web Lock a client holds for its life is free (its page or worker has gone). */
+  watchLock(lock: string, onGone: () => void): void;
   coordinatorBackend(): string | null;
+  /** Random hex for client ids and secrets (default: WebCrypto). */
+  randomHex?(bytes: number): string;
 }
 
-export const HEARTBEAT_TIMEOUT_MS = 70_000;
+export type UpdateResult = { accepted: true } | { accepted: false; reason: RejectReason; detail: string };
+
+/** What one client connection may do. Every call names the client by the id and secret it was issued. */
+export interface ClientConnection {
+  readonly connection: Connection;
+  register(raw: unknown): Promise<RegisterReply>;
+  heartbeat(raw: unknown): HeartbeatReply;
+  submitUpdate(raw: unknown): UpdateResult;
+  submitEvaluation(raw: unknown): UpdateResult;
+  /** This client's key for checking the run's broadcasts. */
+  runKey(raw: unknown): Promise<KeyReply>;
+  /** The strategy's extras for this client in this round (SCAFFOLD: its c_k). */
+  roundExtras(raw: unknown): Record<string, Float32Array>;
+}
+
 /** When resuming, how long to wait for every slot to be taken once minClients are back. */
 export const RESUME_GRACE_MS = 5_000;
 const MAX_RECENT_REJECTIONS = 50;
 
 interface Run extends PersistedRun {
   weights: Float32Array;
-  strategy: Strategy;
+  strategy: ComposedStrategy;
   task: Task | null;
   slotHolders: Array<string | null>;
-  slotSamples: number[];
+  /** Per slot: what the client trains on and evaluates on. */
+  slotTrain: number[];
+  slotEval: number[];
   slotHistograms: number[][];
   heterogeneityTV: number | null;
   attackerSlots: number[];
   /** Set once a resumed run has waited its grace period. */
   graceUntil: number | null;
+  /** Per-client HMAC keys for this run's broadcasts. */
+  keys: Map<string, { raw: Uint8Array; key: CryptoKey }>;
+  /** Test-set evaluations not yet finished, by round. */
+  evaluating: Set<number>;
+  /**
+   * Open federated evaluations by round: who was asked, what came back, and when it closes. A client evaluates
+   * after it sent its update, so the window outlives the round that carried the request.
+   */
+  fedEvals: Map<number, { asked: Map<string, number>; got: Map<string, ClientEvaluation>; timer: unknown }>;
+  /** Per-client extras of the round in progress. */
+  perClient: Map<string, Record<string, Float32Array>>;
 }
 
-interface RoundInProgress {
-  round: number;
-  startedAt: number;
-  deadline: number;
-  participants: Set<string>;
-  slots: Map<string, number>;
-  received: Map<string, UpdateMessage>;
-  dropped: Map<string, string>;
-  timer: unknown;
-}
+const defaultRandomHex = (bytes: number) => Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 export class Federation {
-  private clients = new Map<string, ClientRow>();
+  readonly registry: ClientRegistry;
   private run: Run | null = null;
   private current: RoundInProgress | null = null;
+  /** The round most recently closed: its missing participants' updates are late, not misdirected. */
+  private closed: ClosedRound | null = null;
   private state: RunState = 'idle';
   private message = 'waiting for Start';
   private error: string | null = null;
@@ -115,10 +150,19 @@ export class Federation {
   private rejections: CoordinatorStatus['rejections'] = { total: 0, byReason: {}, recent: [] };
   private sweepTimer: unknown;
   private waitTimer: unknown = null;
-  /** The round most recently closed (or closing): its missing participants' updates are late, not misdirected. */
-  private closedRound: RoundInProgress | null = null;
+  /** Saves run one after another, so an older snapshot never lands after a newer one. */
+  private saving: Promise<void> = Promise.resolve();
+  /** Work started without a caller awaiting it (rounds, broadcasts, evaluations): flush() waits for all of it. */
+  private inflight = new Set<Promise<unknown>>();
 
   constructor(private deps: FederationDeps) {
+    this.registry = new ClientRegistry({
+      now: deps.now,
+      randomHex: deps.randomHex ?? defaultRandomHex,
+      watchLock: deps.watchLock,
+      reject: (reason, detail, clientId) => this.reject(reason, detail, clientId),
+      gone: (clientId, reason) => this.clientGone(clientId, reason),
+    });
     this.sweepTimer = deps.setTimer(() => this.sweep(), 2000);
   }
 
@@ -126,19 +170,32 @@ export class Federation {
   async restore(): Promise<void> {
     const stored = await this.deps.store.load().catch(() => null);
     if (!stored) return;
-    const { run, weights } = stored;
-    this.run = this.newRun(run, weights);
+    let run: Run;
+    try {
+      run = this.newRun({ ...stored.run, config: resolveConfig(stored.run.config) }, stored.weights);
+    } catch (e) {
+      this.message = `the stored run could not be restored: ${e instanceof Error ? e.message : String(e)}`;
+      return;
+    }
+    this.run = run;
     if (run.state === 'done' || run.state === 'paused') {
       this.setState(run.state, run.state === 'done' ? `finished ${run.round} rounds` : `paused after round ${run.round}`);
       return;
     }
     this.setState('waiting', `resuming after round ${run.round}: waiting for clients`);
     await this.prepareTask();
+    // The stored weights are the last round's model; its evaluation may not have finished before the worker went.
+    const last = run.history.at(-1);
+    if (last && last.accuracy === null && isEvalRound(run.config, last.round)) this.evaluateCentrally(run, last.round, run.weights);
     this.maybeBegin();
   }
 
   status(): CoordinatorStatus {
     const run = this.run;
+    const broadcastsDropped: CoordinatorStatus['broadcastsDropped'] = {};
+    for (const row of this.registry.all()) {
+      for (const [k, n] of Object.entries(row.broadcastsDropped)) broadcastsDropped[k as keyof typeof broadcastsDropped] = (broadcastsDropped[k as keyof typeof broadcastsDropped] ?? 0) + n;
+    }
     return {
       state: this.state,
       message: this.message,
@@ -150,108 +207,124 @@ export class Federation {
       attackerSlots: run?.attackerSlots ?? [],
       coordinatorBackend: this.deps.coordinatorBackend(),
       history: run?.history ?? [],
-      clients: [...this.clients.values()],
+      clients: this.registry.all(),
       rejections: this.rejections,
+      registrationsRefused: this.registry.refused,
+      broadcastsDropped,
       error: this.error,
     };
   }
 
-  // ---- client messages -------------------------------------------------
+  // ---- client connections --------------------------------------------------
 
-  register(raw: unknown): { clientId: string } {
-    const msg = this.guard(raw, parseRegister);
-    const existing = this.clients.get(msg.clientId);
-    this.clients.set(msg.clientId, {
-      clientId: msg.clientId,
-      kind: msg.kind,
-      backend: msg.backend,
-      probe: msg.probe,
-      state: 'idle',
-      slot: existing?.slot ?? null,
-      numSamples: existing?.numSamples ?? 0,
-      labelHistogram: existing?.labelHistogram ?? null,
-      lastUpdateNorm: existing?.lastUpdateNorm ?? null,
-      lastWeight: existing?.lastWeight ?? null,
-      reliability: existing?.reliability ?? null,
-      samplesPerSec: null,
-      localLoss: null,
-      numTensors: 0,
-      lastSeen: this.deps.now(),
-      error: null,
-    });
-    if (!existing) this.deps.watchClient(msg.clientId, () => this.clientGone(msg.clientId, 'disconnected'));
-    this.assignFreeSlots();
-    this.maybeBegin();
-    return { clientId: msg.clientId };
-  }
-
-  heartbeat(raw: unknown): void {
-    const msg = this.guard(raw, parseHeartbeat);
-    const row = this.clients.get(msg.clientId);
-    if (!row) return this.reject('unknown-client', `heartbeat from unregistered client ${msg.clientId}`, msg.clientId);
-    Object.assign(row, {
-      state: msg.state,
-      backend: msg.backend,
-      probe: msg.probe,
-      samplesPerSec: msg.samplesPerSec ?? row.samplesPerSec,
-      localLoss: msg.localLoss ?? row.localLoss,
-      numTensors: msg.numTensors,
-      error: msg.error,
-      lastSeen: this.deps.now(),
-    });
-  }
-
-  submitUpdate(raw: unknown): UpdateResult {
-    const cur = this.current;
-    const clientId = typeof (raw as { clientId?: unknown })?.clientId === 'string' ? (raw as { clientId: string }).clientId : null;
-    try {
-      if (!cur || !this.run || this.finishing) {
-        throw new ProtocolError('wrong-round', 'no round is accepting updates');
+  /** A new connection (a port in the browser, a virtual client in Node). */
+  connect(): ClientConnection {
+    const conn = this.registry.connect();
+    const counted = <T>(raw: unknown, fn: () => T): T => {
+      try {
+        return fn();
+      } catch (e) {
+        if (e instanceof ProtocolError && e.reason !== 'registration-refused') this.reject(e.reason, e.message, claimedId(raw));
+        throw e;
       }
-      const msg = parseUpdate(raw, {
-        runId: this.run.runId,
-        round: cur.round,
-        layers: this.run.task?.layers ?? [],
-        registered: (id) => this.clients.has(id),
-        participants: cur.participants,
-        received: new Set(cur.received.keys()),
-        deadline: cur.deadline,
-        now: this.deps.now(),
-        needsControl: this.run.config.algorithm === 'scaffold',
-      });
-      cur.received.set(msg.clientId, msg);
-      const row = this.clients.get(msg.clientId);
-      if (row) row.lastSeen = this.deps.now();
-      this.message = `round ${cur.round}: ${cur.received.size}/${cur.participants.size} updates`;
-      this.maybeFinishRound();
-      return { accepted: true };
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      if (e.reason === 'late' && cur && clientId && !cur.dropped.has(clientId)) cur.dropped.set(clientId, 'late');
-      const err = this.isLateForClosedRound(e, raw, clientId)
-        ? new ProtocolError('late', `update for round ${this.closedRound!.round} arrived after that round closed`)
-        : e;
-      this.reject(err.reason, err.message, clientId);
-      return { accepted: false, reason: err.reason, detail: err.message };
+    };
+    const asResult = (raw: unknown, fn: () => void): UpdateResult => {
+      try {
+        counted(raw, fn);
+        return { accepted: true };
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        return { accepted: false, reason: e.reason, detail: e.message };
+      }
+    };
+    return {
+      connection: conn,
+      register: async (raw) => {
+        const reply = counted(raw, () => this.registry.register(conn, parseRegister(raw)));
+        this.assignFreeSlots();
+        const run = this.run;
+        if (run) await this.keyFor(run, reply.clientId);
+        this.maybeBegin();
+        return reply;
+      },
+      heartbeat: (raw) => counted(raw, () => this.registry.heartbeat(conn, raw)),
+      submitUpdate: (raw) => asResult(raw, () => this.acceptUpdate(conn, raw)),
+      submitEvaluation: (raw) => asResult(raw, () => this.acceptEvaluation(conn, raw)),
+      runKey: async (raw) => {
+        const req = counted(raw, () => parseRunRequest(raw, 'key'));
+        counted(raw, () => this.registry.authenticate(conn, req.clientId, req.secret));
+        const run = this.run;
+        if (!run || run.runId !== req.runId) return counted(raw, () => fail('wrong-run', `run ${req.runId} is not the current run`));
+        return { runId: run.runId, key: (await this.keyFor(run, req.clientId)).raw.slice() };
+      },
+      roundExtras: (raw) =>
+        counted(raw, () => {
+          const req = parseRunRequest(raw, 'extras');
+          this.registry.authenticate(conn, req.clientId, req.secret);
+          const run = this.run;
+          const cur = this.current;
+          if (!run || run.runId !== req.runId) fail('wrong-run', `run ${req.runId} is not the current run`);
+          if (!cur || cur.round !== req.round) fail('wrong-round', `round ${req.round} is not in progress`);
+          if (!cur.participants.has(req.clientId)) fail('not-selected', `client ${req.clientId} was not selected for round ${req.round}`);
+          return run.perClient.get(req.clientId) ?? {};
+        }),
+    };
+  }
+
+  private acceptUpdate(conn: Connection, raw: unknown): void {
+    const cur = this.current;
+    const run = this.run;
+    const head = raw as { clientId?: unknown; secret?: unknown; runId?: unknown; round?: unknown } | null;
+    if (typeof head?.clientId === 'string' && typeof head.secret === 'string') this.registry.authenticate(conn, head.clientId, head.secret);
+    if (!run?.task || !cur || this.finishing) {
+      if (this.isLateForClosedRound(head)) fail('late', `update for round ${this.closed!.round} arrived after that round closed`);
+      fail('wrong-round', 'no round is accepting updates');
     }
+    const msg = parseUpdate(raw, run.task.layers);
+    this.registry.authenticate(conn, msg.clientId, msg.secret);
+    if (msg.round !== cur.round && this.isLateForClosedRound(msg)) fail('late', `update for round ${msg.round} arrived after that round closed`);
+    try {
+      cur.accept(msg, this.deps.now());
+    } catch (e) {
+      // A participant whose update arrives after the deadline (before the timer fired) is out of this round.
+      if (e instanceof ProtocolError && e.reason === 'late' && !cur.dropped.has(msg.clientId)) cur.dropped.set(msg.clientId, 'late');
+      throw e;
+    }
+    this.message = `round ${cur.round}: ${cur.received.size}/${cur.participants.size} updates`;
+    this.maybeFinishRound();
   }
 
   /** The deadline timer closes a round at deadline + 1 ms, so a missed deadline shows up as a stale round number. */
-  private isLateForClosedRound(e: ProtocolError, raw: unknown, clientId: string | null): boolean {
-    const closed = this.closedRound;
-    const msg = raw as { runId?: unknown; round?: unknown };
+  private isLateForClosedRound(msg: { clientId?: unknown; runId?: unknown; round?: unknown } | null): boolean {
+    const c = this.closed;
     return (
-      e.reason === 'wrong-round' &&
-      closed !== null &&
-      clientId !== null &&
+      c !== null &&
+      typeof msg?.clientId === 'string' &&
       msg.runId === this.run?.runId &&
-      msg.round === closed.round &&
-      closed.participants.has(clientId) &&
-      !closed.received.has(clientId)
+      msg.round === c.round &&
+      c.participants.has(msg.clientId) &&
+      !c.received.has(msg.clientId)
     );
   }
 
-  // ---- controls ----------------------------------------------------------
+  private acceptEvaluation(conn: Connection, raw: unknown): void {
+    const run = this.run;
+    if (!run?.task) fail('wrong-run', 'no run is in progress');
+    const e = parseEvaluation(raw, run.task.numClasses);
+    this.registry.authenticate(conn, e.clientId, e.secret);
+    if (e.runId !== run.runId) fail('wrong-run', `evaluation for run ${e.runId}, current run is ${run.runId}`);
+    const open = run.fedEvals.get(e.round);
+    if (!open) fail('wrong-round', `no evaluation of round ${e.round} is open`);
+    const slot = open.asked.get(e.clientId);
+    if (slot === undefined) fail('not-selected', `client ${e.clientId} was not asked to evaluate round ${e.round}`);
+    if (open.got.has(e.clientId)) fail('duplicate', `client ${e.clientId} already evaluated round ${e.round}`);
+    if (e.numSamples !== run.slotEval[slot]) fail('wrong-sample-count', `client ${e.clientId} evaluated ${e.numSamples} images; slot ${slot} holds ${run.slotEval[slot]}`);
+    const correct = e.classCorrect.reduce((a, b) => a + b, 0);
+    open.got.set(e.clientId, { clientId: e.clientId, slot, numSamples: e.numSamples, loss: e.loss, accuracy: e.numSamples ? correct / e.numSamples : 0 });
+    if (open.got.size >= open.asked.size) this.closeFederatedEval(run, e.round);
+  }
+
+  // ---- controls ------------------------------------------------------------
 
   async start(partial?: unknown): Promise<void> {
     if (partial === undefined) {
@@ -266,15 +339,17 @@ export class Federation {
       throw new ConfigError(`a run is already ${this.state}; pause or reset it first`);
     }
     const config = resolveConfig(partial);
-    this.clearRun();
+    await this.clearRun();
     // Time plus a counter: a reset and a restart within one millisecond must not reuse the old run's id.
     const runId = `run-${this.deps.now().toString(36)}-${++this.runsStarted}`;
-    this.run = this.newRun({ runId, config, state: 'preparing', round: 0, numPartitions: 0, history: [] }, new Float32Array(0));
+    const run = this.newRun({ runId, config, state: 'preparing', round: 0, numPartitions: 0, history: [] }, new Float32Array(0));
+    this.run = run;
     this.error = null;
     this.setState('preparing', `loading ${config.dataset}`);
     await this.prepareTask();
-    if (!this.run?.task) return;
-    this.run.weights = initWeights(this.run.task.layers, deriveSeed(config.seed, 'init'));
+    if (this.run !== run || !run.task) return;
+    run.weights = initWeights(run.task.layers, deriveSeed(config.seed, 'init'));
+    await Promise.all(this.registry.all().map((c) => this.keyFor(run, c.clientId)));
     this.setState('waiting', this.waitingMessage());
     this.maybeBegin();
   }
@@ -282,7 +357,7 @@ export class Federation {
   pause(): void {
     if (this.state === 'waiting' || (this.state === 'running' && !this.current)) {
       this.setState('paused', `paused after round ${this.run?.round ?? 0}`);
-      void this.persist();
+      this.persist();
     } else if (this.state === 'running') {
       this.pauseRequested = true;
       this.message = `pausing after round ${this.current?.round}`;
@@ -290,20 +365,19 @@ export class Federation {
   }
 
   async reset(): Promise<void> {
-    this.clearRun();
-    for (const row of this.clients.values()) {
-      Object.assign(row, { slot: null, lastUpdateNorm: null, lastWeight: null, reliability: null, numSamples: 0, labelHistogram: null });
-    }
+    await this.clearRun();
+    this.registry.clearRunFields();
     this.rejections = { total: 0, byReason: {}, recent: [] };
     this.error = null;
+    await this.saving;
     await this.deps.store.clear();
     this.setState('idle', 'reset; waiting for Start');
   }
 
-  // ---- internals ---------------------------------------------------------
+  // ---- run internals -------------------------------------------------------
 
   private newRun(p: PersistedRun, weights: Float32Array): Run {
-    const strategy = createStrategy(p.config.algorithm, paramsFromConfig(p.config));
+    const strategy = createStrategy(p.config.algorithm, paramsOf(p.config));
     return {
       ...p,
       weights,
@@ -311,38 +385,66 @@ export class Federation {
       strategyState: p.strategyState ?? strategy.initState(),
       task: null,
       slotHolders: Array.from({ length: p.numPartitions }, () => null),
-      slotSamples: [],
+      slotTrain: [],
+      slotEval: [],
       slotHistograms: [],
       heterogeneityTV: null,
       attackerSlots: attackerSlots(p.config, p.numPartitions),
       graceUntil: null,
+      keys: new Map(),
+      evaluating: new Set(),
+      fedEvals: new Map(),
+      perClient: new Map(),
     };
   }
 
-  private clearRun(): void {
+  private async keyFor(run: Run, clientId: string): Promise<{ raw: Uint8Array; key: CryptoKey }> {
+    let k = run.keys.get(clientId);
+    if (!k) {
+      k = await newKey();
+      run.keys.set(clientId, k);
+    }
+    return k;
+  }
+
+  private async sendSigned(run: Run, msg: UnsignedBroadcast): Promise<void> {
+    const live = new Map<string, CryptoKey>();
+    for (const c of this.registry.all()) {
+      const k = run.keys.get(c.clientId);
+      if (k) live.set(c.clientId, k.key);
+    }
+    this.deps.broadcast(await this.track(signBroadcast(msg, live)));
+  }
+
+  private async clearRun(): Promise<void> {
+    const run = this.run;
     if (this.current) this.deps.clearTimer(this.current.timer);
     if (this.waitTimer !== null) this.deps.clearTimer(this.waitTimer);
     this.waitTimer = null;
     this.current = null;
-    this.closedRound = null;
+    this.closed = null;
     this.finishing = false;
     this.pauseRequested = false;
-    if (this.run) {
-      this.deps.broadcast({ v: PROTOCOL_VERSION, type: 'stop', runId: this.run.runId });
-      this.run.task?.dispose();
-    }
     this.run = null;
+    if (!run) return;
+    for (const w of run.fedEvals.values()) this.deps.clearTimer(w.timer);
+    // The model is freed only after the evaluation in progress is done with it (the task queues dispose).
+    run.task?.dispose();
+    await this.sendSigned(run, { v: PROTOCOL_VERSION, type: 'stop', runId: run.runId });
   }
 
   private async prepareTask(): Promise<void> {
     const run = this.run!;
     if (run.task) return;
+    let task: Task;
     try {
-      run.task = await this.deps.loadTask(run.config);
+      task = await this.deps.loadTask(run.config);
     } catch (e) {
-      this.fail(`could not load ${run.config.dataset}: ${e instanceof Error ? e.message : String(e)}`);
+      if (this.run === run) this.fail(`could not load ${run.config.dataset}: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
+    if (this.run !== run) return task.dispose();
+    run.task = task;
     if (run.numPartitions > 0) this.computeSlots();
   }
 
@@ -357,14 +459,9 @@ export class Federation {
     if (this.run) this.run.state = state;
   }
 
-  private live(): ClientRow[] {
-    return [...this.clients.values()];
-  }
-
   private waitingMessage(): string {
     const run = this.run!;
-    const need = run.numPartitions || this.requiredClients();
-    return `waiting for clients: ${this.live().length}/${need} registered`;
+    return `waiting for clients: ${this.registry.size}/${run.numPartitions || this.requiredClients()} registered`;
   }
 
   private requiredClients(): number {
@@ -376,7 +473,7 @@ export class Federation {
   private assignFreeSlots(): void {
     const run = this.run;
     if (!run || run.numPartitions === 0) return;
-    for (const row of this.live()) {
+    for (const row of this.registry.all()) {
       if (row.slot !== null && run.slotHolders[row.slot] === row.clientId) continue;
       const free = run.slotHolders.indexOf(null);
       if (free < 0) {
@@ -385,7 +482,7 @@ export class Federation {
       }
       run.slotHolders[free] = row.clientId;
       row.slot = free;
-      row.numSamples = run.slotSamples[free] ?? 0;
+      row.numSamples = run.slotTrain[free] ?? 0;
       row.labelHistogram = run.slotHistograms[free] ?? null;
     }
   }
@@ -393,16 +490,15 @@ export class Federation {
   private computeSlots(): void {
     const run = this.run!;
     const task = run.task!;
-    const parts = Array.from({ length: run.numPartitions }, (_, s) =>
-      slotIndices(task.trainLabels, task.numClasses, run.config, run.numPartitions, s),
-    );
-    run.slotSamples = parts.map((p) => p.length);
-    run.slotHistograms = parts.map((p) => labelHistogram(task.trainLabels, p, task.numClasses));
-    run.heterogeneityTV = meanTotalVariation(task.trainLabels, parts, task.numClasses);
+    const splits = Array.from({ length: run.numPartitions }, (_, s) => slotSplit(task.trainLabels, task.numClasses, run.config, run.numPartitions, s));
+    run.slotTrain = splits.map((p) => p.train.length);
+    run.slotEval = splits.map((p) => p.eval.length);
+    run.slotHistograms = splits.map((p) => labelHistogram(task.trainLabels, p.train, task.numClasses));
+    run.heterogeneityTV = meanTotalVariation(task.trainLabels, splits.map((p) => p.train), task.numClasses);
     run.attackerSlots = attackerSlots(run.config, run.numPartitions);
-    for (const row of this.live()) {
+    for (const row of this.registry.all()) {
       if (row.slot !== null && row.slot < run.numPartitions) {
-        row.numSamples = run.slotSamples[row.slot];
+        row.numSamples = run.slotTrain[row.slot];
         row.labelHistogram = run.slotHistograms[row.slot];
       }
     }
@@ -411,11 +507,10 @@ export class Federation {
   /** Moves from `waiting` to running once enough clients are here. */
   private maybeBegin(): void {
     const run = this.run;
-    if (this.state !== 'waiting' || !run?.task || this.current) return;
-    const live = this.live().length;
+    if (this.state !== 'waiting' || !run?.task || this.current || this.finishing) return;
     if (run.numPartitions === 0) {
-      if (live < this.requiredClients()) return void (this.message = this.waitingMessage());
-      run.numPartitions = run.config.clients > 0 ? run.config.clients : live;
+      if (this.registry.size < this.requiredClients()) return void (this.message = this.waitingMessage());
+      run.numPartitions = run.config.clients > 0 ? run.config.clients : this.registry.size;
       run.slotHolders = Array.from({ length: run.numPartitions }, () => null);
       try {
         this.computeSlots();
@@ -441,194 +536,286 @@ export class Federation {
     }
     run.graceUntil = null;
     this.setState('running', `starting round ${run.round + 1}`);
-    this.nextRound();
+    void this.track(this.nextRound(run));
   }
 
-  private nextRound(): void {
-    const run = this.run!;
-    if (run.round >= run.config.rounds) {
-      this.setState('done', `finished ${run.round} rounds; final accuracy ${(run.history.at(-1)?.accuracy ?? 0).toFixed(4)}`);
-      void this.persist();
-      return;
-    }
+  private async nextRound(run: Run): Promise<void> {
+    if (this.run !== run) return;
+    if (run.round >= run.config.rounds) return this.finishRun(run);
     if (this.pauseRequested) {
       this.pauseRequested = false;
       this.setState('paused', `paused after round ${run.round}`);
-      void this.persist();
+      this.openFinalEvaluation(run);
+      this.persist();
       return;
     }
     this.assignFreeSlots();
+    const cfg = run.config;
     const active = run.slotHolders.flatMap((h, s) => (h !== null ? [s] : []));
-    if (active.length < Math.min(run.config.minClients, run.numPartitions) || active.length === 0) {
+    if (active.length === 0 || active.length < Math.min(cfg.minClients, run.numPartitions)) {
       this.setState('waiting', this.waitingMessage());
       return;
     }
     const round = run.round + 1;
-    const chosen = sampleSlots(active, run.config.fraction, run.config.seed, round);
-    const slots = new Map(chosen.map((s) => [run.slotHolders[s]!, s]));
+    const chosen = sampleSlots(active, cfg.fraction, cfg.seed, round);
+    const participants = new Map(chosen.map((s) => [run.slotHolders[s]!, s]));
+    const expected = new Map(
+      chosen.map((s) => {
+        const full = expectedSteps(cfg, run.slotTrain[s], null);
+        return [s, { samples: run.slotTrain[s], steps: expectedSteps(cfg, run.slotTrain[s], stragglerPlan(cfg, chosen, round, s, full)) }];
+      }),
+    );
+    const size = totalSize(run.task!.layers);
+    const def = run.strategy.definition;
+    const payload = run.strategy.configureRound?.(run.strategyState as ComposedState, { round, slots: chosen, numClients: run.numPartitions, size }) ?? {};
+    run.perClient = new Map();
+    for (const [id, slot] of participants) {
+      const extras = payload.perSlot?.[slot];
+      if (extras && Object.keys(extras).length) run.perClient.set(id, extras);
+    }
     const now = this.deps.now();
-    const deadline = now + run.config.roundDeadlineMs;
-    this.current = {
-      round,
-      startedAt: now,
-      deadline,
-      participants: new Set(slots.keys()),
-      slots,
-      received: new Map(),
-      dropped: new Map(),
-      timer: this.deps.setTimer(() => void this.finishRound(), run.config.roundDeadlineMs + 1),
-    };
-    this.message = `round ${round}: training on ${slots.size} clients`;
-    this.deps.broadcast({
+    const cur = new RoundInProgress(run.runId, round, now, now + cfg.roundDeadlineMs, participants, expected, def.payload?.upload ?? [], size);
+    this.current = cur;
+    cur.timer = this.deps.setTimer(() => void this.track(this.finishRound()), cfg.roundDeadlineMs + 1);
+    this.message = `round ${round}: training on ${participants.size} clients`;
+    // The model of the round just finished goes out with this one; its clients evaluate it beside training.
+    const evaluate = this.openFederatedEval(run, run.round, now + cfg.roundDeadlineMs);
+    await this.sendSigned(run, {
       v: PROTOCOL_VERSION,
       type: 'round',
       runId: run.runId,
       round,
-      config: run.config,
-      assignments: Object.fromEntries(slots),
+      config: cfg,
+      assignments: Object.fromEntries(participants),
       numPartitions: run.numPartitions,
-      deadline,
+      deadline: cur.deadline,
       layers: run.task!.layers,
       weights: run.weights,
-      ...(run.strategy.roundPayload?.(run.strategyState) ?? {}),
+      ...(payload.broadcast && Object.keys(payload.broadcast).length ? { extras: payload.broadcast } : {}),
+      perClient: [...run.perClient.keys()],
+      evaluate,
     });
   }
 
   private maybeFinishRound(): void {
-    const cur = this.current;
-    if (!cur || this.finishing) return;
-    const waitingOn = [...cur.participants].filter((id) => !cur.received.has(id) && !cur.dropped.has(id));
-    if (waitingOn.length === 0) void this.finishRound();
+    if (this.current && !this.finishing && this.current.complete()) void this.track(this.finishRound());
   }
 
+  /** Closes the round, aggregates what came back (or records why not), and moves on. Never leaves the run stuck. */
   private async finishRound(): Promise<void> {
     const cur = this.current;
     const run = this.run;
     if (!cur || !run?.task || this.finishing) return;
     this.finishing = true;
-    this.closedRound = cur;
-    this.deps.clearTimer(cur.timer);
-    for (const id of cur.participants) if (!cur.received.has(id) && !cur.dropped.has(id)) cur.dropped.set(id, 'deadline');
-    const cfg = run.config;
-    const stragglers = stragglerSlots(cfg, [...cur.slots.values()], cur.round);
-    const stragglerOf = (id: string) => stragglers.get(cur.slots.get(id) ?? -1) ?? null;
-    const roleOf = (slot: number | null) => (slot !== null && run.attackerSlots.includes(slot) ? 'attacker' : 'honest');
-    // FedProx's protocol: FedAvg drops partial work; every other strategy aggregates it.
-    let updates = [...cur.received.values()];
-    if (run.strategy.name === 'fedavg') {
-      for (const u of updates) if (stragglerOf(u.clientId) === 'partial') cur.dropped.set(u.clientId, 'straggler: partial work (fedavg drops it)');
-      updates = updates.filter((u) => !cur.dropped.has(u.clientId));
-    }
-    const clients: ClientRoundRecord[] = [];
-    let flagged: RoundRecord['flagged'] = [];
-    const t0Agg = this.deps.now();
-    if (updates.length > 0) {
-      let result;
-      try {
-        const input: AggregationInput = {
-          global: run.weights,
-          layers: run.task.layers,
-          updates,
-          round: cur.round,
-          numClients: run.numPartitions,
-          seed: cfg.seed,
-        };
-        if (usesRootUpdate(cfg)) input.serverUpdate = await run.task.rootUpdate(run.weights, cur.round);
-        if (cfg.algorithm === 'fed-adaptive-next' && cfg.validation > 0) {
-          const losses = await run.task.validationLosses([run.weights, ...updates.map((u) => applyStep(run.weights, u.delta, 1))], cfg.validation);
-          const base = Math.max(losses[0], 1e-12);
-          input.validationIncrease = Object.fromEntries(updates.map((u, k) => [u.clientId, (losses[k + 1] - losses[0]) / base]));
-        }
-        if (this.run !== run) return;
-        const out = run.strategy.aggregate(input, run.strategyState);
-        result = out.result;
-        run.weights = result.weights;
-        run.strategyState = out.state;
-      } catch (e) {
-        this.finishing = false;
-        this.current = null;
-        return this.fail(`aggregation failed in round ${cur.round}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      flagged = result.flagged;
-      const flagOf = new Map(flagged.map((f) => [f.clientId, f.reason]));
-      for (const u of updates) {
-        const row = this.clients.get(u.clientId);
-        const slot = cur.slots.get(u.clientId)!;
-        const rec: ClientRoundRecord = {
-          clientId: u.clientId,
-          kind: row?.kind ?? 'tab',
-          slot,
-          backend: u.backend,
-          numSamples: u.numSamples,
-          weight: result.clientWeights[u.clientId] ?? 0,
-          updateNorm: l2Norm(u.delta),
-          trainLoss: u.epochLosses.at(-1) ?? NaN,
-          samplesPerSec: u.samplesPerSec,
-          numTensors: u.numTensors,
-          steps: u.steps,
-          role: roleOf(slot),
-          straggler: stragglerOf(u.clientId),
-          reliability: result.reliability?.[u.clientId] ?? null,
-          flagged: flagOf.get(u.clientId) ?? null,
-        };
-        clients.push(rec);
-        if (row) Object.assign(row, { lastUpdateNorm: rec.updateNorm, lastWeight: rec.weight, localLoss: rec.trainLoss, reliability: rec.reliability });
-      }
-    }
-    const aggregateMs = this.deps.now() - t0Agg;
-    this.message = `round ${cur.round}: evaluating`;
-    const t0 = this.deps.now();
-    let evalResult: EvalResult;
+    let evaluate: { round: number; weights: Float32Array } | null = null;
     try {
-      evalResult = await run.task.evaluate(run.weights);
+      evaluate = await this.closeRound(run, cur);
     } catch (e) {
+      // A bug here must not leave the coordinator waiting forever: record it and keep going.
+      if (this.run === run) this.message = `round ${cur.round}: ${e instanceof Error ? e.message : String(e)}`;
+    } finally {
+      if (this.current === cur) this.current = null;
       this.finishing = false;
-      this.current = null;
-      return this.fail(`evaluation failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (this.run !== run) return; // reset while evaluating
-    const record: RoundRecord = {
-      round: cur.round,
-      accuracy: evalResult.accuracy,
-      loss: evalResult.loss,
-      recall: evalResult.recall,
-      seconds: (this.deps.now() - cur.startedAt) / 1000,
-      evalMs: this.deps.now() - t0,
-      participants: [...cur.participants],
-      dropped: [...cur.dropped].map(([clientId, reason]): DroppedClient => {
-        const slot = cur.slots.get(clientId) ?? null;
-        return { clientId, slot, reason, role: roleOf(slot), straggler: stragglerOf(clientId) };
-      }),
-      clients,
-      flagged,
-      attackSuccessRate: isTargeted(cfg.attack) ? evalResult.targetedAsr : null,
-      aggregateMs,
-      coordinatorTensors: evalResult.numTensors,
-    };
-    run.history.push(record);
-    run.round = cur.round;
-    this.current = null;
-    this.finishing = false;
-    await this.persist();
-    if (this.run !== run || this.state !== 'running') return;
-    this.nextRound();
+    // The next round goes out first; the model of this one is evaluated beside it.
+    const next = this.run === run && this.state === 'running' ? this.nextRound(run) : null;
+    if (evaluate && this.run === run) this.evaluateCentrally(run, evaluate.round, evaluate.weights);
+    await next;
   }
 
-  private async persist(): Promise<void> {
+  /** Records the round; returns the model to evaluate on the test set, if this round is evaluated. */
+  private async closeRound(run: Run, cur: RoundInProgress): Promise<{ round: number; weights: Float32Array } | null> {
+    this.deps.clearTimer(cur.timer);
+    this.closed = cur.close();
+    for (const id of cur.participants.keys()) if (!cur.received.has(id) && !cur.dropped.has(id)) cur.dropped.set(id, 'deadline');
+    const cfg = run.config;
+    const def = run.strategy.definition;
+    const stragglers = stragglerSlots(cfg, [...cur.participants.values()], cur.round);
+    let updates = [...cur.received.values()];
+    if (!def.keepsPartialWork) {
+      for (const u of updates) if (stragglers.get(u.slot) === 'partial') cur.dropped.set(u.clientId, `straggler: partial work (${def.name} drops it)`);
+      updates = updates.filter((u) => !cur.dropped.has(u.clientId));
+    }
+    const t0 = this.deps.now();
+    const out = await this.aggregate(run, cur.round, updates);
+    if (this.run !== run) return null;
+    const aggregateMs = this.deps.now() - t0;
+    if (out.weights) {
+      run.weights = out.weights;
+      run.strategyState = out.state;
+    }
+    const clients = clientRecords(updates, out.result, (id) => this.registry.get(id), run.attackerSlots, stragglers);
+    for (const c of clients) {
+      const row = this.registry.get(c.clientId);
+      if (row) Object.assign(row, { lastUpdateNorm: c.updateNorm, lastWeight: c.weight, localLoss: c.trainLoss, reliability: c.reliability });
+    }
+    const record = newRoundRecord({
+      round: cur.round,
+      seconds: (this.deps.now() - cur.startedAt) / 1000,
+      participants: [...cur.participants.keys()],
+      dropped: droppedRecords(cur, run.attackerSlots, stragglers),
+      clients,
+      flagged: out.result?.flagged ?? [],
+      skipped: out.skipped,
+      aggregateMs,
+    });
+    run.history.push(record);
+    run.round = cur.round;
+    this.persist();
+    if (!isEvalRound(cfg, cur.round)) return null;
+    // Reserved now, so that the run is not done before this evaluation is in.
+    run.evaluating.add(cur.round);
+    return { round: cur.round, weights: run.weights };
+  }
+
+  /** The strategy's aggregate, or the declared fallback, or a skipped round with its reason. */
+  private async aggregate(run: Run, round: number, updates: StrategyUpdate[]) {
+    const cfg = run.config;
+    const def = run.strategy.definition;
+    const none = (skipped: string) => ({ weights: null, state: run.strategyState, result: null, skipped });
+    if (updates.length === 0) return none('no updates: round skipped, w_t kept');
+    let strategy = run.strategy;
+    let state = run.strategyState as ComposedState;
+    let skipped: string | null = null;
+    const min = def.minUpdates?.(cfg as never) ?? 1;
+    if (updates.length < min) {
+      const why = `${def.name} needs ${min} updates, got ${updates.length}`;
+      const short = def.shortfall ?? { kind: 'skip' };
+      if (short.kind === 'skip') return none(`${why}: round skipped, w_t kept`);
+      strategy = createStrategy(short.strategy, paramsOf(cfg));
+      state = { ...state, inner: strategy.initState().inner };
+      skipped = `${why}: aggregated with ${short.strategy} instead`;
+    }
+    try {
+      const needs = needsOf(strategy.definition, cfg);
+      const input: AggregationInput = { global: run.weights, layers: run.task!.layers, updates, round, numClients: run.numPartitions, seed: cfg.seed, clientLr: cfg.lr };
+      if (needs.rootUpdate) input.serverUpdate = checkVector(await run.task!.rootUpdate(run.weights, round), run.weights.length, 'root update');
+      if (needs.validation) {
+        const losses = await run.task!.validationLosses([run.weights, ...updates.map((u) => applyStep(run.weights, u.delta, 1))], needs.validation);
+        const base = Math.max(losses[0], 1e-12);
+        input.validationIncrease = Object.fromEntries(updates.map((u, k) => [u.clientId, (losses[k + 1] - losses[0]) / base]));
+      }
+      const out = strategy.aggregate(input, state);
+      const bad = out.result.weights.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) return none(`the aggregate is not finite (w[${bad}] = ${out.result.weights[bad]}): round skipped, w_t kept`);
+      // A fallback moves the server optimizer on; the strategy's own state stays as it was.
+      const next = strategy === run.strategy ? out.state : { ...out.state, inner: (run.strategyState as ComposedState).inner };
+      return { weights: out.result.weights, state: next, result: out.result, skipped };
+    } catch (e) {
+      return none(`aggregation failed (${e instanceof Error ? e.message : String(e)}): round skipped, w_t kept`);
+    }
+  }
+
+  /** Test-set evaluation of a round's model, beside the next round; fills that round's record when done. */
+  private evaluateCentrally(run: Run, round: number, weights: Float32Array): void {
+    run.evaluating.add(round);
+    const t0 = this.deps.now();
+    void this.track(run.task!
+      .evaluate(weights)
+      .then((r) => {
+        if (this.run !== run) return;
+        const i = run.history.findIndex((h) => h.round === round);
+        if (i >= 0) run.history[i] = withEvaluation(run.history[i], r, this.deps.now() - t0, run.config.attack);
+      })
+      .catch((e: unknown) => {
+        if (this.run === run) this.message = `evaluation of round ${round} failed: ${e instanceof Error ? e.message : String(e)}`;
+      })
+      .finally(() => {
+        if (this.run !== run) return;
+        run.evaluating.delete(round);
+        this.persist();
+        this.maybeDone(run);
+      }));
+  }
+
+  /** Asks every slot holder to evaluate `round`'s model on its own split; returns what the broadcast carries. */
+  private openFederatedEval(run: Run, round: number, closesAt: number): { round: number; slots: Record<string, number> } | null {
+    if (round < 1 || run.config.localEval <= 0 || !isEvalRound(run.config, round) || run.fedEvals.has(round)) return null;
+    const slots = evaluators(run.slotHolders);
+    const asked = new Map(Object.entries(slots).filter(([, s]) => run.slotEval[s] > 0));
+    if (asked.size === 0) return null;
+    const timer = this.deps.setTimer(() => this.closeFederatedEval(run, round), Math.max(0, closesAt - this.deps.now()) + 1);
+    run.fedEvals.set(round, { asked, got: new Map(), timer });
+    return { round, slots: Object.fromEntries(asked) };
+  }
+
+  private closeFederatedEval(run: Run, round: number): void {
+    const open = run.fedEvals.get(round);
+    if (!open || this.run !== run) return;
+    run.fedEvals.delete(round);
+    this.deps.clearTimer(open.timer);
+    const i = run.history.findIndex((h) => h.round === round);
+    if (i >= 0) run.history[i] = { ...run.history[i], federatedEval: summarizeEvaluations([...open.got.values()], open.asked.size) };
+    this.persist();
+    this.maybeDone(run);
+  }
+
+  /** No next round now (the last one, or a pause): the latest model goes out for evaluation only. */
+  private openFinalEvaluation(run: Run): void {
+    const deadline = this.deps.now() + run.config.roundDeadlineMs;
+    const evaluate = this.openFederatedEval(run, run.round, deadline);
+    if (!evaluate) return;
+    void this.track(this.sendSigned(run, {
+      v: PROTOCOL_VERSION,
+      type: 'evaluate',
+      runId: run.runId,
+      config: run.config,
+      numPartitions: run.numPartitions,
+      deadline,
+      layers: run.task!.layers,
+      weights: run.weights,
+      evaluate,
+    }));
+  }
+
+  private finishRun(run: Run): void {
+    this.message = `round ${run.round}: evaluating the final model`;
+    this.openFinalEvaluation(run);
+    this.maybeDone(run);
+  }
+
+  /** Done once the last round is aggregated and both its evaluations are in. */
+  private maybeDone(run: Run): void {
+    if (this.run !== run || this.state !== 'running' || this.current || run.round < run.config.rounds) return;
+    if (run.evaluating.size > 0 || run.fedEvals.size > 0) return;
+    const last = run.history.at(-1);
+    this.setState('done', `finished ${run.round} rounds; final accuracy ${last?.accuracy?.toFixed(4) ?? '–'}`);
+    this.persist();
+  }
+
+  private persist(): void {
     const run = this.run;
     if (!run || run.numPartitions === 0) return;
     const { runId, config, state, round, numPartitions, history, strategyState } = run;
-    await this.deps.store.save({ runId, config, state, round, numPartitions, history, strategyState }, run.weights).catch((e: unknown) => {
-      this.message = `could not save the run: ${e instanceof Error ? e.message : String(e)}`;
-    });
+    const snapshot = { runId, config, state, round, numPartitions, history: [...history], strategyState };
+    const weights = run.weights;
+    this.saving = this.saving
+      .then(() => this.deps.store.save(snapshot, weights))
+      .catch((e: unknown) => {
+        this.message = `could not save the run: ${e instanceof Error ? e.message : String(e)}`;
+      });
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Resolves once the work in flight (and whatever it started) is done and every save has landed. */
+  async flush(): Promise<void> {
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+    await this.saving;
   }
 
   private clientGone(clientId: string, reason: string): void {
-    const row = this.clients.get(clientId);
-    if (!row) return;
-    this.clients.delete(clientId);
     const run = this.run;
-    if (run && row.slot !== null && run.slotHolders[row.slot] === clientId) run.slotHolders[row.slot] = null;
+    if (run) {
+      const slot = run.slotHolders.indexOf(clientId);
+      if (slot >= 0) run.slotHolders[slot] = null;
+      run.keys.delete(clientId);
+      for (const [round, open] of run.fedEvals) if (open.asked.delete(clientId) && open.got.size >= open.asked.size) this.closeFederatedEval(run, round);
+    }
     const cur = this.current;
     if (cur?.participants.has(clientId) && !cur.received.has(clientId) && !cur.dropped.has(clientId)) {
       cur.dropped.set(clientId, reason);
@@ -637,21 +824,8 @@ export class Federation {
   }
 
   private sweep(): void {
-    const cutoff = this.deps.now() - HEARTBEAT_TIMEOUT_MS;
-    for (const row of this.live()) if (row.lastSeen < cutoff) this.clientGone(row.clientId, 'heartbeat timeout');
+    this.registry.sweep();
     this.sweepTimer = this.deps.setTimer(() => this.sweep(), 2000);
-  }
-
-  private guard<T>(raw: unknown, parse: (m: unknown) => T): T {
-    try {
-      return parse(raw);
-    } catch (e) {
-      if (e instanceof ProtocolError) {
-        const id = (raw as { clientId?: unknown })?.clientId;
-        this.reject(e.reason, e.message, typeof id === 'string' ? id.slice(0, 64) : null);
-      }
-      throw e;
-    }
   }
 
   private reject(reason: RejectReason, detail: string, clientId: string | null): void {
@@ -662,23 +836,42 @@ export class Federation {
     r.recent = [entry, ...r.recent].slice(0, MAX_RECENT_REJECTIONS);
   }
 
+  /** A refused control call from a client port (coordinator.ts) is counted like any other rejection. */
+  refuse(reason: RejectReason, detail: string): void {
+    this.reject(reason, detail, null);
+  }
+
   /** Stops timers; for tests. */
   dispose(): void {
     this.deps.clearTimer(this.sweepTimer);
-    this.clearRun();
+    void this.clearRun();
   }
 }
 
-/** FLTrust, and Fed-Adaptive-Next with the root-update reference, need the server's own update on its root set. */
-export function usesRootUpdate(cfg: FederationConfig): boolean {
-  return cfg.algorithm === 'fltrust' || (cfg.algorithm === 'fed-adaptive-next' && cfg.reference === 'root-update');
+function fail(reason: RejectReason, detail: string): never {
+  throw new ProtocolError(reason, detail);
 }
 
-/** Krum needs n > 2f + 2 received updates every round; say so before round 1 rather than failing in it. */
-export function checkRoundSize(cfg: FederationConfig, numPartitions: number): string | null {
-  if (cfg.algorithm !== 'krum' && cfg.algorithm !== 'multi-krum') return null;
-  const n = Math.max(1, Math.ceil(cfg.fraction * numPartitions));
-  const f = cfg.byzantine;
-  if (n > 2 * f + 2) return null;
-  return `${cfg.algorithm} needs more than 2f + 2 = ${2 * f + 2} clients per round (f = byzantine = ${f}), but this run has ${n}; add clients or lower byzantine`;
+function claimedId(raw: unknown): string | null {
+  const id = (raw as { clientId?: unknown } | null)?.clientId;
+  return typeof id === 'string' ? id.slice(0, 64) : null;
 }
+
+/** Rounds whose model is evaluated: every evalEvery-th, and the last. */
+export function isEvalRound(cfg: Pick<FederationConfig, 'evalEvery' | 'rounds'>, round: number): boolean {
+  return round >= 1 && (round % cfg.evalEvery === 0 || round === cfg.rounds);
+}
+
+function needsOf(def: StrategyDefinition, cfg: FederationConfig) {
+  return def.needs?.(cfg as never) ?? {};
+}
+
+/** A strategy that needs more updates per round than the run can ever send fails before round 1, not in it. */
+export function checkRoundSize(cfg: FederationConfig, numPartitions: number): string | null {
+  const def = createStrategy(cfg.algorithm, paramsOf(cfg)).definition;
+  const min = def.minUpdates?.(cfg as never) ?? 1;
+  const n = Math.max(1, Math.ceil(cfg.fraction * numPartitions));
+  if (n >= min) return null;
+  return `${cfg.algorithm} needs ${min} updates per round, but this run has ${n} clients per round; add clients or lower byzantine`;
+}
+

@@ -3,7 +3,8 @@ import type { FederationConfig } from '../shared/config';
 import { useBackend } from '../shared/ml/backend';
 import { loadDataset } from '../shared/data/dataset-store';
 import { createTask } from './eval-task';
-import { usesRootUpdate, type Task } from './federation';
+import { strategyDefinition } from '../shared/strategies/registry';
+import type { Task } from './federation';
 
 /** wasm is the fastest CPU path; cpu is the fallback. */
 export async function initEvalBackend(): Promise<string> {
@@ -13,7 +14,8 @@ export async function initEvalBackend(): Promise<string> {
 
 /** Training images only when the server trains (FLTrust's root set) or scores updates (a validation split). */
 export function coordinatorNeedsTrainImages(config: FederationConfig): boolean {
-  return usesRootUpdate(config) || (config.algorithm === 'fed-adaptive-next' && config.validation > 0);
+  const needs = strategyDefinition(config.algorithm).needs?.(config as never) ?? {};
+  return !!needs.rootUpdate || (needs.validation ?? 0) > 0;
 }
 
 export async function loadTask(config: FederationConfig): Promise<Task> {

@@ -1,101 +1,43 @@
-// The one message protocol between clients and the coordinator. Every message carries `v`;
-// everything that crosses a boundary is checked here before anyone acts on it.
-import type { BackendName, FederationConfig } from './config';
+// The one message protocol between clients and the coordinator, one schema per message. Every message carries `v`;
+// everything that crosses a boundary is parsed here before anyone acts on it, and every rejection has a reason.
+// Client → coordinator messages travel over the client's own port and carry the id and secret the coordinator
+// issued; coordinator → client broadcasts are signed per client (broadcast-auth.ts).
+import * as v from 'valibot';
+import { CONFIG_SCHEMA, type BackendName, type FederationConfig } from './config';
 import { specsEqual, totalSize, type LayerSpec } from './weights';
 
-export const PROTOCOL_VERSION = 1;
-export const CHANNEL_NAME = 'fedtab/v1';
+export const PROTOCOL_VERSION = 2;
+export const CHANNEL_NAME = 'fedtab/v2';
 /** Largest weight vector accepted (CNN-M is 1.66M floats). */
 export const MAX_PARAMS = 4_000_000;
 export const MAX_LOSSES = 100_000;
-const MAX_ID_LENGTH = 64;
+/** Named extra vectors a message may carry (SCAFFOLD needs 1–2). */
+export const MAX_EXTRAS = 4;
+export const MAX_CLASSES = 256;
+/** Clients named in one broadcast (assignments, evaluators, signatures). */
+export const MAX_BROADCAST_CLIENTS = 1024;
+const MAX_ID = 64;
 
 /** 'node': a virtual client of the in-process Node runtime (scripts/node-runtime.ts). */
-export type ClientKind = 'tab' | 'worker' | 'node';
-export type ClientState = 'starting' | 'loading' | 'idle' | 'training' | 'uploading' | 'error';
-
-export interface BackendProbe {
-  backend: BackendName;
-  ok: boolean;
-  samplesPerSec?: number;
-  error?: string;
-}
-
-export interface RegisterMessage {
-  v: number;
-  type: 'register';
-  clientId: string;
-  kind: ClientKind;
-  backend: BackendName | 'pending';
-  probe: BackendProbe[];
-  userAgent: string;
-}
-
-export interface HeartbeatMessage {
-  v: number;
-  type: 'heartbeat';
-  clientId: string;
-  state: ClientState;
-  backend: BackendName | 'pending';
-  probe: BackendProbe[];
-  samplesPerSec: number | null;
-  localLoss: number | null;
-  numTensors: number;
-  error: string | null;
-}
-
-export interface UpdateMessage {
-  v: number;
-  type: 'update';
-  clientId: string;
-  runId: string;
-  round: number;
-  numSamples: number;
-  layers: LayerSpec[];
-  /** w_k − w_t, flat, packed by `layers`. */
-  delta: Float32Array;
-  /** Mean training loss per local epoch. */
-  epochLosses: number[];
-  /** Per-batch losses of the last epoch. */
-  batchLosses: number[];
-  steps: number;
-  trainMs: number;
-  samplesPerSec: number;
-  backend: BackendName;
-  numTensors: number;
-  /** SCAFFOLD only: c_k⁺ − c_k, packed like delta. */
-  controlDelta?: Float32Array;
-}
-
-/** Broadcast to every client when a round starts. */
-export interface RoundMessage {
-  v: number;
-  type: 'round';
-  runId: string;
-  round: number;
-  config: FederationConfig;
-  /** clientId → partition index, for the clients chosen this round. */
-  assignments: Record<string, number>;
-  numPartitions: number;
-  deadline: number;
-  layers: LayerSpec[];
-  weights: Float32Array;
-  /** SCAFFOLD only: the server control variate c, packed like weights. */
-  control?: Float32Array;
-}
-
-export interface StopMessage {
-  v: number;
-  type: 'stop';
-  runId: string;
-}
-
-export type BroadcastMessage = RoundMessage | StopMessage;
+export const CLIENT_KINDS = ['tab', 'worker', 'node'] as const;
+export type ClientKind = (typeof CLIENT_KINDS)[number];
+export const CLIENT_STATES = ['starting', 'loading', 'idle', 'training', 'evaluating', 'uploading', 'error'] as const;
+export type ClientState = (typeof CLIENT_STATES)[number];
+const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+const BACKEND_OR_PENDING = [...BACKEND_NAMES, 'pending'] as const;
+/** Why a client dropped a broadcast: it counts them and reports the counts with its heartbeat. */
+export const BROADCAST_DROP_REASONS = ['malformed', 'bad-version', 'unsigned', 'bad-signature', 'no-key', 'stale'] as const;
+export type BroadcastDropReason = (typeof BROADCAST_DROP_REASONS)[number];
 
 export type RejectReason =
   | 'bad-version'
   | 'malformed'
   | 'unknown-client'
+  | 'wrong-connection'
+  | 'bad-secret'
+  | 'forbidden'
+  | 'registration-refused'
+  | 'bad-field'
   | 'wrong-run'
   | 'wrong-round'
   | 'not-selected'
@@ -103,7 +45,9 @@ export type RejectReason =
   | 'late'
   | 'shape-mismatch'
   | 'non-finite'
-  | 'too-large';
+  | 'too-large'
+  | 'wrong-sample-count'
+  | 'wrong-step-count';
 
 export class ProtocolError extends Error {
   override name = 'ProtocolError';
@@ -115,210 +59,275 @@ export class ProtocolError extends Error {
   }
 }
 
-type Obj = Record<string, unknown>;
-
 function fail(reason: RejectReason, detail: string): never {
   throw new ProtocolError(reason, detail);
 }
 
-function asObject(msg: unknown, type: string): Obj {
+// ---- pieces ---------------------------------------------------------------
+
+const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID));
+const finite = v.pipe(v.number(), v.finite());
+const count = v.pipe(v.number(), v.finite(), v.integer(), v.minValue(0));
+const positiveInt = v.pipe(v.number(), v.finite(), v.integer(), v.minValue(1));
+const finiteList = (max: number) => v.pipe(v.array(finite), v.maxLength(max));
+const text = (max: number) => v.pipe(v.string(), v.transform((s) => s.slice(0, max)));
+const float32 = v.custom<Float32Array>((x) => x instanceof Float32Array, 'expected a Float32Array');
+const bytes = v.custom<Uint8Array>((x) => x instanceof Uint8Array, 'expected a Uint8Array');
+const layerSpec = v.object({ name: v.pipe(v.string(), v.maxLength(256)), shape: v.pipe(v.array(positiveInt), v.minLength(1), v.maxLength(8)) });
+const layerList = v.pipe(v.array(layerSpec), v.minLength(1), v.maxLength(256));
+const extras = v.pipe(v.record(v.pipe(v.string(), v.regex(/^[a-zA-Z][a-zA-Z0-9]{0,31}$/)), float32), v.check((r) => Object.keys(r).length <= MAX_EXTRAS, 'too many extras'));
+const probe = v.pipe(
+  v.array(v.object({ backend: v.picklist(BACKEND_NAMES), ok: v.boolean(), samplesPerSec: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))), error: v.optional(text(300)) })),
+  v.maxLength(8),
+);
+
+export type BackendProbe = v.InferOutput<typeof probe>[number];
+
+/** One valibot issue → the reason a person reads in the dashboard. */
+function reasonOf(issue: v.BaseIssue<unknown>): RejectReason {
+  if (typeof issue.input === 'number' && !Number.isFinite(issue.input)) return 'non-finite';
+  if (issue.type === 'max_length' && Array.isArray(issue.input)) return 'too-large';
+  return 'malformed';
+}
+
+function parseWith<S extends v.GenericSchema>(schema: S, msg: unknown, type: string): v.InferOutput<S> {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) fail('malformed', `${type} message is not an object`);
-  const o = msg as Obj;
+  const o = msg as Record<string, unknown>;
   if (o.v !== PROTOCOL_VERSION) fail('bad-version', `protocol version ${String(o.v)}, expected ${PROTOCOL_VERSION}`);
   if (o.type !== type) fail('malformed', `expected type "${type}", got ${JSON.stringify(o.type)}`);
-  return o;
+  const r = v.safeParse(schema, msg);
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  const path = v.getDotPath(issue) ?? '(message)';
+  fail(reasonOf(issue), `${path}: ${issue.message}`);
 }
 
-function str(o: Obj, key: string, max = MAX_ID_LENGTH): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) fail('malformed', `${key} must be a non-empty string of at most ${max} chars`);
-  return v;
+/** Every value of a received vector is a finite number (a hand loop: valibot would box each float). */
+export function checkFinite(x: Float32Array, what: string): Float32Array {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) fail('non-finite', `${what}[${i}] is ${x[i]}`);
+  return x;
 }
 
-function num(o: Obj, key: string, opts: { int?: boolean; min?: number; nullable?: boolean } = {}): number {
-  const v = o[key];
-  if (opts.nullable && v === null) return v as unknown as number;
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(typeof v === 'number' ? 'non-finite' : 'malformed', `${key} must be a finite number`);
-  if (opts.int && !Number.isInteger(v)) fail('malformed', `${key} must be an integer`);
-  if (opts.min !== undefined && v < opts.min) fail('malformed', `${key} must be >= ${opts.min}`);
-  return v;
+/** A vector the size of the model: not too large, the right length, finite. */
+export function checkVector(x: Float32Array, size: number, what: string): Float32Array {
+  if (x.length > MAX_PARAMS) fail('too-large', `${what} has ${x.length} values (max ${MAX_PARAMS})`);
+  if (x.length !== size) fail('shape-mismatch', `${what} has ${x.length} values, model has ${size}`);
+  return checkFinite(x, what);
 }
 
-function oneOf<T extends string>(o: Obj, key: string, values: readonly T[]): T {
-  const v = o[key];
-  if (typeof v !== 'string' || !values.includes(v as T)) fail('malformed', `${key} must be one of ${values.join(', ')}`);
-  return v as T;
+/** Exactly the named extras, each a model-sized finite vector. */
+export function checkExtras(got: Record<string, Float32Array> | undefined, names: readonly string[], size: number, what: string): Record<string, Float32Array> {
+  const have = Object.keys(got ?? {});
+  const unexpected = have.filter((k) => !names.includes(k));
+  if (unexpected.length) fail('malformed', `${what}: unexpected ${unexpected.join(', ')} (this strategy exchanges ${names.join(', ') || 'none'})`);
+  const missing = names.filter((k) => !have.includes(k));
+  if (missing.length) fail('malformed', `${what}: missing ${missing.join(', ')}`);
+  for (const k of names) checkVector(got![k], size, `${what}.${k}`);
+  return got ?? {};
 }
 
-function finiteList(o: Obj, key: string, max = MAX_LOSSES): number[] {
-  const v = o[key];
-  if (!Array.isArray(v)) fail('malformed', `${key} must be an array of numbers`);
-  if (v.length > max) fail('too-large', `${key} has ${v.length} entries (max ${max})`);
-  for (const x of v) {
-    if (typeof x !== 'number') fail('malformed', `${key} must contain only numbers`);
-    if (!Number.isFinite(x)) fail('non-finite', `${key} contains ${x}`);
-  }
-  return v as number[];
-}
+// ---- client → coordinator ---------------------------------------------------
 
-function layerSpecs(o: Obj, key: string): LayerSpec[] {
-  const v = o[key];
-  if (!Array.isArray(v) || v.length === 0 || v.length > 256) fail('malformed', `${key} must be a non-empty array of layer specs`);
-  for (const s of v) {
-    const ok =
-      typeof s === 'object' &&
-      s !== null &&
-      typeof (s as Obj).name === 'string' &&
-      Array.isArray((s as Obj).shape) &&
-      ((s as Obj).shape as unknown[]).every((d) => Number.isInteger(d) && (d as number) > 0);
-    if (!ok) fail('malformed', `${key} entries must be {name, shape: positive integers}`);
-  }
-  return v as LayerSpec[];
-}
-
-const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
-const BACKEND_OR_PENDING = [...BACKEND_NAMES, 'pending'] as const;
-const CLIENT_STATES: readonly ClientState[] = ['starting', 'loading', 'idle', 'training', 'uploading', 'error'];
-
-function probes(o: Obj): BackendProbe[] {
-  const v = o.probe;
-  if (!Array.isArray(v) || v.length > 8) fail('malformed', 'probe must be an array of at most 8 entries');
-  return v.map((p) => {
-    if (typeof p !== 'object' || p === null) fail('malformed', 'probe entries must be objects');
-    const e = p as Obj;
-    const out: BackendProbe = { backend: oneOf(e, 'backend', BACKEND_NAMES), ok: e.ok === true };
-    if (e.samplesPerSec !== undefined) out.samplesPerSec = num(e, 'samplesPerSec', { min: 0 });
-    if (e.error !== undefined) out.error = String(e.error).slice(0, 300);
-    return out;
-  });
-}
+const REGISTER = v.object({
+  v: v.literal(PROTOCOL_VERSION),
+  type: v.literal('register'),
+  kind: v.picklist(CLIENT_KINDS),
+  backend: v.picklist(BACKEND_OR_PENDING),
+  probe,
+  userAgent: text(300),
+  /** The Web Lock this client holds for its whole life: when the coordinator can take it, the client is gone. */
+  lock: v.pipe(v.string(), v.regex(/^fedtab-client-[A-Za-z0-9-]{8,64}$/)),
+});
+export type RegisterMessage = v.InferOutput<typeof REGISTER>;
 
 export function parseRegister(msg: unknown): RegisterMessage {
-  const o = asObject(msg, 'register');
-  return {
-    v: PROTOCOL_VERSION,
-    type: 'register',
-    clientId: str(o, 'clientId'),
-    kind: oneOf(o, 'kind', ['tab', 'worker', 'node'] as const),
-    backend: oneOf(o, 'backend', BACKEND_OR_PENDING),
-    probe: probes(o),
-    userAgent: typeof o.userAgent === 'string' ? o.userAgent.slice(0, 300) : '',
-  };
+  return parseWith(REGISTER, msg, 'register');
+}
+export interface RegisterReply {
+  clientId: string;
+  /** Proves the client's messages come from it; bound to the connection that registered it too. */
+  secret: string;
 }
 
-export function parseHeartbeat(msg: unknown): HeartbeatMessage {
-  const o = asObject(msg, 'heartbeat');
-  return {
-    v: PROTOCOL_VERSION,
-    type: 'heartbeat',
-    clientId: str(o, 'clientId'),
-    state: oneOf(o, 'state', CLIENT_STATES),
-    backend: oneOf(o, 'backend', BACKEND_OR_PENDING),
-    probe: probes(o),
-    samplesPerSec: num(o, 'samplesPerSec', { min: 0, nullable: true }),
-    localLoss: num(o, 'localLoss', { nullable: true }),
-    numTensors: num(o, 'numTensors', { int: true, min: 0 }),
-    error: typeof o.error === 'string' ? o.error.slice(0, 500) : null,
-  };
+const identity = { clientId: id, secret: v.pipe(v.string(), v.minLength(16), v.maxLength(128)) };
+
+/** Heartbeat fields are checked one by one: a bad one is dropped (and counted), the heartbeat still counts. */
+const HEARTBEAT_FIELDS = {
+  state: v.picklist(CLIENT_STATES),
+  backend: v.picklist(BACKEND_OR_PENDING),
+  probe,
+  samplesPerSec: v.nullable(v.pipe(v.number(), v.finite(), v.minValue(0))),
+  localLoss: v.nullable(finite),
+  numTensors: count,
+  error: v.nullable(text(500)),
+  broadcastsDropped: v.pipe(
+    v.record(v.picklist(BROADCAST_DROP_REASONS), count),
+    v.check((r) => Object.keys(r).length <= BROADCAST_DROP_REASONS.length),
+  ),
+};
+const HEARTBEAT = v.object({ v: v.literal(PROTOCOL_VERSION), type: v.literal('heartbeat'), ...identity });
+export type HeartbeatFields = { [K in keyof typeof HEARTBEAT_FIELDS]: v.InferOutput<(typeof HEARTBEAT_FIELDS)[K]> };
+export type HeartbeatMessage = v.InferOutput<typeof HEARTBEAT> & Partial<HeartbeatFields>;
+
+/** The identity part must be right; of the rest, the valid fields are kept and the invalid ones named. */
+export function parseHeartbeat(msg: unknown): { msg: HeartbeatMessage; badFields: string[] } {
+  const head = parseWith(HEARTBEAT, msg, 'heartbeat');
+  const o = msg as Record<string, unknown>;
+  const out: HeartbeatMessage = { ...head };
+  const badFields: string[] = [];
+  for (const [key, schema] of Object.entries(HEARTBEAT_FIELDS)) {
+    if (o[key] === undefined) continue;
+    const r = v.safeParse(schema as v.GenericSchema, o[key]);
+    if (r.success) (out as Record<string, unknown>)[key] = r.output;
+    else badFields.push(key);
+  }
+  return { msg: out, badFields };
 }
 
-/** What the coordinator expects of an update for the round in progress. */
-export interface UpdateExpectation {
+export interface HeartbeatReply {
+  /** False once the coordinator has forgotten this client (evicted): it should register again. */
+  registered: boolean;
+}
+
+const UPDATE = v.object({
+  v: v.literal(PROTOCOL_VERSION),
+  type: v.literal('update'),
+  ...identity,
+  runId: id,
+  round: positiveInt,
+  /** What the client says it trained on; the coordinator checks it against its own count. */
+  numSamples: count,
+  steps: count,
+  layers: layerList,
+  /** w_k − w_t, flat, packed by `layers`. */
+  delta: float32,
+  extras: v.optional(extras),
+  /** Mean training loss per local epoch. */
+  epochLosses: finiteList(MAX_LOSSES),
+  /** Per-batch losses of the last epoch. */
+  batchLosses: finiteList(MAX_LOSSES),
+  /** Loss on the training data at w_t, before training (strategies that ask for it: q-FedAvg). */
+  initialLoss: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
+  trainMs: v.pipe(finite, v.minValue(0)),
+  samplesPerSec: v.pipe(finite, v.minValue(0)),
+  backend: v.picklist(BACKEND_NAMES),
+  numTensors: count,
+});
+export type UpdateMessage = v.InferOutput<typeof UPDATE>;
+
+/** Shape checks only: who may send it and whether it is expected is the round's business (round-controller.ts). */
+export function parseUpdate(msg: unknown, layers: readonly LayerSpec[]): UpdateMessage {
+  const u = parseWith(UPDATE, msg, 'update');
+  if (!specsEqual(u.layers, layers)) fail('shape-mismatch', 'layer shapes differ from the global model');
+  checkVector(u.delta, totalSize(layers), 'delta');
+  return u;
+}
+
+const EVALUATION = v.object({
+  v: v.literal(PROTOCOL_VERSION),
+  type: v.literal('evaluation'),
+  ...identity,
+  runId: id,
+  /** The round whose global model was evaluated. */
+  round: count,
+  numSamples: count,
+  loss: v.pipe(finite, v.minValue(0)),
+  /** Per class: local test images, and how many of them the model got right. */
+  classCounts: v.pipe(v.array(count), v.maxLength(MAX_CLASSES)),
+  classCorrect: v.pipe(v.array(count), v.maxLength(MAX_CLASSES)),
+});
+export type EvaluationMessage = v.InferOutput<typeof EVALUATION>;
+
+export function parseEvaluation(msg: unknown, numClasses: number): EvaluationMessage {
+  const e = parseWith(EVALUATION, msg, 'evaluation');
+  if (e.classCounts.length !== numClasses || e.classCorrect.length !== numClasses) fail('shape-mismatch', `per-class counts must have ${numClasses} entries`);
+  let n = 0;
+  e.classCounts.forEach((c, k) => {
+    if (e.classCorrect[k] > c) fail('malformed', `class ${k}: ${e.classCorrect[k]} correct of ${c}`);
+    n += c;
+  });
+  if (n !== e.numSamples) fail('malformed', `per-class counts sum to ${n}, numSamples is ${e.numSamples}`);
+  return e;
+}
+
+const RUN_REQUEST = v.object({ v: v.literal(PROTOCOL_VERSION), type: v.picklist(['key', 'extras']), ...identity, runId: id, round: v.optional(positiveInt) });
+export type RunRequest = v.InferOutput<typeof RUN_REQUEST>;
+
+export function parseRunRequest(msg: unknown, type: 'key' | 'extras'): RunRequest {
+  const r = parseWith(RUN_REQUEST, msg, type);
+  if (type === 'extras' && r.round === undefined) fail('malformed', 'round: an extras request names its round');
+  return r;
+}
+
+/** The round key a client verifies this run's broadcasts with. */
+export interface KeyReply {
   runId: string;
-  round: number;
-  layers: readonly LayerSpec[];
-  registered: (clientId: string) => boolean;
-  participants: ReadonlySet<string>;
-  received: ReadonlySet<string>;
-  deadline: number;
-  now: number;
-  /** SCAFFOLD rounds need c_k⁺ − c_k with every update. */
-  needsControl?: boolean;
+  key: Uint8Array;
 }
 
-/** Validates an update against the round in progress; throws ProtocolError with the reason. */
-export function parseUpdate(msg: unknown, expect: UpdateExpectation): UpdateMessage {
-  const o = asObject(msg, 'update');
-  const clientId = str(o, 'clientId');
-  if (!expect.registered(clientId)) fail('unknown-client', `client ${clientId} is not registered`);
-  if (o.runId !== expect.runId) fail('wrong-run', `update for run ${String(o.runId)}, current run is ${expect.runId}`);
-  const round = num(o, 'round', { int: true, min: 0 });
-  if (round !== expect.round) fail('wrong-round', `update for round ${round}, current round is ${expect.round}`);
-  if (!expect.participants.has(clientId)) fail('not-selected', `client ${clientId} was not selected for round ${round}`);
-  if (expect.received.has(clientId)) fail('duplicate', `client ${clientId} already sent an update for round ${round}`);
-  if (expect.now > expect.deadline) fail('late', `update arrived ${expect.now - expect.deadline} ms after the round deadline`);
-  const layers = layerSpecs(o, 'layers');
-  if (!specsEqual(layers, expect.layers)) fail('shape-mismatch', 'layer shapes differ from the global model');
-  const delta = o.delta;
-  if (!(delta instanceof Float32Array)) fail('malformed', 'delta must be a Float32Array');
-  if (delta.length > MAX_PARAMS) fail('too-large', `delta has ${delta.length} values (max ${MAX_PARAMS})`);
-  const expected = totalSize(expect.layers);
-  if (delta.length !== expected) fail('shape-mismatch', `delta has ${delta.length} values, model has ${expected}`);
-  finiteVector(delta, 'delta');
-  let controlDelta: Float32Array | undefined;
-  if (expect.needsControl) {
-    const c = o.controlDelta;
-    if (!(c instanceof Float32Array)) fail('malformed', 'a SCAFFOLD update needs controlDelta (c_k⁺ − c_k) as a Float32Array');
-    if (c.length !== expected) fail('shape-mismatch', `controlDelta has ${c.length} values, model has ${expected}`);
-    controlDelta = finiteVector(c, 'controlDelta');
-  }
-  return {
-    v: PROTOCOL_VERSION,
-    type: 'update',
-    clientId,
-    runId: expect.runId,
-    round,
-    numSamples: num(o, 'numSamples', { int: true, min: 1 }),
-    layers,
-    delta,
-    epochLosses: finiteList(o, 'epochLosses'),
-    batchLosses: finiteList(o, 'batchLosses'),
-    steps: num(o, 'steps', { int: true, min: 0 }),
-    trainMs: num(o, 'trainMs', { min: 0 }),
-    samplesPerSec: num(o, 'samplesPerSec', { min: 0 }),
-    backend: oneOf(o, 'backend', BACKEND_NAMES),
-    numTensors: num(o, 'numTensors', { int: true, min: 0 }),
-    ...(controlDelta ? { controlDelta } : {}),
-  };
-}
+// ---- coordinator → clients (BroadcastChannel) --------------------------------
 
-function finiteVector(v: Float32Array, key: string): Float32Array {
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) fail('non-finite', `${key}[${i}] is ${v[i]}`);
-  }
-  return v;
-}
+const auth = v.object({ macs: v.pipe(v.record(id, bytes), v.check((r) => Object.keys(r).length <= MAX_BROADCAST_CLIENTS, 'too many signatures')) });
+const slotMap = v.pipe(v.record(id, v.pipe(count, v.maxValue(100_000))), v.check((r) => Object.keys(r).length <= MAX_BROADCAST_CLIENTS, 'too many clients'));
 
-/** Clients check what they receive too: a round they cannot use is ignored with a reason. */
+const ROUND = v.object({
+  v: v.literal(PROTOCOL_VERSION),
+  type: v.literal('round'),
+  runId: id,
+  round: positiveInt,
+  config: CONFIG_SCHEMA,
+  /** clientId → partition index, for the clients chosen this round. */
+  assignments: slotMap,
+  numPartitions: v.pipe(positiveInt, v.maxValue(100_000)),
+  deadline: v.pipe(finite, v.minValue(0)),
+  layers: layerList,
+  weights: float32,
+  /** Strategy extras for everyone (SCAFFOLD: the server control variate c). */
+  extras: v.optional(extras),
+  /** Selected clients that have extras of their own to fetch over their port. */
+  perClient: v.pipe(v.array(id), v.maxLength(MAX_BROADCAST_CLIENTS)),
+  /** Clients that should evaluate these weights on their local split, for the round they came out of. */
+  evaluate: v.nullable(v.object({ round: count, slots: slotMap })),
+  auth,
+});
+export type RoundMessage = v.InferOutput<typeof ROUND>;
+
+/** After the last round: the final model, for federated evaluation only. */
+const EVALUATE = v.object({
+  v: v.literal(PROTOCOL_VERSION),
+  type: v.literal('evaluate'),
+  runId: id,
+  config: CONFIG_SCHEMA,
+  numPartitions: v.pipe(positiveInt, v.maxValue(100_000)),
+  deadline: v.pipe(finite, v.minValue(0)),
+  layers: layerList,
+  weights: float32,
+  evaluate: v.object({ round: count, slots: slotMap }),
+  auth,
+});
+export type EvaluateMessage = v.InferOutput<typeof EVALUATE>;
+
+const STOP = v.object({ v: v.literal(PROTOCOL_VERSION), type: v.literal('stop'), runId: id, auth });
+export type StopMessage = v.InferOutput<typeof STOP>;
+
+export type BroadcastMessage = RoundMessage | EvaluateMessage | StopMessage;
+/** A broadcast before it is signed. */
+export type UnsignedBroadcast = DistributiveOmit<BroadcastMessage, 'auth'>;
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/** Clients check a broadcast with the coordinator's own schemas (the config included) before they verify its signature. */
 export function parseBroadcast(msg: unknown): BroadcastMessage {
-  if (typeof msg !== 'object' || msg === null) fail('malformed', 'broadcast is not an object');
-  const o = msg as Obj;
-  if (o.type === 'stop') {
-    asObject(msg, 'stop');
-    return { v: PROTOCOL_VERSION, type: 'stop', runId: str(o, 'runId') };
+  const type = (msg as { type?: unknown } | null)?.type;
+  if (type === 'stop') return parseWith(STOP, msg, 'stop');
+  const m = type === 'evaluate' ? parseWith(EVALUATE, msg, 'evaluate') : parseWith(ROUND, msg, 'round');
+  const size = totalSize(m.layers);
+  checkVector(m.weights, size, 'weights');
+  if (m.type === 'round') {
+    for (const [k, x] of Object.entries(m.extras ?? {})) checkVector(x, size, `extras.${k}`);
+    for (const slot of Object.values(m.assignments)) if (slot >= m.numPartitions) fail('malformed', `slot ${slot} is beyond ${m.numPartitions} partitions`);
   }
-  asObject(msg, 'round');
-  const layers = layerSpecs(o, 'layers');
-  const weights = o.weights;
-  if (!(weights instanceof Float32Array) || weights.length !== totalSize(layers)) {
-    fail('shape-mismatch', 'round weights do not match their layer specs');
-  }
-  if (typeof o.assignments !== 'object' || o.assignments === null) fail('malformed', 'assignments must be an object');
-  const control = o.control;
-  if (control !== undefined && (!(control instanceof Float32Array) || control.length !== weights.length)) {
-    fail('shape-mismatch', 'round control variate does not match the weights');
-  }
-  return {
-    v: PROTOCOL_VERSION,
-    type: 'round',
-    runId: str(o, 'runId'),
-    round: num(o, 'round', { int: true, min: 1 }),
-    config: o.config as FederationConfig,
-    assignments: o.assignments as Record<string, number>,
-    numPartitions: num(o, 'numPartitions', { int: true, min: 1 }),
-    deadline: num(o, 'deadline', { min: 0 }),
-    layers,
-    weights,
-    ...(control ? { control } : {}),
-  };
+  for (const slot of Object.values(m.evaluate?.slots ?? {})) if (slot >= m.numPartitions) fail('malformed', `slot ${slot} is beyond ${m.numPartitions} partitions`);
+  return m;
 }
+
+export type { BackendName, FederationConfig };

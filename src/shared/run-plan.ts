@@ -64,11 +64,62 @@ export function serverHoldout(trainLabels: Uint8Array, numClasses: number, seed:
   return holdout;
 }
 
-/** Training indices of partition `slot` of `numPartitions` (drawn from the data not held out for the server), capped at cfg.maxSamples. */
-export function slotIndices(trainLabels: Uint8Array, numClasses: number, cfg: FederationConfig, numPartitions: number, slot: number): Int32Array {
+const fractionCache = new WeakMap<Int32Array, { key: string; pool: Int32Array; labels: Uint8Array }>();
+
+/**
+ * The training data a run partitions: the pool left after the server's holdout, subsampled to cfg.dataFraction per
+ * class (seeded) before partitioning, so that a partitioner's quantity and label skew survive, unlike maxSamples,
+ * which truncates each client afterwards.
+ */
+export function runPool(trainLabels: Uint8Array, numClasses: number, cfg: Pick<FederationConfig, 'seed' | 'dataFraction'>): { pool: Int32Array; poolLabels: Uint8Array } {
   const { pool, poolLabels } = serverHoldout(trainLabels, numClasses, cfg.seed);
+  if (cfg.dataFraction >= 1) return { pool, poolLabels };
+  const key = `${cfg.seed}|${cfg.dataFraction}`;
+  const hit = fractionCache.get(pool);
+  if (hit?.key === key) return { pool: hit.pool, poolLabels: hit.labels };
+  const rng = createRng(deriveSeed(cfg.seed, 'data-fraction'));
+  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
+  poolLabels.forEach((y, j) => byClass[y].push(j));
+  const picked: number[] = [];
+  for (const js of byClass) {
+    const want = Math.round(js.length * cfg.dataFraction);
+    for (const k of sampleWithoutReplacement(js.length, want, rng)) picked.push(pool[js[k]]);
+  }
+  const sub = Int32Array.from(picked).sort();
+  const labels = Uint8Array.from(sub, (i) => trainLabels[i]);
+  fractionCache.set(pool, { key, pool: sub, labels });
+  return { pool: sub, poolLabels: labels };
+}
+
+/** Training indices of partition `slot` of `numPartitions` (drawn from the run's pool), capped at cfg.maxSamples. */
+export function slotIndices(trainLabels: Uint8Array, numClasses: number, cfg: FederationConfig, numPartitions: number, slot: number): Int32Array {
+  const { pool, poolLabels } = runPool(trainLabels, numClasses, cfg);
   const local = clientIndices(poolLabels, numClasses, numPartitions, partitionParams(cfg), deriveSeed(cfg.seed, 'partition'), slot, cfg.maxSamples || undefined);
   return local.map((j) => pool[j]);
+}
+
+/** Images of a partition of n held out for federated evaluation: ⌊n·localEval⌋, at least 1 when localEval > 0 and n ≥ 2. */
+export function localEvalCount(n: number, localEval: number): number {
+  if (!(localEval > 0) || n < 2) return 0;
+  return Math.max(1, Math.floor(n * localEval));
+}
+
+/** A partition split into what the client trains on and its own held-out evaluation split (seeded, both ascending). */
+export function slotSplit(trainLabels: Uint8Array, numClasses: number, cfg: FederationConfig, numPartitions: number, slot: number): { train: Int32Array; eval: Int32Array } {
+  const all = slotIndices(trainLabels, numClasses, cfg, numPartitions, slot);
+  const k = localEvalCount(all.length, cfg.localEval);
+  if (k === 0) return { train: all, eval: new Int32Array(0) };
+  const held = new Set(sampleWithoutReplacement(all.length, k, createRng(deriveSeed(cfg.seed, 'local-eval', slot))));
+  const train: number[] = [];
+  const ev: number[] = [];
+  all.forEach((i, j) => (held.has(j) ? ev : train).push(i));
+  return { train: Int32Array.from(train), eval: Int32Array.from(ev) };
+}
+
+/** Local steps a client with n training samples runs: E·⌈n/B⌉, or the partial straggler's count. */
+export function expectedSteps(cfg: Pick<FederationConfig, 'epochs' | 'batchSize'>, n: number, straggler: StragglerPlan | null): number {
+  if (straggler?.mode === 'partial') return straggler.steps;
+  return cfg.epochs * Math.ceil(n / cfg.batchSize);
 }
 
 /** The fixed set of attacker partitions (spec §7: a fixed Byzantine set); empty unless the config names an attack. */

@@ -1,6 +1,6 @@
 // What the coordinator reports: the dashboard, window.fedtab.status() and the run JSON all read this.
 import type { BackendName, FederationConfig, StragglerMode } from './config';
-import type { BackendProbe, ClientKind, ClientState, RejectReason } from './protocol';
+import type { BackendProbe, BroadcastDropReason, ClientKind, ClientState, RejectReason } from './protocol';
 
 export type RunState = 'idle' | 'preparing' | 'waiting' | 'running' | 'paused' | 'done' | 'error';
 
@@ -23,6 +23,8 @@ export interface ClientRow {
   numTensors: number;
   lastSeen: number;
   error: string | null;
+  /** Broadcasts this client dropped (forged, unsigned, stale…), as its last heartbeat reported. */
+  broadcastsDropped: Partial<Record<BroadcastDropReason, number>>;
 }
 
 export interface ClientRoundRecord {
@@ -35,6 +37,8 @@ export interface ClientRoundRecord {
   updateNorm: number;
   trainLoss: number;
   samplesPerSec: number;
+  /** The client's own training time this round (its trainLocal), ms. */
+  trainMs: number;
   numTensors: number;
   /** Local steps τ_k this round (a partial straggler does fewer). */
   steps: number;
@@ -60,14 +64,47 @@ export interface DroppedClient {
   straggler: StragglerMode | null;
 }
 
+/** One client's evaluation of a global model on its own held-out split. */
+export interface ClientEvaluation {
+  clientId: string;
+  slot: number;
+  numSamples: number;
+  loss: number;
+  accuracy: number;
+}
+
+/** Federated evaluation of one round's global model: how it does on the clients' own data, not just on the test set. */
+export interface FederatedEvaluation {
+  clients: ClientEvaluation[];
+  /** Clients asked to evaluate. */
+  asked: number;
+  /** Unweighted mean over the clients that replied. */
+  meanAccuracy: number;
+  /** Mean over the worst 10% of those clients (at least one). */
+  worst10Accuracy: number;
+  minAccuracy: number;
+  /** Sample-weighted mean loss. */
+  meanLoss: number;
+}
+
 export interface RoundRecord {
   round: number;
-  accuracy: number;
-  loss: number;
+  /** Test-set accuracy of the global model after this round; null when this round is not evaluated (evalEvery) or not yet. */
+  accuracy: number | null;
+  loss: number | null;
   /** Recall of each class on the test set: where non-IID data hurts, it shows here first. */
-  recall: number[];
+  recall: number[] | null;
+  /** From the round's broadcast until its aggregate was applied (evaluation runs beside the next round). */
   seconds: number;
-  evalMs: number;
+  /** The slowest participant's own training time, ms. */
+  maxTrainMs: number;
+  /** Share of the round that is not the slowest client's training: 1 − maxTrainMs / (seconds·1000). */
+  overheadShare: number;
+  /** Time the test-set evaluation took (off the round's critical path), ms; null until done. */
+  evalMs: number | null;
+  federatedEval: FederatedEvaluation | null;
+  /** Why the strategy did not aggregate as usual: a skipped round (w_t kept) or a fallback, with the reason. */
+  skipped: string | null;
   participants: string[];
   dropped: DroppedClient[];
   clients: ClientRoundRecord[];
@@ -77,8 +114,8 @@ export interface RoundRecord {
   attackSuccessRate: number | null;
   /** Time the server spent on its own work this round: FLTrust root update, validation losses, aggregation (ms). */
   aggregateMs: number;
-  /** tf.memory().numTensors in the coordinator after the round. */
-  coordinatorTensors: number;
+  /** tf.memory().numTensors in the coordinator after evaluating this round (null: not evaluated). */
+  coordinatorTensors: number | null;
 }
 
 export interface Rejection {
@@ -104,5 +141,9 @@ export interface CoordinatorStatus {
   history: RoundRecord[];
   clients: ClientRow[];
   rejections: { total: number; byReason: Partial<Record<RejectReason, number>>; recent: Rejection[] };
+  /** Registrations the coordinator refused (too many clients, or too many from one connection). */
+  registrationsRefused: number;
+  /** Broadcasts the clients dropped, summed over their heartbeats, by reason. */
+  broadcastsDropped: Partial<Record<BroadcastDropReason, number>>;
   error: string | null;
 }

@@ -61,7 +61,7 @@ export function lineChartSvg(series: Series[], opts: { width?: number; height?: 
   return parts.join('');
 }
 
-export function roundsChart(history: Array<{ accuracy: number; loss: number; attackSuccessRate?: number | null }>, title?: string): string {
+export function roundsChart(history: Array<{ accuracy: number | null; loss: number | null; attackSuccessRate?: number | null }>, title?: string): string {
   const series: Series[] = [
     { label: 'test accuracy', color: '#1f77b4', values: history.map((h) => h.accuracy) },
     { label: 'test loss (right axis)', color: '#d62728', values: history.map((h) => h.loss), right: true },

@@ -30,18 +30,25 @@ describe('config form', () => {
     for (const k of ['attack', 'attackers', 'attackScale', 'forgeLosses', 'stragglers', 'stragglerMode']) expect(bad).toContain(`name="${k}"`);
   });
 
-  it('shows the hyperparameters of the selected strategy only', () => {
-    const shown = (algorithm: string) =>
-      CONFIG_KEYS.filter((k) => SHOW_WHEN[k]?.key === 'algorithm' && isShown(k, { ...DEFAULT_CONFIG, algorithm }));
-    expect(shown('fedavg')).toEqual(['serverLr']);
-    expect(shown('fedprox').sort()).toEqual(['mu', 'serverLr']);
-    expect(shown('fedatt').sort()).toEqual(['epsilon', 'noise']);
-    expect(shown('krum').sort()).toEqual(['byzantine', 'serverLr']);
-    expect(shown('multi-krum').sort()).toEqual(['byzantine', 'multiKrumM', 'serverLr']);
-    expect(shown('trimmed-mean').sort()).toEqual(['serverLr', 'trimBeta']);
-    expect(shown('clip').sort()).toEqual(['clipNoise', 'clipNorm', 'serverLr']);
-    expect(shown('fed-adaptive-next').sort()).toEqual(
-      ['attention', 'clipToMedian', 'emaDecay', 'gammaDelta', 'gammaN', 'gammaV', 'gammaVal', 'gate', 'reference', 'reliabilityThreshold', 'serverLr', 'tau', 'validation', 'weighting'].sort(),
+  it('shows the hyperparameters of the selected strategy and its server optimizer only', () => {
+    const strategyKeys = FORM_GROUPS.find((g) => g.id === 'cfg-strategy')!.fields.filter((k) => k !== 'algorithm');
+    const optKeys = FORM_GROUPS.find((g) => g.id === 'cfg-server-opt')!.fields;
+    const shown = (over: Partial<FederationConfig>) => [...strategyKeys, ...optKeys].filter((k) => isShown(k, { ...DEFAULT_CONFIG, ...over })).sort();
+    expect(shown({ algorithm: 'fedavg' })).toEqual(['serverLr', 'serverOpt']);
+    expect(shown({ algorithm: 'fedprox' })).toEqual(['mu', 'serverLr', 'serverOpt']);
+    expect(shown({ algorithm: 'fedatt' })).toEqual(['epsilon', 'noise', 'serverLr', 'serverOpt']);
+    expect(shown({ algorithm: 'krum' })).toEqual(['byzantine', 'serverLr', 'serverOpt']);
+    expect(shown({ algorithm: 'bulyan' })).toEqual(['byzantine', 'serverLr', 'serverOpt']);
+    expect(shown({ algorithm: 'multi-krum' })).toEqual(['byzantine', 'multiKrumM', 'serverLr', 'serverOpt']);
+    expect(shown({ algorithm: 'trimmed-mean' })).toEqual(['serverLr', 'serverOpt', 'trimBeta']);
+    expect(shown({ algorithm: 'clip' })).toEqual(['clipNoise', 'clipNorm', 'serverLr', 'serverOpt']);
+    expect(shown({ algorithm: 'qfedavg' })).toEqual(['q', 'serverLr', 'serverOpt']);
+    // A FedOpt alias fixes its optimizer: no choice offered, its own settings shown.
+    expect(shown({ algorithm: 'fedavgm' })).toEqual(['serverLr', 'serverMomentum']);
+    expect(shown({ algorithm: 'fedadam' })).toEqual(['serverBeta1', 'serverBeta2', 'serverEps', 'serverLr']);
+    expect(shown({ algorithm: 'fedadagrad' })).toEqual(['serverBeta1', 'serverEps', 'serverLr']);
+    expect(shown({ algorithm: 'fed-adaptive-next', serverOpt: 'yogi' })).toEqual(
+      ['attention', 'clipToMedian', 'emaDecay', 'gammaDelta', 'gammaN', 'gammaV', 'gammaVal', 'gate', 'reference', 'reliabilityThreshold', 'serverBeta1', 'serverBeta2', 'serverEps', 'serverLr', 'serverOpt', 'tau', 'validation', 'weighting'].sort(),
     );
   });
 

@@ -2,6 +2,8 @@
 // them, and a separate fieldset for simulated attackers and stragglers. Hidden fields are disabled, so they are
 // not submitted and resolveConfig fills in their defaults.
 import { CONFIG_FIELDS, DEFAULT_CONFIG, type FederationConfig } from '../shared/config';
+import { isStrategyName, STRATEGY_PARAMS, strategyDefinition } from '../shared/strategies/registry';
+import { SERVER_OPT_PARAMS } from '../shared/strategies/server-opt-params';
 import { esc } from './html';
 
 type Key = keyof FederationConfig;
@@ -14,26 +16,23 @@ export interface FormGroup {
   fields: Key[];
 }
 
+const OPT_KEYS = Object.keys(SERVER_OPT_PARAMS) as Key[];
+/** Every strategy's parameters (the registry's order), after the server optimizer's. */
+const STRATEGY_KEYS = (Object.keys(STRATEGY_PARAMS) as Key[]).filter((k) => !OPT_KEYS.includes(k));
+
 export const FORM_GROUPS: readonly FormGroup[] = [
   {
     id: 'cfg-data',
     legend: 'Data',
-    fields: ['dataset', 'partition', 'alpha', 'shardsPerClient', 'labelsPerClient', 'beta', 'imbalanceFactor', 'maxSamples', 'evalSamples'],
+    fields: ['dataset', 'partition', 'alpha', 'shardsPerClient', 'labelsPerClient', 'beta', 'imbalanceFactor', 'dataFraction', 'maxSamples', 'localEval', 'evalSamples', 'evalEvery'],
   },
   {
     id: 'cfg-training',
     legend: 'Training',
     fields: ['model', 'rounds', 'epochs', 'batchSize', 'lr', 'clients', 'minClients', 'fraction', 'roundDeadlineMs', 'seed', 'backend'],
   },
-  {
-    id: 'cfg-strategy',
-    legend: 'Aggregation strategy',
-    fields: [
-      'algorithm', 'serverLr', 'mu',
-      'tau', 'gate', 'reference', 'attention', 'weighting', 'reliabilityThreshold', 'emaDecay', 'gammaDelta', 'gammaV', 'gammaN', 'clipToMedian', 'validation', 'gammaVal',
-      'epsilon', 'noise', 'byzantine', 'multiKrumM', 'trimBeta', 'clipNorm', 'clipNoise',
-    ],
-  },
+  { id: 'cfg-strategy', legend: 'Aggregation strategy', fields: ['algorithm', ...STRATEGY_KEYS] },
+  { id: 'cfg-server-opt', legend: 'Server optimizer', note: 'Applied to every strategy’s aggregate (FedOpt).', fields: OPT_KEYS },
   {
     id: 'cfg-bad-clients',
     legend: 'Simulated bad clients (for teaching/research)',
@@ -43,59 +42,36 @@ export const FORM_GROUPS: readonly FormGroup[] = [
   },
 ];
 
-/** A field is shown when `key`'s current value is in `in`, not in `notIn`, or (positive) a number > 0. */
-export interface ShowWhen {
-  key: Key;
-  in?: readonly string[];
-  notIn?: readonly string[];
-  positive?: boolean;
-}
+type Values = Readonly<Partial<Record<Key, unknown>>>;
+const value = (v: Values, k: Key) => String(v[k] ?? DEFAULT_CONFIG[k]);
+const definition = (v: Values) => (isStrategyName(value(v, 'algorithm')) ? strategyDefinition(value(v, 'algorithm')) : strategyDefinition('fedavg'));
+const serverOpt = (v: Values) => definition(v).serverOpt ?? value(v, 'serverOpt');
+const partitionIn = (...schemes: string[]) => (v: Values) => schemes.includes(value(v, 'partition'));
+const ADAPTIVE = ['adam', 'yogi', 'adagrad'];
 
-const FAN = ['fed-adaptive-next'];
-export const SHOW_WHEN: Partial<Record<Key, ShowWhen>> = {
-  alpha: { key: 'partition', in: ['dirichlet', 'longtail'] },
-  shardsPerClient: { key: 'partition', in: ['shards'] },
-  labelsPerClient: { key: 'partition', in: ['labels'] },
-  beta: { key: 'partition', in: ['quantity'] },
-  imbalanceFactor: { key: 'partition', in: ['longtail'] },
-  // FedAtt steps with ε instead of the server learning rate.
-  serverLr: { key: 'algorithm', notIn: ['fedatt'] },
-  mu: { key: 'algorithm', in: ['fedprox'] },
-  tau: { key: 'algorithm', in: FAN },
-  gate: { key: 'algorithm', in: FAN },
-  reference: { key: 'algorithm', in: FAN },
-  attention: { key: 'algorithm', in: FAN },
-  weighting: { key: 'algorithm', in: FAN },
-  reliabilityThreshold: { key: 'algorithm', in: FAN },
-  emaDecay: { key: 'algorithm', in: FAN },
-  gammaDelta: { key: 'algorithm', in: FAN },
-  gammaV: { key: 'algorithm', in: FAN },
-  gammaN: { key: 'algorithm', in: FAN },
-  clipToMedian: { key: 'algorithm', in: FAN },
-  validation: { key: 'algorithm', in: FAN },
-  gammaVal: { key: 'algorithm', in: FAN },
-  epsilon: { key: 'algorithm', in: ['fedatt'] },
-  noise: { key: 'algorithm', in: ['fedatt'] },
-  byzantine: { key: 'algorithm', in: ['krum', 'multi-krum'] },
-  multiKrumM: { key: 'algorithm', in: ['multi-krum'] },
-  trimBeta: { key: 'algorithm', in: ['trimmed-mean'] },
-  clipNorm: { key: 'algorithm', in: ['clip'] },
-  clipNoise: { key: 'algorithm', in: ['clip'] },
-  attackers: { key: 'attack', notIn: ['none'] },
-  attackScale: { key: 'attack', in: ['sign-flip', 'gaussian', 'scaling', 'alie'] },
-  forgeLosses: { key: 'attack', notIn: ['none'] },
-  stragglerMode: { key: 'stragglers', positive: true },
+/** When a field is relevant, given the form's current values (strings, as read from the form). */
+export const SHOW_WHEN: Partial<Record<Key, (v: Values) => boolean>> = {
+  alpha: partitionIn('dirichlet', 'longtail'),
+  shardsPerClient: partitionIn('shards'),
+  labelsPerClient: partitionIn('labels'),
+  beta: partitionIn('quantity'),
+  imbalanceFactor: partitionIn('longtail'),
+  // A strategy's own parameters show with it, as its definition lists them.
+  ...Object.fromEntries(STRATEGY_KEYS.map((k) => [k, (v: Values) => Object.hasOwn(definition(v).params, k)])),
+  serverOpt: (v) => definition(v).serverOpt === undefined,
+  serverMomentum: (v) => serverOpt(v) === 'momentum',
+  serverBeta1: (v) => ADAPTIVE.includes(serverOpt(v)),
+  serverBeta2: (v) => serverOpt(v) === 'adam' || serverOpt(v) === 'yogi',
+  serverEps: (v) => ADAPTIVE.includes(serverOpt(v)),
+  attackers: (v) => value(v, 'attack') !== 'none',
+  attackScale: (v) => ['sign-flip', 'gaussian', 'scaling', 'alie'].includes(value(v, 'attack')),
+  forgeLosses: (v) => value(v, 'attack') !== 'none',
+  stragglerMode: (v) => Number(value(v, 'stragglers')) > 0,
 };
 
-/** Whether `key` is relevant given the form's current values (strings, as read from the form). */
-export function isShown(key: Key, values: Readonly<Partial<Record<Key, unknown>>>): boolean {
-  const rule = SHOW_WHEN[key];
-  if (!rule) return true;
-  const v = String(values[rule.key] ?? DEFAULT_CONFIG[rule.key]);
-  if (rule.in && !rule.in.includes(v)) return false;
-  if (rule.notIn && rule.notIn.includes(v)) return false;
-  if (rule.positive && !(Number(v) > 0)) return false;
-  return true;
+/** Whether `key` is relevant given the form's current values. */
+export function isShown(key: Key, values: Values): boolean {
+  return SHOW_WHEN[key]?.(values) ?? true;
 }
 
 function fieldHtml(key: Key, cfg: FederationConfig): string {
@@ -137,7 +113,7 @@ export interface FormControl {
 export function formValues(controls: Iterable<FormControl>): Partial<Record<Key, string>> {
   const out: Partial<Record<Key, string>> = {};
   for (const c of controls) {
-    if (!c.name || c.disabled || !(c.name in CONFIG_FIELDS)) continue;
+    if (!c.name || c.disabled || !Object.hasOwn(CONFIG_FIELDS, c.name)) continue;
     if (c.type === 'checkbox') out[c.name as Key] = c.checked ? 'true' : 'false';
     else if (c.value.trim() !== '') out[c.name as Key] = c.value;
   }

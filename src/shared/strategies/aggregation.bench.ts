@@ -1,11 +1,12 @@
 // Timing of every aggregation strategy against the cost of merely copying the same client bytes (every client
 // update into a preallocated buffer of its own, `dst.set(src)`), timed call by call next to each other. Not a vitest file;
 // `npm run bench` runs it (scripts/bench.ts, with the real CNN-S / CNN-M layer specs from buildModel), or e.g.
-//   npx tsx --eval "import('../../server-worker/aggregation/src/server-worker/aggregation/aggregation.bench.ts').then((m) => {
+//   npx tsx --eval "import('./src/shared/strategies/aggregation.bench.ts').then((m) => {
 //     console.log(m.formatBenchTable(m.benchAggregation({ sizes: [225034, 1663370], clients: [8, 32], repeats: 5 }))) })"
 import { createRng } from '../prng';
 import { totalSize, type LayerSpec } from '../weights';
-import { createStrategy, type AggregationInput, type StrategyName, type StrategyParams, type StrategyUpdate } from './strategy';
+import { createStrategy, type StrategyName, type StrategyParams } from './registry';
+import type { AggregationInput, StrategyUpdate } from './strategy';
 
 export interface BenchRow {
   strategy: StrategyName;
@@ -55,12 +56,12 @@ export interface BenchOptions {
   /** Default 4 × repeats. */
   maxRepeats?: number;
   /** Default: every strategy with default params, plus Fed-Adaptive-Next's DWS-only ablation. */
-  strategies?: Array<{ name: StrategyName; params?: StrategyParams }>;
+  strategies?: Array<{ name: StrategyName; params?: Partial<StrategyParams> }>;
   /** Called after each row (progress). */
   onRow?: (row: BenchRow) => void;
 }
 
-export const DEFAULT_BENCH_STRATEGIES: Array<{ name: StrategyName; params?: StrategyParams }> = [
+export const DEFAULT_BENCH_STRATEGIES: Array<{ name: StrategyName; params?: Partial<StrategyParams> }> = [
   { name: 'fedavg' },
   { name: 'fedprox' },
   { name: 'scaffold' },
@@ -68,8 +69,11 @@ export const DEFAULT_BENCH_STRATEGIES: Array<{ name: StrategyName; params?: Stra
   { name: 'fedatt' },
   { name: 'fed-adaptive-next' },
   { name: 'fed-adaptive-next', params: { attention: false } },
+  { name: 'fedadam' },
+  { name: 'qfedavg' },
   { name: 'krum' },
   { name: 'multi-krum' },
+  { name: 'bulyan' },
   { name: 'median' },
   { name: 'trimmed-mean' },
   { name: 'fltrust' },
@@ -111,16 +115,18 @@ function makeInput(layers: LayerSpec[], clients: number, seed: number): Aggregat
     }
     updates.push({
       clientId: `client-${k}`,
+      slot: k,
       numSamples: 100 + 10 * k,
       delta,
       epochLosses: [1, 0.8, 0.7],
       batchLosses: [0.7, 0.75, 0.65, 0.7 + 0.01 * k],
       steps: 20 + k,
-      controlDelta: control,
+      initialLoss: 1 + 0.01 * k,
+      extras: { controlDelta: control },
     });
   }
   const serverUpdate = common.slice();
-  return { global: new Float32Array(size), layers, updates, round: 1, numClients: clients, seed, serverUpdate };
+  return { global: new Float32Array(size), layers, updates, round: 1, numClients: clients, seed, serverUpdate, clientLr: 0.05 };
 }
 
 /**

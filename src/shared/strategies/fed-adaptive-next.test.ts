@@ -2,16 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { createRng } from '../prng';
 import { fedAvg } from './fedavg';
 import { coefficientOfVariation, dwsTerms, lossDivergence, type FedAdaptiveNextState } from './fed-adaptive-next';
-import { createStrategy, resolveParams, type StrategyParams } from './strategy';
+import { createStrategy, strategyParams, type ComposedState, type StrategyParams } from './registry';
+import { initServerOptimizerState } from './server-optimizer';
 import { arr, expectClose, inp, upd } from './testing';
 
-const run = (params: StrategyParams, input: Parameters<ReturnType<typeof createStrategy>['aggregate']>[0], state?: FedAdaptiveNextState) => {
+type FanState = ComposedState<FedAdaptiveNextState>;
+const run = (params: Partial<StrategyParams>, input: Parameters<ReturnType<typeof createStrategy>['aggregate']>[0], state?: FanState) => {
   const s = createStrategy('fed-adaptive-next', params);
-  return s.aggregate(input, state ?? (s.initState() as FedAdaptiveNextState)) as {
-    result: ReturnType<ReturnType<typeof createStrategy>['aggregate']>['result'];
-    state: FedAdaptiveNextState;
-  };
+  return s.aggregate(input, state ?? null) as { result: ReturnType<ReturnType<typeof createStrategy>['aggregate']>['result']; state: FanState };
 };
+/** A state after some rounds: reliabilities, and the step the server applied last (the reference). */
+const fanState = (reliability: Record<string, number>, prevStep: Float32Array): FanState => ({ inner: { reliability }, opt: initServerOptimizerState(), prevStep });
 
 describe('fed-adaptive-next: attention', () => {
   it('hand-computed round 1: median reference, consensus, gate, n-weighting (τ = 1, no clip, no DWS)', () => {
@@ -48,7 +49,7 @@ describe('fed-adaptive-next: attention', () => {
     );
     const global = Float32Array.of(0.1, -0.2, 0.3);
     const ref = fedAvg(global, updates);
-    const state: FedAdaptiveNextState = { reliability: { c1: 0.5 }, prevStep: Float32Array.of(1, -1, 1) };
+    const state = fanState({ c1: 0.5 }, Float32Array.of(1, -1, 1));
     for (const params of [
       { tau: Infinity, gate: false, clipToMedian: false, weighting: false },
       { attention: false, clipToMedian: false, weighting: false },
@@ -73,7 +74,7 @@ describe('fed-adaptive-next: attention', () => {
     //   medians: [1,2,3.3466] → 2; [2,2,0] → 2; [3,1,1.6733] → 1.6733 = 2√0.7
     // Default DWS: losses fall, batch losses flat, norm z-scores < 2 → ρ = 0.7 + 0.3 = 1, nobody dropped.
     const updates = [upd('A', [1, 2, 3]), upd('B', [2, 2, 1]), upd('C', [4, 0, 2])];
-    const state: FedAdaptiveNextState = { reliability: {}, prevStep: Float32Array.of(-1, -1, -1) };
+    const state = fanState({}, Float32Array.of(-1, -1, -1));
     const { result } = run({}, inp(updates, { round: 2, global: Float32Array.of(1, 1, 1) }), state);
     expectClose(result.weights, [3, 3, 1 + 2 * Math.sqrt(0.7)], 6);
     expect(result.flagged.map((f) => f.clientId)).toEqual(['A', 'B', 'C']);
@@ -85,7 +86,7 @@ describe('fed-adaptive-next: attention', () => {
   it('the median fallback is per layer', () => {
     // previous step [1,1 | −1]: layer 1 keeps everyone (τ = ∞ → uniform) → mean [7/3, 4/3]; layer 2 is gated out → median(3,1,2) = 2
     const updates = [upd('A', [1, 2, 3]), upd('B', [2, 2, 1]), upd('C', [4, 0, 2])];
-    const state: FedAdaptiveNextState = { reliability: {}, prevStep: Float32Array.of(1, 1, -1) };
+    const state = fanState({}, Float32Array.of(1, 1, -1));
     const { result } = run({ tau: Infinity, clipToMedian: false, weighting: false }, inp(updates, { round: 2 }), state);
     expectClose(result.weights, [7 / 3, 4 / 3, 2], 6);
     expect(result.flagged).toEqual([]);
@@ -118,7 +119,7 @@ describe('fed-adaptive-next: attention', () => {
     );
     expect(r3.result.clientWeights).toEqual({ A: 0, B: 1 });
     expect(() => run({ reference: 'root-update' }, inp([upd('A', [1, 1, 1])]))).toThrow(/needs input.serverUpdate/);
-    expect(() => resolveParams({ reference: 'global' as never })).toThrow(/reference=global must be one of previous-step, median, root-update/);
+    expect(() => strategyParams({ reference: 'global' })).toThrow('invalid reference "global": reference must be one of: previous-step, median, root-update');
   });
 
   it('a single client gets its whole (unclipped) update', () => {
@@ -144,7 +145,7 @@ describe('fed-adaptive-next: dynamic weighting (DWS)', () => {
       upd('C', [0, 0, 2], { batchLosses: [0, 2] }),
       upd('D', [6, 8, 0], { batchLosses: [0.8, 1.2] }),
     ];
-    const t = dwsTerms(updates, [1, 1, 2, 10], resolveParams());
+    const t = dwsTerms(updates, [1, 1, 2, 10], strategyParams());
     expect(t.delta).toEqual([0, 0.25, 0, 0]);
     expect(t.normHat[3]).toBeCloseTo(8.5 / (1.4826 * 0.5) - 2, 12);
     expect(t.normHat.slice(0, 3)).toEqual([0, 0, 0]);
@@ -165,7 +166,7 @@ describe('fed-adaptive-next: dynamic weighting (DWS)', () => {
     //   t=1 0.7020214, t=2 0.4934364, …, t=6 0.1235942 (kept), t=7 0.0885373 < 0.1 → dropped and flagged
     const r = Math.exp(-5);
     const mk = () => [upd('A', [1, 1, 1]), upd('B', [1, 1, 1]), upd('X', [1, 1, 1], { epochLosses: [1, 2] })];
-    let state: FedAdaptiveNextState | undefined;
+    let state: FanState | undefined;
     let global: Float32Array = new Float32Array(3);
     const rhoX: number[] = [];
     for (let t = 1; t <= 7; t++) {
@@ -191,11 +192,11 @@ describe('fed-adaptive-next: dynamic weighting (DWS)', () => {
     expect(rhoX[6]).toBeCloseTo(0.0885373, 7);
     for (let t = 1; t <= 7; t++) expect(rhoX[t - 1]).toBeCloseTo(r + 0.7 ** t * (1 - r), 12);
     // A client absent from a round keeps its ρ in state.
-    expect(state!.reliability).toEqual({ A: 1, B: 1, X: rhoX[6] });
+    expect(state!.inner.reliability).toEqual({ A: 1, B: 1, X: rhoX[6] });
   });
 
   it('weighting = false: ρ ≡ 1, nobody is dropped, no reliability reported', () => {
-    let state: FedAdaptiveNextState | undefined;
+    let state: FanState | undefined;
     for (let t = 1; t <= 10; t++) {
       const out = run({ weighting: false }, inp([upd('A', [1, 1, 1]), upd('X', [1, 1, 1], { epochLosses: [1, 5] })], { round: t }), state);
       state = out.state;
@@ -203,7 +204,7 @@ describe('fed-adaptive-next: dynamic weighting (DWS)', () => {
       expect(out.result.reliability).toBeUndefined();
       expect(out.result.clientWeights.X).toBeCloseTo(0.5, 12);
     }
-    expect(state!.reliability).toEqual({});
+    expect(state!.inner.reliability).toEqual({});
   });
 
   it('every client dropped: the model is kept unchanged and all are flagged', () => {

@@ -1,6 +1,6 @@
 // Fed-Adaptive-Next, exactly as spec §2.2 (attention aggregation + Dynamic Weighting Strategy). S = received updates.
 //
-// 1. Reference r_t = g_{t−1} := w_t − w_{t−1}, kept in state as the previous round's applied step. Round 1, no
+// 1. Reference r_t = g_{t−1} := w_t − w_{t−1}, the step the server applied last round (input.previousStep). Round 1, no
 //    previous step, or a previous step of another length: the coordinate-wise median of {Δ_k}. Per layer, a
 //    previous step that is zero in that layer (e.g. nothing was applied) also falls back to the median's layer.
 // 2. Attention per layer l on flattened tensors (over all of S, before DWS drops anyone):
@@ -14,16 +14,18 @@
 //    validation-loss increase of w_t + Δ_k over w_t: our choice of scale for the spec's optional Zeno-like term),  r_k = e^{−u_k},  ρ_k ← d·ρ_k + (1 − d)·r_k (d = emaDecay 0.7; ρ starts
 //    at 1 per clientId and persists across rounds in state), then drop every client with ρ_k < threshold (0.1).
 // 4. Clip Δ_k ← Δ_k·min(1, M/‖Δ_k‖), M = median ‖Δ_j‖ over S (received updates, before drops).
-//    p_k^l ∝ n_k·a_k^l·ρ_k over kept clients, normalised;  w_{t+1}^l = w_t^l + η_g Σ_k p_k^l Δ_k^l.
+//    p_k^l ∝ n_k·a_k^l·ρ_k over kept clients, normalised;  Δ^l = Σ_k p_k^l Δ_k^l (then the server optimizer).
 //    Fallback, per layer: if Σ_k n_k a_k^l ρ_k = 0 (every kept client gated out in layer l), that layer's step is
-//    η_g·(coordinate-wise median of the kept clients' clipped Δ_k^l); its layerWeights are the nominal 1/|kept|.
+//    the coordinate-wise median of the kept clients' clipped Δ_k^l; its layerWeights are the nominal 1/|kept|.
 //    A kept client gated out in every (non-empty) layer is flagged 'gated out: cos<=0 in all layers'. If DWS drops
 //    every client, w is kept unchanged (step 0) and all are flagged.
 // Reference variants (spec §2.2 ablations): 'previous-step' (above, the default), 'median' (the coordinate-wise
 // median of {Δ_k} every round), 'root-update' (FLTrust's Δ₀ on the server root set, input.serverUpdate).
 // Ablations: attention=false → a ≡ 1 and no gate; weighting=false → ρ ≡ 1, no drops, ρ state untouched;
 // τ = ∞ with gate=false, clipToMedian=false and weighting=false is FedAvg.
-import type { AggregationInput, AggregationResult, ResolvedParams, Strategy, StrategyUpdate } from './strategy';
+import * as v from 'valibot';
+import { boolField, enumField, numberField } from '../schema/fields';
+import { defineStrategy, type AggregationInput, type AggregationResult, type StrategyUpdate } from './strategy';
 import { byClient, deltas, validateInput } from './common';
 import { clipFactor } from './clip';
 import { coordinateMedian, cosFromGram, gram, median, norm, robustZ, softmax, weightedSum } from './vector-math';
@@ -31,9 +33,27 @@ import { coordinateMedian, cosFromGram, gram, median, norm, robustZ, softmax, we
 export interface FedAdaptiveNextState {
   /** ρ_k per clientId; a client not present has ρ = 1. */
   reliability: Readonly<Record<string, number>>;
-  /** The step applied last round, w_t − w_{t−1}; null before the first round. */
-  prevStep: Float32Array | null;
 }
+
+/** Fed-Adaptive-Next's reference direction (spec §2.2 and its ablations). */
+export const FAN_REFERENCES = ['previous-step', 'median', 'root-update'] as const;
+
+export const FAN_PARAMS = {
+  tau: numberField({ default: 0.2, gt: 0, infinite: true, help: 'Fed-Adaptive-Next attention temperature τ (Infinity = uniform)' }),
+  gate: boolField(true, 'Fed-Adaptive-Next cosine gate 1[c > 0]'),
+  reference: enumField(FAN_REFERENCES, 'previous-step', 'Fed-Adaptive-Next reference direction r_t'),
+  attention: boolField(true, 'Fed-Adaptive-Next attention (false = DWS-only ablation)'),
+  weighting: boolField(true, 'Fed-Adaptive-Next dynamic weighting (false = attention-only ablation)'),
+  reliabilityThreshold: numberField({ default: 0.1, min: 0, max: 1, help: 'Fed-Adaptive-Next: drop a client whose reliability ρ is below this' }),
+  emaDecay: numberField({ default: 0.7, min: 0, max: 1, help: 'Fed-Adaptive-Next reliability EMA decay' }),
+  gammaDelta: numberField({ default: 5, min: 0, max: 1e6, help: 'Fed-Adaptive-Next γ_δ (loss divergence)' }),
+  gammaV: numberField({ default: 1, min: 0, max: 1e6, help: 'Fed-Adaptive-Next γ_v (batch-loss variation)' }),
+  gammaN: numberField({ default: 1, min: 0, max: 1e6, help: 'Fed-Adaptive-Next γ_n (update norm)' }),
+  clipToMedian: boolField(true, 'Fed-Adaptive-Next: clip updates to the median norm'),
+  validation: numberField({ default: 0, int: true, min: 0, max: 500, help: 'Fed-Adaptive-Next server validation images (0 = off; spec: 500)' }),
+  gammaVal: numberField({ default: 5, min: 0, max: 1e6, help: 'Fed-Adaptive-Next γ_val (validation loss increase)' }),
+};
+export type FanParams = v.InferOutput<v.ObjectSchema<typeof FAN_PARAMS, undefined>>;
 
 /** [(L^(E) − L^(1))/L^(1)]_+ */
 export function lossDivergence(epochLosses: readonly number[]): number {
@@ -70,7 +90,7 @@ export interface DwsTerms {
 export function dwsTerms(
   updates: readonly StrategyUpdate[],
   norms: readonly number[],
-  p: ResolvedParams,
+  p: FanParams,
   validationIncrease?: Readonly<Record<string, number>>,
 ): DwsTerms {
   const delta = updates.map((u) => lossDivergence(u.epochLosses));
@@ -96,12 +116,18 @@ function reference(input: AggregationInput, ranges: ReadonlyArray<readonly [numb
   return ref;
 }
 
-export function fedAdaptiveNextStrategy(params: ResolvedParams): Strategy<FedAdaptiveNextState> {
-  const who = 'fed-adaptive-next';
-  return {
+const who = 'fed-adaptive-next';
+
+export const fedAdaptiveNext = defineStrategy({
+  name: who,
+  summary: 'per-layer attention from the cosine to the reference direction and to the other updates, positive-cosine gate, median fallback; Dynamic Weighting (reliability ρ); clipping at the median norm; optional server validation term (§2.2)',
+  params: FAN_PARAMS,
+  keepsPartialWork: true,
+  needs: (p) => ({ rootUpdate: p.attention && p.reference === 'root-update', validation: p.validation }),
+  create: (params) => ({
     name: who,
-    initState: () => ({ reliability: {}, prevStep: null }),
-    aggregate(input, state) {
+    initState: (): FedAdaptiveNextState => ({ reliability: {} }),
+    aggregate(input, state: FedAdaptiveNextState) {
       const { ranges } = validateInput(who, input);
       const { updates, global } = input;
       const m = updates.length;
@@ -123,7 +149,8 @@ export function fedAdaptiveNextStrategy(params: ResolvedParams): Strategy<FedAda
           }
           ref = input.serverUpdate;
         } else {
-          const prev = params.reference === 'previous-step' && input.round > 1 && state.prevStep?.length === total ? state.prevStep : null;
+          const last = input.previousStep;
+          const prev = params.reference === 'previous-step' && input.round > 1 && last?.length === total ? last : null;
           ref = reference(input, ranges, ds, prev);
         }
         const vs = [...ds, ref];
@@ -216,16 +243,10 @@ export function fedAdaptiveNextStrategy(params: ResolvedParams): Strategy<FedAda
           });
         }
       }
-      const weights = new Float32Array(total);
-      const prevStep = new Float32Array(total);
-      for (let i = 0; i < total; i++) {
-        prevStep[i] = params.serverLr * step[i];
-        weights[i] = global[i] + params.serverLr * step[i];
-      }
       return {
-        result: { weights, clientWeights: byClient(updates, meanWeight), layerWeights, flagged, ...(reliability ? { reliability } : {}) },
-        state: { reliability: nextReliability, prevStep },
+        result: { step, clientWeights: byClient(updates, meanWeight), layerWeights, flagged, ...(reliability ? { reliability } : {}) },
+        state: { reliability: nextReliability },
       };
     },
-  };
-}
+  }),
+});

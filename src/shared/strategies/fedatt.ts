@@ -3,13 +3,22 @@
 //   α_k^l = softmax_k(s_k^l)                          (positive distance: farther clients get MORE weight, Note 1)
 //   w_{t+1}^l = w_t^l − ε Σ_k α_k^l (w_t^l − w_k^l) + β·N(0, I) = w_t^l + ε Σ_k α_k^l Δ_k^l + β·N(0, I)
 // Sample counts n_k are ignored, as in the reference. The noise stream is seeded by (seed, 'fedatt', round).
-import type { ResolvedParams, Strategy } from './strategy';
-import { applyStep, byClient, deltas, noiseSeed, validateInput } from './common';
+import { numberField } from '../schema/fields';
+import { byClient, deltas, noiseSeed, validateInput } from './common';
+import { defineStrategy } from './strategy';
 import { addGaussianNoise, norm, softmax, weightedSum } from './vector-math';
 
-export function fedAttStrategy(params: ResolvedParams): Strategy<null> {
-  const who = 'fedatt';
-  return {
+const who = 'fedatt';
+
+export const fedatt = defineStrategy({
+  name: who,
+  summary: 'FedAtt as in the official code: layer-wise softmax over ‖w − w_k‖ (Frobenius, deviation D1), step ε, noise β (§2.1)',
+  params: {
+    epsilon: numberField({ default: 1, gt: 0, max: 100, help: 'FedAtt step size ε' }),
+    noise: numberField({ default: 0.001, min: 0, max: 10, help: 'FedAtt noise β' }),
+  },
+  keepsPartialWork: true,
+  create: (params) => ({
     name: who,
     initState: () => null,
     aggregate(input) {
@@ -31,9 +40,9 @@ export function fedAttStrategy(params: ResolvedParams): Strategy<null> {
       for (let i = 0; i < step.length; i++) step[i] *= params.epsilon;
       addGaussianNoise(step, params.noise, noiseSeed(input, who));
       return {
-        result: { weights: applyStep(global, step, 1), clientWeights: byClient(updates, mean), layerWeights, flagged: [] },
+        result: { step, clientWeights: byClient(updates, mean), layerWeights, flagged: [] },
         state: null,
       };
     },
-  };
-}
+  }),
+});

@@ -1,7 +1,7 @@
-// FedAvg (McMahan et al. 2017): w_{t+1} = w_t + Σ_k (n_k / n) Δ_k with Δ_k = w_k − w_t and n = Σ_k n_k.
-
-import type { ResolvedParams, Strategy } from './strategy';
+// FedAvg (McMahan et al. 2017): Δ = Σ_k (n_k / n) Δ_k with Δ_k = w_k − w_t and n = Σ_k n_k; the server optimizer
+// (sgd with η_g = 1 by default) gives w_{t+1} = w_t + η_g Δ.
 import { applyStep, byClient, checkUpdates, validateInput } from './common';
+import { defineStrategy, type Strategy } from './strategy';
 import { weightedSum } from './vector-math';
 
 export interface ClientUpdate {
@@ -10,30 +10,36 @@ export interface ClientUpdate {
   delta: Float32Array;
 }
 
-/** The FedAvg server step (η_g = serverLr); the reference the other strategies' tests compare against. */
-export function fedAvg(
-  global: Float32Array,
-  updates: readonly ClientUpdate[],
-  serverLr = 1,
-): { weights: Float32Array; clientWeights: Record<string, number> } {
+/** The FedAvg step Σ_k (n_k/n) Δ_k and its weights n_k/n. */
+export function fedAvgStep(global: Float32Array, updates: readonly ClientUpdate[]): { step: Float64Array; clientWeights: Record<string, number> } {
   const n = checkUpdates('fedavg', global, updates);
   const p = updates.map((u) => u.numSamples / n);
   // weightedSum accumulates in Float64: summing many float32 deltas in float32 loses the small ones.
-  const step = weightedSum(updates.map((u) => u.delta), p);
-  return { weights: applyStep(global, step, serverLr), clientWeights: byClient(updates, p) };
+  return { step: weightedSum(updates.map((u) => u.delta), p), clientWeights: byClient(updates, p) };
 }
 
-// ---- Strategy wrapper (strategy.ts) ----
-// FedProx changes only the client objective (μ/2‖w − w_t‖²); its server step is FedAvg's, so both names share
-// this strategy. With η_g ≠ 1: w_{t+1} = w_t + η_g Σ_k (n_k/n) Δ_k.
+/** The whole FedAvg server step with η_g = serverLr; the reference the other strategies' tests compare against. */
+export function fedAvg(global: Float32Array, updates: readonly ClientUpdate[], serverLr = 1): { weights: Float32Array; clientWeights: Record<string, number> } {
+  const { step, clientWeights } = fedAvgStep(global, updates);
+  return { weights: applyStep(global, step, serverLr), clientWeights };
+}
 
-export function fedAvgStrategy(name: 'fedavg' | 'fedprox', params: ResolvedParams): Strategy<null> {
+/** FedAvg's server side under a name of its own (FedProx and the FedOpt aliases share it). */
+export function fedAvgStrategy(name: string): Strategy<null> {
   return {
     name,
     initState: () => null,
     aggregate(input) {
       validateInput(name, input);
-      return { result: { ...fedAvg(input.global, input.updates, params.serverLr), flagged: [] }, state: null };
+      return { result: { ...fedAvgStep(input.global, input.updates), flagged: [] }, state: null };
     },
   };
 }
+
+export const fedavg = defineStrategy({
+  name: 'fedavg',
+  summary: 'w + Σ (n_k/n) Δ_k (§2.3); drops partial work from stragglers, as in FedProx’s protocol',
+  params: {},
+  keepsPartialWork: false,
+  create: () => fedAvgStrategy('fedavg'),
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fedAvg } from './fedavg';
-import { createStrategy } from './strategy';
+import { createStrategy } from './registry';
 import { arr, expectClose, inp, upd } from './testing';
 
 describe('fednova', () => {

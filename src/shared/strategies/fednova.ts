@@ -1,15 +1,20 @@
 // FedNova (Wang et al. NeurIPS'20), spec §2.3: normalise each update by its local step count τ_k, then rescale
 // by the effective step count:
-//   p_k = n_k/n,   τ_eff = Σ_k p_k τ_k,   Δ = τ_eff · Σ_k p_k Δ_k/τ_k,   w_{t+1} = w_t + η_g Δ.
+//   p_k = n_k/n,   τ_eff = Σ_k p_k τ_k,   Δ = τ_eff · Σ_k p_k Δ_k/τ_k (then the server optimizer: w_{t+1} = w_t + η_g Δ).
 // clientWeights reports the normalised coefficients (p_k/τ_k) / Σ_j (p_j/τ_j) (they sum to 1); the raw
 // coefficient on Δ_k is τ_eff·p_k/τ_k.
-import type { ResolvedParams, Strategy } from './strategy';
-import { applyStep, byClient, deltas, validateInput } from './common';
+import { byClient, deltas, validateInput } from './common';
+import { defineStrategy } from './strategy';
 import { weightedSum } from './vector-math';
 
-export function fedNovaStrategy(params: ResolvedParams): Strategy<null> {
-  const who = 'fednova';
-  return {
+const who = 'fednova';
+
+export const fednova = defineStrategy({
+  name: who,
+  summary: 'normalised averaging τ_eff Σ p_k Δ_k/τ_k for unequal local steps (§2.3)',
+  params: {},
+  keepsPartialWork: true,
+  create: () => ({
     name: who,
     initState: () => null,
     aggregate(input) {
@@ -27,12 +32,12 @@ export function fedNovaStrategy(params: ResolvedParams): Strategy<null> {
       const sum = coeff.reduce((a, b) => a + b, 0);
       return {
         result: {
-          weights: applyStep(input.global, weightedSum(deltas(updates), coeff), params.serverLr),
+          step: weightedSum(deltas(updates), coeff),
           clientWeights: byClient(updates, coeff.map((c) => c / sum)),
           flagged: [],
         },
         state: null,
       };
     },
-  };
-}
+  }),
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStrategy } from './strategy';
+import { createStrategy } from './registry';
 import { arr, expectClose, inp, upd } from './testing';
 
 describe('fltrust', () => {

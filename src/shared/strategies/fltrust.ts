@@ -2,15 +2,21 @@
 // (input.serverUpdate, computed elsewhere on ~100 clean samples):
 //   TS_k = ReLU(cos(Δ_k, Δ₀))              (a zero Δ_k has cos 0, so trust 0)
 //   Δ̄_k = Δ_k · ‖Δ₀‖/‖Δ_k‖                (every update rescaled to the root update's norm)
-//   Δ   = Σ_k TS_k Δ̄_k / Σ_k TS_k,   w_{t+1} = w_t + η_g Δ
+//   Δ   = Σ_k TS_k Δ̄_k / Σ_k TS_k   (then the server optimizer)
 // If every TS_k = 0 the model is kept unchanged and every client is flagged. clientWeights = TS_k / Σ TS.
-import type { ResolvedParams, Strategy } from './strategy';
-import { applyStep, byClient, deltas, validateInput } from './common';
+import { byClient, deltas, validateInput } from './common';
+import { defineStrategy } from './strategy';
 import { cosine, norm, weightedSum } from './vector-math';
 
-export function fltrustStrategy(params: ResolvedParams): Strategy<null> {
-  const who = 'fltrust';
-  return {
+const who = 'fltrust';
+
+export const fltrust = defineStrategy({
+  name: who,
+  summary: 'trust = ReLU(cos(Δ_k, Δ₀)) against the server’s own update Δ₀ on its root set, every update rescaled to ‖Δ₀‖ (§7)',
+  params: {},
+  keepsPartialWork: true,
+  needs: () => ({ rootUpdate: true }),
+  create: () => ({
     name: who,
     initState: () => null,
     aggregate(input) {
@@ -29,7 +35,7 @@ export function fltrustStrategy(params: ResolvedParams): Strategy<null> {
       );
       if (!(total > 0)) {
         return {
-          result: { weights: global.slice(), clientWeights: byClient(updates, ts.map(() => 0)), flagged },
+          result: { step: new Float64Array(global.length), clientWeights: byClient(updates, ts.map(() => 0)), flagged },
           state: null,
         };
       }
@@ -37,12 +43,12 @@ export function fltrustStrategy(params: ResolvedParams): Strategy<null> {
       const coeff = ds.map((d, k) => (ts[k] > 0 ? (ts[k] * n0) / norm(d) / total : 0));
       return {
         result: {
-          weights: applyStep(global, weightedSum(ds, coeff), params.serverLr),
+          step: weightedSum(ds, coeff),
           clientWeights: byClient(updates, ts.map((t) => t / total)),
           flagged,
         },
         state: null,
       };
     },
-  };
-}
+  }),
+});

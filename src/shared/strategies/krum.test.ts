@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../prng';
 import { krumScores } from './krum';
-import { createStrategy } from './strategy';
+import { createStrategy } from './registry';
 import { arr, expectClose, inp, upd } from './testing';
 
 // n = 5, f = 1 → each score sums the n − f − 2 = 2 nearest squared distances.

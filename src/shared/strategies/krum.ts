@@ -1,10 +1,12 @@
 // Krum and Multi-Krum (Blanchard et al. NeurIPS'17), spec §7, on the n received updates of which f may be
 // Byzantine (f = params.byzantine, default 1 — a fixed assumption, not derived from n):
 //   score(k) = Σ_{j ∈ N_k} ‖Δ_k − Δ_j‖²,  N_k = the n − f − 2 nearest other updates;  requires n > 2f + 2.
-//   Krum:       w_{t+1} = w_t + η_g Δ_{argmin score}            (ties: the earlier update)
-//   Multi-Krum: w_{t+1} = w_t + η_g · mean of the m lowest-score Δ_k (unweighted), m = params.multiKrumM ?? n − f.
-import type { ResolvedParams, Strategy } from './strategy';
-import { applyStep, byClient, deltas, validateInput } from './common';
+//   Krum:       Δ = Δ_{argmin score}            (ties: the earlier update)
+//   Multi-Krum: Δ = mean of the m lowest-score Δ_k (unweighted), m = multiKrumM (0: n − f).
+// A round with n ≤ 2f + 2 updates is skipped (w_t kept) with the reason; a run that cannot reach it fails before round 1.
+import { numberField } from '../schema/fields';
+import { byClient, deltas, validateInput } from './common';
+import { defineStrategy, type Strategy } from './strategy';
 import { pairwiseSquaredDistances, weightedSum } from './vector-math';
 
 /** Krum scores of each update (exported for tests and diagnostics). */
@@ -25,7 +27,10 @@ export function krumScores(ds: readonly Float32Array[], f: number): number[] {
   return scores;
 }
 
-export function krumStrategy(name: 'krum' | 'multi-krum', params: ResolvedParams): Strategy<null> {
+/** f, shared by Krum, Multi-Krum and Bulyan. */
+export const BYZANTINE = numberField({ default: 1, int: true, min: 0, max: 1000, help: 'Krum / Multi-Krum / Bulyan: assumed Byzantine clients f' });
+
+function krumLike(name: 'krum' | 'multi-krum', params: { byzantine: number; multiKrumM?: number }): Strategy<null> {
   return {
     name,
     initState: () => null,
@@ -33,9 +38,9 @@ export function krumStrategy(name: 'krum' | 'multi-krum', params: ResolvedParams
       validateInput(name, input);
       const { updates } = input;
       const n = updates.length;
-      const f = params.byzantine ?? 1;
+      const f = params.byzantine;
       const scores = krumScores(deltas(updates), f);
-      const m = name === 'krum' ? 1 : (params.multiKrumM ?? n - f);
+      const m = name === 'krum' ? 1 : params.multiKrumM || n - f;
       if (m > n) throw new Error(`${name}: multiKrumM=${m} exceeds the ${n} received updates`);
       // Stable sort on (score, index): ties keep update order.
       const order = scores.map((_, k) => k).sort((a, b) => scores[a] - scores[b] || a - b);
@@ -47,7 +52,7 @@ export function krumStrategy(name: 'krum' | 'multi-krum', params: ResolvedParams
       }));
       return {
         result: {
-          weights: applyStep(input.global, weightedSum(deltas(updates), coeff), params.serverLr),
+          step: weightedSum(deltas(updates), coeff),
           clientWeights: byClient(updates, coeff),
           flagged,
         },
@@ -56,3 +61,24 @@ export function krumStrategy(name: 'krum' | 'multi-krum', params: ResolvedParams
     },
   };
 }
+
+export const krum = defineStrategy({
+  name: 'krum',
+  summary: 'the update with the smallest sum of squared distances to its n − f − 2 nearest (§7)',
+  params: { byzantine: BYZANTINE },
+  keepsPartialWork: true,
+  minUpdates: (p) => 2 * p.byzantine + 3,
+  shortfall: { kind: 'skip' },
+  create: (p) => krumLike('krum', p),
+});
+
+export const multiKrum = defineStrategy({
+  name: 'multi-krum',
+  summary: 'the mean of the m best Krum scores (§7)',
+  params: { byzantine: BYZANTINE, multiKrumM: numberField({ default: 0, int: true, min: 0, max: 1000, help: 'Multi-Krum: updates averaged (0 = n − f)' }) },
+  keepsPartialWork: true,
+  minUpdates: (p) => 2 * p.byzantine + 3,
+  shortfall: { kind: 'skip' },
+  create: (p) => krumLike('multi-krum', p),
+});
+

@@ -1,13 +1,18 @@
 // Coordinate-wise median (Yin et al. ICML'18), spec §7: Δ_i = median_k Δ_{k,i} (even n: mean of the two middle
-// values); w_{t+1} = w_t + η_g Δ. Sample counts are ignored. clientWeights reports the nominal 1/n each
+// values); then the server optimizer. Sample counts are ignored. clientWeights reports the nominal 1/n each
 // (the median has no per-client weight; every client is treated symmetrically).
-import type { ResolvedParams, Strategy } from './strategy';
-import { applyStep, byClient, deltas, validateInput } from './common';
+import { byClient, deltas, validateInput } from './common';
+import { defineStrategy } from './strategy';
 import { coordinateMedian } from './vector-math';
 
-export function medianStrategy(params: ResolvedParams): Strategy<null> {
-  const who = 'median';
-  return {
+const who = 'median';
+
+export const median = defineStrategy({
+  name: who,
+  summary: 'coordinate-wise median of the updates (§7)',
+  params: {},
+  keepsPartialWork: true,
+  create: () => ({
     name: who,
     initState: () => null,
     aggregate(input) {
@@ -15,12 +20,12 @@ export function medianStrategy(params: ResolvedParams): Strategy<null> {
       const { updates } = input;
       return {
         result: {
-          weights: applyStep(input.global, coordinateMedian(deltas(updates)), params.serverLr),
+          step: coordinateMedian(deltas(updates)),
           clientWeights: byClient(updates, new Array<number>(updates.length).fill(1 / updates.length)),
           flagged: [],
         },
         state: null,
       };
     },
-  };
-}
+  }),
+});

@@ -1,49 +1,54 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../prng';
 import { fedAvg } from './fedavg';
-import { createStrategy, resolveParams, STRATEGY_NAMES, type AggregationInput } from './strategy';
+import { createStrategy, strategyParams, STRATEGY_NAMES } from './registry';
+import type { AggregationInput } from './strategy';
 import { arr, cloneInput, expectClose, inp, LAYERS_2_1, upd } from './testing';
 
-/** Five clients with everything any strategy reads (control deltas, losses, steps) plus a root update. */
+/** Seven clients (Bulyan needs n ≥ 4f + 3) with everything any strategy reads (control deltas, losses, steps) plus a root update. */
 function fullInput(round = 1, global: Float32Array = Float32Array.of(0.1, 0.2, 0.3)): AggregationInput {
   const rng = createRng(round);
-  const updates = Array.from({ length: 5 }, (_, k) =>
+  const updates = Array.from({ length: 7 }, (_, k) =>
     upd(`c${k}`, [1 + rng.normal(), 1 + rng.normal(), 1 + rng.normal()], {
+      slot: k,
       numSamples: 10 + k,
       steps: 5 + k,
       epochLosses: [1, 0.9 + 0.05 * k],
       batchLosses: [0.8, 0.9, 1 + k],
-      controlDelta: Float32Array.of(rng.normal(), rng.normal(), rng.normal()),
+      initialLoss: 1 + 0.1 * k,
+      extras: { controlDelta: Float32Array.of(rng.normal(), rng.normal(), rng.normal()) },
     }),
   );
-  return inp(updates, { global, round, numClients: 10, serverUpdate: Float32Array.of(1, 1, 1) });
+  return inp(updates, { global, round, numClients: 10, serverUpdate: Float32Array.of(1, 1, 1), clientLr: 0.05 });
 }
 
 describe('createStrategy', () => {
   it('builds every named strategy', () => {
     expect(STRATEGY_NAMES).toEqual([
-      'fedavg', 'fedprox', 'scaffold', 'fednova', 'fedatt', 'fed-adaptive-next', 'krum', 'multi-krum', 'median', 'trimmed-mean', 'fltrust', 'clip',
+      'fedavg', 'fedprox', 'scaffold', 'fednova', 'fedatt', 'fed-adaptive-next', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad', 'qfedavg',
+      'krum', 'multi-krum', 'bulyan', 'median', 'trimmed-mean', 'fltrust', 'clip',
     ]);
     for (const name of STRATEGY_NAMES) expect(createStrategy(name).name).toBe(name);
   });
 
   it('clear errors for unknown names and bad params', () => {
-    expect(() => createStrategy('fedsgd')).toThrow(
-      "unknown aggregation strategy 'fedsgd'; valid: fedavg, fedprox, scaffold, fednova, fedatt, fed-adaptive-next, krum, multi-krum, median, trimmed-mean, fltrust, clip",
-    );
-    expect(() => createStrategy('fed-adaptive-next', { tau: 0 })).toThrow('invalid strategy params: tau=0 must be a number > 0 (Infinity allowed)');
-    expect(() => createStrategy('fed-adaptive-next', { tau: -1 })).toThrow(/tau=-1 must be/);
-    expect(() => createStrategy('fed-adaptive-next', { tau: NaN })).toThrow(/tau=NaN must be/);
-    expect(() => createStrategy('trimmed-mean', { trimBeta: 0.5 })).toThrow('trimBeta=0.5 must be in [0, 0.5)');
-    expect(() => createStrategy('krum', { byzantine: 1.5 })).toThrow('byzantine=1.5 must be an integer >= 0');
-    expect(() => createStrategy('clip', { clipNorm: 0 })).toThrow(/clipNorm=0 must be a finite number > 0/);
-    expect(() => createStrategy('fedatt', { noise: -1, epsilon: Infinity })).toThrow(/noise=-1 must be a finite number >= 0; epsilon=Infinity must be a finite number > 0/);
-    expect(() => createStrategy('fedavg', { gate: 'yes' as unknown as boolean })).toThrow(/gate=yes must be true or false/);
-    expect(() => createStrategy('fedavg', { tua: 1 } as never)).toThrow(/unknown parameter 'tua' \(valid: tau, gate/);
-    // fine: τ = ∞, undefined means default, params for other strategies are ignored
+    expect(() => createStrategy('fedsgd')).toThrow(`unknown aggregation strategy 'fedsgd'; valid: ${STRATEGY_NAMES.join(', ')}`);
+    expect(() => createStrategy('fed-adaptive-next', { tau: 0 })).toThrow('invalid tau 0: tau must be a number > 0 and Infinity allowed');
+    expect(() => createStrategy('fed-adaptive-next', { tau: -1 })).toThrow(/invalid tau -1/);
+    expect(() => createStrategy('fed-adaptive-next', { tau: NaN })).toThrow(/invalid tau NaN/);
+    expect(() => createStrategy('trimmed-mean', { trimBeta: 0.5 })).toThrow('invalid trimBeta 0.5: trimBeta must be a number >= 0 and <= 0.499');
+    expect(() => createStrategy('krum', { byzantine: 1.5 })).toThrow('invalid byzantine 1.5: byzantine must be an integer >= 0');
+    expect(() => createStrategy('clip', { clipNorm: -1 })).toThrow(/invalid clipNorm -1/);
+    expect(() => createStrategy('fedatt', { noise: -1, epsilon: 1 })).toThrow(/invalid noise -1: noise must be a number >= 0/);
+    expect(() => createStrategy('fedatt', { epsilon: Infinity })).toThrow(/invalid epsilon Infinity/);
+    expect(() => createStrategy('fedavg', { gate: 'yes' })).toThrow(/invalid gate "yes": gate must be true or false/);
+    expect(() => createStrategy('fedavg', { tua: 1 } as never)).toThrow(/unknown strategy parameter "tua"; valid keys: serverOpt, serverLr/);
+    expect(() => createStrategy('fedavg', { serverOpt: 'rmsprop' })).toThrow(/serverOpt must be one of: sgd, momentum, adam, yogi, adagrad/);
+    // fine: τ = ∞, undefined means default, params for other strategies are ignored, 0 means "default" for clipNorm
     expect(() => createStrategy('fed-adaptive-next', { tau: Infinity, clipNorm: undefined, trimBeta: 0.3 })).not.toThrow();
-    expect(resolveParams({ tau: undefined }).tau).toBe(0.2);
-    expect(resolveParams().reliabilityThreshold).toBe(0.1);
+    expect(() => createStrategy('clip', { clipNorm: 0 })).not.toThrow();
+    expect(strategyParams({ tau: undefined }).tau).toBe(0.2);
+    expect(strategyParams().reliabilityThreshold).toBe(0.1);
   });
 
   it('every strategy validates its input the same way', () => {
@@ -60,6 +65,21 @@ describe('createStrategy', () => {
       const zero = { ...good.updates[1], numSamples: 0 };
       expect(() => s.aggregate({ ...good, updates: [good.updates[0], zero] }, st)).toThrow(/numSamples=0; must be a finite number > 0/);
     }
+  });
+
+  it('declares what it needs: minimum updates and what a shortfall does', () => {
+    const min = (name: string, p = {}) => createStrategy(name, p).definition.minUpdates?.(strategyParams(p) as never) ?? 1;
+    expect(min('fedavg')).toBe(1);
+    expect(min('krum')).toBe(5); // n > 2f + 2, f = 1
+    expect(min('multi-krum', { byzantine: 2 })).toBe(7);
+    expect(min('bulyan')).toBe(7); // n ≥ 4f + 3
+    expect(min('trimmed-mean')).toBe(3); // β = 0.2: n − 2⌈0.2n⌉ ≥ 1 first at n = 3
+    expect(min('trimmed-mean', { trimBeta: 0.4 })).toBe(5); // n = 3 and 4 keep nothing
+    expect(createStrategy('krum').definition.shortfall).toEqual({ kind: 'skip' });
+    expect(createStrategy('trimmed-mean').definition.shortfall).toEqual({ kind: 'fallback', strategy: 'median' });
+    expect(createStrategy('fedavg').definition.keepsPartialWork).toBe(false);
+    expect(createStrategy('fedprox').definition.keepsPartialWork).toBe(true);
+    expect(createStrategy('fltrust').definition.needs?.(strategyParams() as never)).toEqual({ rootUpdate: true });
   });
 });
 
@@ -100,12 +120,11 @@ describe('purity and determinism (all strategies)', () => {
       expect(b, name).toEqual(a);
       // Mutating a returned result must not reach the state.
       a.result.weights.fill(NaN);
-      a.result.serverControl?.fill(NaN);
       const c = s.aggregate(fullInput(3, b.result.weights), b.state);
       expect(c.result.weights.every(Number.isFinite), name).toBe(true);
       // Effective client weights sum to 1 over the kept clients.
       const w = Object.values(b.result.clientWeights);
-      expect(w.length, name).toBe(5);
+      expect(w.length, name).toBe(7);
       expect(w.reduce((x, y) => x + y, 0), name).toBeCloseTo(1, 9);
     }
   });

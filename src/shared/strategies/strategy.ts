@@ -1,21 +1,16 @@
-// One interface for every server aggregation rule (spec §2 and §7). Each strategy is a pure function of
-// (input, state) on flat Float32Array weight vectors with LayerSpec structure; see the per-strategy files for
-// the exact equations.
-import { DEFAULT_CONFIG, FAN_REFERENCES, type FanReference, type FederationConfig } from '../config';
+// What a server aggregation rule is (spec §2, §7, §9), in the shape Flower users know: a strategy says what each
+// selected client receives (configureRound), how the replies combine (aggregate) and what it needs from the server.
+// Every rule is a pure function of (input, state) on flat Float32Array weight vectors with LayerSpec structure,
+// declared in one file (name, parameter schema, needs, factory) and listed in registry.ts.
+import type * as v from 'valibot';
 import type { LayerSpec } from '../weights';
-import { clipStrategy } from './clip';
-import { fedAdaptiveNextStrategy } from './fed-adaptive-next';
-import { fedAttStrategy } from './fedatt';
-import { fedAvgStrategy } from './fedavg';
-import { fedNovaStrategy } from './fednova';
-import { fltrustStrategy } from './fltrust';
-import { krumStrategy } from './krum';
-import { medianStrategy } from './median';
-import { scaffoldStrategy } from './scaffold';
-import { trimmedMeanStrategy } from './trimmed-mean';
+import type { ServerOptimizerName } from './server-optimizer';
 
 export interface StrategyUpdate {
   clientId: string;
+  /** The client's partition; per-slot state (SCAFFOLD's c_k) is keyed by it, so it survives a reloaded tab. */
+  slot: number;
+  /** The coordinator's own count of the client's training samples, never the client's claim. */
   numSamples: number;
   /** w_k − w_t */
   delta: Float32Array;
@@ -23,10 +18,12 @@ export interface StrategyUpdate {
   epochLosses: number[];
   /** Per-batch losses of the last local epoch. */
   batchLosses: number[];
-  /** Local steps τ_k. */
+  /** Local steps τ_k (checked by the coordinator against E·⌈n/B⌉ or the straggler plan). */
   steps: number;
-  /** SCAFFOLD c_k⁺ − c_k. */
-  controlDelta?: Float32Array;
+  /** The client's loss on its training data at w_t, before training (q-FedAvg's F_k). */
+  initialLoss?: number;
+  /** Named vectors the strategy asked clients to upload (SCAFFOLD: controlDelta = c_k⁺ − c_k). */
+  extras?: Readonly<Record<string, Float32Array>>;
 }
 
 export interface AggregationInput {
@@ -39,18 +36,22 @@ export interface AggregationInput {
   numClients: number;
   /** Run seed; strategies derive a per-round noise stream from (seed, strategy, round). */
   seed: number;
-  /** FLTrust root-set update Δ₀, computed elsewhere. */
+  /** FLTrust root-set update Δ₀, computed by the server when the strategy needs it. */
   serverUpdate?: Float32Array;
   /**
    * Fed-Adaptive-Next's optional server-verifiable term: per client, the relative loss increase on the server
-   * validation split, (ℓ_val(w_t + Δ_k) − ℓ_val(w_t)) / ℓ_val(w_t), computed elsewhere.
+   * validation split, (ℓ_val(w_t + Δ_k) − ℓ_val(w_t)) / ℓ_val(w_t), computed by the server.
    */
   validationIncrease?: Record<string, number>;
+  /** The clients' SGD learning rate η_l (q-FedAvg's L = 1/η_l). */
+  clientLr?: number;
+  /** g_{t−1} = w_t − w_{t−1}, the step the server applied last round (null in round 1); filled in by createStrategy. */
+  previousStep?: Float32Array | null;
 }
 
 export interface AggregationResult {
-  /** w_{t+1} */
-  weights: Float32Array;
+  /** The aggregated update Δ_t (a pseudo-gradient): the server optimizer turns it into w_{t+1}. */
+  step: Float32Array | Float64Array;
   /**
    * Effective weight of each client in the aggregate: sums to 1 over kept clients, 0 for excluded ones.
    * Per-layer methods report the size-weighted mean over layers.
@@ -62,194 +63,82 @@ export interface AggregationResult {
   flagged: Array<{ clientId: string; reason: string }>;
   /** ρ_k after this round (Fed-Adaptive-Next). */
   reliability?: Record<string, number>;
-  /** SCAFFOLD c after the update. */
-  serverControl?: Float32Array;
 }
 
+/** What a round sends besides w_t: extras for everyone (on the broadcast) and per slot (over each client's port). */
+export interface RoundPayload {
+  broadcast?: Record<string, Float32Array>;
+  perSlot?: Record<number, Record<string, Float32Array>>;
+}
+
+export interface RoundContext {
+  round: number;
+  /** The slots selected this round. */
+  slots: readonly number[];
+  numClients: number;
+  /** |w| */
+  size: number;
+}
+
+/** A strategy's server side. */
 export interface Strategy<S = unknown> {
-  name: StrategyName;
+  name: string;
   initState(): S;
-  /** What the server sends every client with a round besides w_t (SCAFFOLD: its control variate c). */
-  roundPayload?(state: S): { control?: Float32Array };
+  /** What each selected client receives with the round (SCAFFOLD: c for all, c_k per slot). */
+  configureRound?(state: S, ctx: RoundContext): RoundPayload;
   /** Pure: never mutates input or state; returns a fresh state. */
   aggregate(input: AggregationInput, state: S): { result: AggregationResult; state: S };
 }
 
-export const STRATEGY_NAMES = [
-  'fedavg',
-  'fedprox',
-  'scaffold',
-  'fednova',
-  'fedatt',
-  'fed-adaptive-next',
-  'krum',
-  'multi-krum',
-  'median',
-  'trimmed-mean',
-  'fltrust',
-  'clip',
-] as const;
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
-
-export interface StrategyParams {
-  /** Fed-Adaptive-Next softmax temperature τ (default 0.2); Infinity = uniform attention. */
-  tau?: number;
-  /** Fed-Adaptive-Next cosine gate 1[c > 0] (default true). */
-  gate?: boolean;
-  /** Fed-Adaptive-Next reference direction r_t (default 'previous-step'). */
-  reference?: FanReference;
-  /** Ablation: false = DWS only (a ≡ 1, no gate). Default true. */
-  attention?: boolean;
-  /** Ablation: false = attention only (ρ ≡ 1, no drops). Default true. */
-  weighting?: boolean;
-  /** Drop a client whose ρ_k falls below this (default 0.1). */
-  reliabilityThreshold?: number;
-  /** EMA decay d in ρ ← d·ρ + (1 − d)·r (default 0.7). */
-  emaDecay?: number;
-  /** γ_δ (default 5). */
-  gammaDelta?: number;
-  /** γ_v (default 1). */
-  gammaV?: number;
-  /** γ_n (default 1). */
-  gammaN?: number;
-  /** γ_val on the validation term [increase]_+ when input.validationIncrease is given (default 5). */
-  gammaVal?: number;
-  /** Fed-Adaptive-Next: clip Δ_k to the median norm (default true). */
-  clipToMedian?: boolean;
-  /** Server learning rate η_g (default 1); every rule but FedAtt (which has ε) applies w + η_g·Δ. */
-  serverLr?: number;
-  /** FedAtt step size ε (default 1). */
-  epsilon?: number;
-  /** FedAtt noise scale β (default 0.001). */
-  noise?: number;
-  /** Krum / Multi-Krum: assumed number of Byzantine clients f (default 1). */
-  byzantine?: number;
-  /** Multi-Krum: how many lowest-score updates to average (default n − f). */
-  multiKrumM?: number;
-  /** Trimmed mean: fraction β trimmed from each end, ⌈βn⌉ values (default 0.2). */
-  trimBeta?: number;
-  /** Clip: fixed norm bound M (default: median norm of the round's updates). */
-  clipNorm?: number;
-  /** Clip: Gaussian noise σ added to the aggregate (default 0). */
-  clipNoise?: number;
+/** What clients do differently under this strategy; read by the client's local round. */
+export interface ClientSide {
+  /** FedProx: weight μ of the proximal term (μ/2)‖w − w_t‖² added to the local objective. */
+  proximalMu?: number;
+  /** SCAFFOLD: step with g − c_k + c, upload controlDelta = c_k⁺ − c_k. */
+  controlVariates?: boolean;
+  /** q-FedAvg: report the loss at w_t before training. */
+  initialLoss?: boolean;
 }
 
-/** Parameters after defaults; the three without a fixed default stay optional. */
-export type ResolvedParams = Required<Omit<StrategyParams, 'byzantine' | 'multiKrumM' | 'clipNorm'>> &
-  Pick<StrategyParams, 'byzantine' | 'multiKrumM' | 'clipNorm'>;
-
-/** The run config's defaults are the one source of the strategies' defaults. */
-export const DEFAULT_PARAMS: Readonly<ResolvedParams> = Object.freeze(paramsFromConfig(DEFAULT_CONFIG) as ResolvedParams);
-
-type Check = (v: unknown) => string | null;
-const num = (ok: (x: number) => boolean, want: string): Check => (v) =>
-  typeof v === 'number' && !Number.isNaN(v) && ok(v) ? null : `must be ${want}`;
-const finite = (ok: (x: number) => boolean, want: string): Check => num((x) => Number.isFinite(x) && ok(x), want);
-const int = (ok: (x: number) => boolean, want: string): Check => num((x) => Number.isInteger(x) && ok(x), want);
-const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
-
-const PARAM_CHECKS: Record<keyof StrategyParams, Check> = {
-  tau: num((x) => x > 0, 'a number > 0 (Infinity allowed)'),
-  gate: bool,
-  reference: (v) => ((FAN_REFERENCES as readonly unknown[]).includes(v) ? null : `must be one of ${FAN_REFERENCES.join(', ')}`),
-  attention: bool,
-  weighting: bool,
-  reliabilityThreshold: finite((x) => x >= 0 && x <= 1, 'in [0, 1]'),
-  emaDecay: finite((x) => x >= 0 && x <= 1, 'in [0, 1]'),
-  gammaDelta: finite((x) => x >= 0, 'a finite number >= 0'),
-  gammaV: finite((x) => x >= 0, 'a finite number >= 0'),
-  gammaN: finite((x) => x >= 0, 'a finite number >= 0'),
-  gammaVal: finite((x) => x >= 0, 'a finite number >= 0'),
-  clipToMedian: bool,
-  serverLr: finite((x) => x > 0, 'a finite number > 0'),
-  epsilon: finite((x) => x > 0, 'a finite number > 0'),
-  noise: finite((x) => x >= 0, 'a finite number >= 0'),
-  byzantine: int((x) => x >= 0, 'an integer >= 0'),
-  multiKrumM: int((x) => x >= 1, 'an integer >= 1'),
-  trimBeta: finite((x) => x >= 0 && x < 0.5, 'in [0, 0.5)'),
-  clipNorm: finite((x) => x > 0, 'a finite number > 0'),
-  clipNoise: finite((x) => x >= 0, 'a finite number >= 0'),
-};
-
-/**
- * Validate params and fill in defaults. Unknown keys are an error (typos would silently fall back to a
- * default); keys that only another strategy reads are accepted, so one params object can drive a sweep.
- * `undefined` values mean "default".
- */
-export function resolveParams(params: StrategyParams = {}): ResolvedParams {
-  const out: ResolvedParams = { ...DEFAULT_PARAMS };
-  const errors: string[] = [];
-  for (const [key, value] of Object.entries(params)) {
-    if (value === undefined) continue;
-    if (!Object.hasOwn(PARAM_CHECKS, key)) {
-      errors.push(`unknown parameter '${key}' (valid: ${Object.keys(PARAM_CHECKS).join(', ')})`);
-      continue;
-    }
-    const err = PARAM_CHECKS[key as keyof StrategyParams](value);
-    if (err) errors.push(`${key}=${String(value)} ${err}`);
-    else (out as unknown as Record<string, unknown>)[key] = value;
-  }
-  if (errors.length) throw new Error(`invalid strategy params: ${errors.join('; ')}`);
-  return out;
+/** Named extra vectors a strategy exchanges with clients; each is |w| long and validated like an update. */
+export interface PayloadSpec {
+  broadcast?: readonly string[];
+  perSlot?: readonly string[];
+  upload?: readonly string[];
 }
 
-/** The strategy hyperparameters of a run config (0 means "default" for the three without a fixed one). */
-export function paramsFromConfig(cfg: FederationConfig): StrategyParams {
-  return {
-    tau: cfg.tau,
-    gate: cfg.gate,
-    reference: cfg.reference,
-    attention: cfg.attention,
-    weighting: cfg.weighting,
-    reliabilityThreshold: cfg.reliabilityThreshold,
-    emaDecay: cfg.emaDecay,
-    gammaDelta: cfg.gammaDelta,
-    gammaV: cfg.gammaV,
-    gammaN: cfg.gammaN,
-    gammaVal: cfg.gammaVal,
-    clipToMedian: cfg.clipToMedian,
-    serverLr: cfg.serverLr,
-    epsilon: cfg.epsilon,
-    noise: cfg.noise,
-    byzantine: cfg.byzantine,
-    multiKrumM: cfg.multiKrumM || undefined,
-    trimBeta: cfg.trimBeta,
-    clipNorm: cfg.clipNorm || undefined,
-    clipNoise: cfg.clipNoise,
-  };
+/** What the server must compute for the strategy, from its resolved parameters. */
+export interface ServerNeeds {
+  /** FLTrust's Δ₀ on the server root set. */
+  rootUpdate?: boolean;
+  /** Images of the server validation split to score every update on (0 = none). */
+  validation?: number;
 }
 
-export function isStrategyName(name: string): name is StrategyName {
-  return (STRATEGY_NAMES as readonly string[]).includes(name);
+/** When a round has fewer updates than minUpdates: keep w_t, or aggregate with another named strategy. */
+export type Shortfall = { kind: 'skip' } | { kind: 'fallback'; strategy: string };
+
+export interface StrategyDefinition<P extends v.ObjectEntries = v.ObjectEntries, S = unknown> {
+  name: string;
+  /** One line: the dashboard form, --help and the README table say this. */
+  summary: string;
+  /** The config keys this strategy reads, with their ranges and defaults. A key two strategies share is one field. */
+  params: P;
+  /** A FedOpt alias (fedadam…) fixes the server optimizer; others take config.serverOpt. */
+  serverOpt?: ServerOptimizerName;
+  /** FedProx's protocol: FedAvg drops partial work from stragglers, everything else aggregates it. */
+  keepsPartialWork: boolean;
+  /** Fewest updates a round needs (default 1); a run that cannot reach it fails before round 1. */
+  minUpdates?(p: v.InferOutput<v.ObjectSchema<P, undefined>>): number;
+  /** What happens below minUpdates (default: skip the round). */
+  shortfall?: Shortfall;
+  needs?(p: v.InferOutput<v.ObjectSchema<P, undefined>>): ServerNeeds;
+  client?(p: v.InferOutput<v.ObjectSchema<P, undefined>>): ClientSide;
+  payload?: PayloadSpec;
+  create(p: v.InferOutput<v.ObjectSchema<P, undefined>>): Strategy<S>;
 }
 
-export function createStrategy(name: string, params?: StrategyParams): Strategy {
-  if (!isStrategyName(name)) {
-    throw new Error(`unknown aggregation strategy '${name}'; valid: ${STRATEGY_NAMES.join(', ')}`);
-  }
-  const p = resolveParams(params);
-  switch (name) {
-    case 'fedavg':
-    case 'fedprox':
-      return fedAvgStrategy(name, p);
-    case 'scaffold':
-      return scaffoldStrategy(p);
-    case 'fednova':
-      return fedNovaStrategy(p);
-    case 'fedatt':
-      return fedAttStrategy(p);
-    case 'fed-adaptive-next':
-      return fedAdaptiveNextStrategy(p);
-    case 'krum':
-    case 'multi-krum':
-      return krumStrategy(name, p);
-    case 'median':
-      return medianStrategy(p);
-    case 'trimmed-mean':
-      return trimmedMeanStrategy(p);
-    case 'fltrust':
-      return fltrustStrategy(p);
-    case 'clip':
-      return clipStrategy(p);
-  }
+/** Keeps a definition's parameter types tied to its factory. */
+export function defineStrategy<P extends v.ObjectEntries, S>(def: StrategyDefinition<P, S>): StrategyDefinition<P, S> {
+  return def;
 }

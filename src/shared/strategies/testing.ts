@@ -12,6 +12,7 @@ export const LAYERS_2_1: LayerSpec[] = [
 export function upd(clientId: string, delta: number[], extra: Partial<StrategyUpdate> = {}): StrategyUpdate {
   return {
     clientId,
+    slot: 0,
     numSamples: 1,
     delta: Float32Array.from(delta),
     epochLosses: [1, 0.8],

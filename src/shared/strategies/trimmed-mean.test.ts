@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStrategy } from './strategy';
+import { createStrategy } from './registry';
 import { trimCount } from './trimmed-mean';
 import { arr, inp, upd } from './testing';
 

@@ -1,0 +1,96 @@
+// The record of one round, as the dashboard, status() and the run JSON show it. Built when the round is aggregated;
+// its test-set accuracy and federated evaluation are filled in when they finish, beside the next round.
+import type { StragglerMode } from '../shared/config';
+import type { ComposedResult } from '../shared/strategies/registry';
+import type { StrategyUpdate } from '../shared/strategies/strategy';
+import { isTargeted } from '../shared/targeted-attack';
+import type { ClientRoundRecord, ClientRow, DroppedClient, RoundRecord } from '../shared/status';
+import { l2Norm } from '../shared/weights';
+import type { EvalResult } from './federation';
+import type { RoundInProgress } from './round';
+import type { UpdateMessage } from '../shared/protocol';
+import type { AttackId } from '../shared/config';
+
+type Received = StrategyUpdate & { message: UpdateMessage };
+
+export function clientRecords(
+  updates: readonly Received[],
+  result: ComposedResult | null,
+  row: (clientId: string) => ClientRow | undefined,
+  attackerSlots: readonly number[],
+  stragglers: ReadonlyMap<number, StragglerMode>,
+): ClientRoundRecord[] {
+  const flagOf = new Map((result?.flagged ?? []).map((f) => [f.clientId, f.reason]));
+  return updates.map((u) => ({
+    clientId: u.clientId,
+    kind: row(u.clientId)?.kind ?? 'tab',
+    slot: u.slot,
+    backend: u.message.backend,
+    numSamples: u.numSamples,
+    weight: result?.clientWeights[u.clientId] ?? 0,
+    updateNorm: l2Norm(u.delta),
+    trainLoss: u.epochLosses.at(-1) ?? NaN,
+    samplesPerSec: u.message.samplesPerSec,
+    trainMs: u.message.trainMs,
+    numTensors: u.message.numTensors,
+    steps: u.steps,
+    role: attackerSlots.includes(u.slot) ? 'attacker' : 'honest',
+    straggler: stragglers.get(u.slot) ?? null,
+    reliability: result?.reliability?.[u.clientId] ?? null,
+    flagged: flagOf.get(u.clientId) ?? null,
+  }));
+}
+
+export function droppedRecords(cur: RoundInProgress, attackerSlots: readonly number[], stragglers: ReadonlyMap<number, StragglerMode>): DroppedClient[] {
+  return [...cur.dropped].map(([clientId, reason]) => {
+    const slot = cur.participants.get(clientId) ?? null;
+    return { clientId, slot, reason, role: slot !== null && attackerSlots.includes(slot) ? 'attacker' : 'honest', straggler: slot !== null ? (stragglers.get(slot) ?? null) : null };
+  });
+}
+
+export interface RoundFacts {
+  round: number;
+  seconds: number;
+  participants: string[];
+  dropped: DroppedClient[];
+  clients: ClientRoundRecord[];
+  flagged: RoundRecord['flagged'];
+  skipped: string | null;
+  aggregateMs: number;
+}
+
+export function newRoundRecord(f: RoundFacts): RoundRecord {
+  const maxTrainMs = f.clients.reduce((m, c) => Math.max(m, c.trainMs), 0);
+  const ms = f.seconds * 1000;
+  return {
+    round: f.round,
+    accuracy: null,
+    loss: null,
+    recall: null,
+    seconds: f.seconds,
+    maxTrainMs,
+    overheadShare: ms > 0 ? Math.max(0, 1 - maxTrainMs / ms) : 0,
+    evalMs: null,
+    federatedEval: null,
+    skipped: f.skipped,
+    participants: f.participants,
+    dropped: f.dropped,
+    clients: f.clients,
+    flagged: f.flagged,
+    attackSuccessRate: null,
+    aggregateMs: f.aggregateMs,
+    coordinatorTensors: null,
+  };
+}
+
+export function withEvaluation(rec: RoundRecord, r: EvalResult, evalMs: number, attack: AttackId): RoundRecord {
+  return {
+    ...rec,
+    accuracy: r.accuracy,
+    loss: r.loss,
+    recall: r.recall,
+    evalMs,
+    attackSuccessRate: isTargeted(attack) ? r.targetedAsr : null,
+    coordinatorTensors: r.numTensors,
+  };
+}

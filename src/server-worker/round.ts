@@ -1,0 +1,79 @@
+// One round in progress: who was selected for which slot, what the coordinator expects of each of them (its own
+// count of their samples and local steps), what came back, and who was dropped and why. Checking an update against
+// it is pure, so every rejection is unit-tested without a coordinator.
+import { ProtocolError, checkExtras, type UpdateMessage } from '../shared/protocol';
+import type { StrategyUpdate } from '../shared/strategies/strategy';
+
+export interface SlotExpectation {
+  /** Training samples of the slot's partition, as the coordinator computes it. */
+  samples: number;
+  /** Local steps: E·⌈n/B⌉, or the straggler plan's partial count. */
+  steps: number;
+}
+
+export class RoundInProgress {
+  readonly received = new Map<string, StrategyUpdate & { message: UpdateMessage }>();
+  readonly dropped = new Map<string, string>();
+  timer: unknown = null;
+
+  constructor(
+    readonly runId: string,
+    readonly round: number,
+    readonly startedAt: number,
+    readonly deadline: number,
+    /** clientId → slot for the selected clients. */
+    readonly participants: ReadonlyMap<string, number>,
+    readonly expected: ReadonlyMap<number, SlotExpectation>,
+    /** Names of the vectors the strategy wants with every update. */
+    readonly uploads: readonly string[],
+    readonly size: number,
+  ) {}
+
+  /** Everyone selected has replied, left or been dropped. */
+  complete(): boolean {
+    for (const id of this.participants.keys()) if (!this.received.has(id) && !this.dropped.has(id)) return false;
+    return true;
+  }
+
+  /** Checks an update that is well-formed and comes from its client; returns what the strategy will see. */
+  accept(u: UpdateMessage, now: number): StrategyUpdate & { message: UpdateMessage } {
+    if (u.runId !== this.runId) throw new ProtocolError('wrong-run', `update for run ${u.runId}, current run is ${this.runId}`);
+    if (u.round !== this.round) throw new ProtocolError('wrong-round', `update for round ${u.round}, current round is ${this.round}`);
+    const slot = this.participants.get(u.clientId);
+    if (slot === undefined) throw new ProtocolError('not-selected', `client ${u.clientId} was not selected for round ${u.round}`);
+    if (this.received.has(u.clientId)) throw new ProtocolError('duplicate', `client ${u.clientId} already sent an update for round ${u.round}`);
+    if (now > this.deadline) throw new ProtocolError('late', `update arrived ${now - this.deadline} ms after the round deadline`);
+    const want = this.expected.get(slot)!;
+    // The coordinator knows every partition: a client's word on its size or its work is checked, never trusted.
+    if (u.numSamples !== want.samples) {
+      throw new ProtocolError('wrong-sample-count', `client ${u.clientId} claims ${u.numSamples} samples; slot ${slot} holds ${want.samples}`);
+    }
+    if (u.steps !== want.steps) throw new ProtocolError('wrong-step-count', `client ${u.clientId} reports ${u.steps} local steps; slot ${slot} runs ${want.steps}`);
+    const extras = checkExtras(u.extras, this.uploads, this.size, 'extras');
+    const accepted = {
+      clientId: u.clientId,
+      slot,
+      numSamples: want.samples,
+      delta: u.delta,
+      epochLosses: u.epochLosses,
+      batchLosses: u.batchLosses,
+      steps: want.steps,
+      ...(u.initialLoss !== undefined ? { initialLoss: u.initialLoss } : {}),
+      ...(this.uploads.length ? { extras } : {}),
+      message: u,
+    };
+    this.received.set(u.clientId, accepted);
+    return accepted;
+  }
+
+  /** What is kept once the round is closed: enough to tell a late update from a misdirected one, not the updates. */
+  close(): ClosedRound {
+    return { round: this.round, participants: new Set(this.participants.keys()), received: new Set(this.received.keys()) };
+  }
+}
+
+export interface ClosedRound {
+  round: number;
+  participants: ReadonlySet<string>;
+  received: ReadonlySet<string>;
+}
