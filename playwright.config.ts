@@ -16,7 +16,7 @@ export default defineConfig({
     launchOptions: launchOptions(),
   },
   webServer: {
-    command: `npx vite build && npx vite preview --strictPort --port ${PORT}`,
+    command: `npx vite build && FEDTAB_COUNT_REQUESTS=1 npx vite preview --strictPort --port ${PORT}`,
     url: `http://127.0.0.1:${PORT}/`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,

@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { requestCounter } from './scripts/request-counter';
 
 export default defineConfig({
+  plugins: [requestCounter()],
   // Workers are ES modules so the coordinator and clients share the same import graph.
   worker: { format: 'es' },
   build: {

@@ -9,9 +9,9 @@ import type { FederationConfig } from '../src/shared/config';
 import type { CoordinatorStatus } from '../src/shared/status';
 import { openDashboard, waitForStatus } from './helpers';
 
-/** Small and quick on 2 cores: 2NN, 4 clients × 600 MNIST images, 4 rounds. */
+/** Small and quick on 2 cores: 2NN, 4 clients × 600 MNIST images (all trained on: no federated evaluation), 4 rounds. */
 const SMALL: Partial<FederationConfig> = {
-  dataset: 'mnist', model: '2nn', partition: 'iid', clients: 4, maxSamples: 600, batchSize: 10, lr: 0.05,
+  dataset: 'mnist', model: '2nn', partition: 'iid', clients: 4, maxSamples: 600, localEval: 0, batchSize: 10, lr: 0.05,
   rounds: 4, evalSamples: 2000, backend: 'wasm', seed: 11,
 };
 

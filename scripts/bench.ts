@@ -1,10 +1,11 @@
 // npm run bench [-- --backends webgpu,wasm] [--quick] [--samples wasm=4096] [--repeats N] [--no-kernel] [--no-aggregation]
-//                [--only browser,kernel,aggregation]
+//                [--no-auth] [--only browser,kernel,aggregation,auth]
 // Builds the app if its sources changed, serves it with vite preview on 127.0.0.1, and in headless Chromium times
 // CNN-S training on MNIST per backend: our trainLocal vs stock model.fit (bench.html, src/bench/bench-page.ts).
 // Then, in a Node child process, times our training kernels (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)
 // against the stock ones (src/kernels/kernels.bench.ts), and in another one every aggregation strategy for K = 8 and 32
-// clients on CNN-S and CNN-M against a plain copy of the same bytes (src/server-worker/aggregation/aggregation.bench.ts).
+// clients on CNN-S and CNN-M against a plain copy of the same bytes (src/shared/strategies/aggregation.bench.ts), and in
+// a third signing and verifying a round broadcast against one client's training of a default round (scripts/auth.bench.ts).
 // Prints the tables and writes everything to results/bench-<timestamp>.json.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import type { BenchBackendResult, BenchResults, BenchRunOptions } from '../src/bench/bench-page.ts';
 import type { KernelTiming } from '../src/kernels/kernels.bench.ts';
 import type { BenchOptions as AggregationBenchOptions, BenchRow as AggregationRow } from '../src/shared/strategies/aggregation.bench.ts';
+import type { AuthBenchReport } from './auth.bench.ts';
 import type { BackendName } from '../src/shared/config.ts';
 import { launchOptions } from './browser.ts';
 import { ensureBuilt, serveDist } from './serve.ts';
@@ -32,7 +34,7 @@ const PAGE_TIMEOUT_MS = 15 * 60_000;
 
 class BenchError extends Error {}
 
-const PARTS = ['browser', 'kernel', 'aggregation'] as const;
+const PARTS = ['browser', 'kernel', 'aggregation', 'auth'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Args {
@@ -41,6 +43,7 @@ interface Args {
   browser: boolean;
   kernel: boolean;
   aggregation: boolean;
+  auth: boolean;
   repeats: number;
   samples: Partial<Record<BackendName, number>>;
 }
@@ -69,12 +72,13 @@ function usage(): string {
     '  --repeats N  timed runs per side, alternating which side goes first; the best counts (default 2)',
     '  --no-kernel  skip the Node kernel micro-bench (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)',
     '  --no-aggregation  skip the Node aggregation bench (every strategy, K = 8 and 32, CNN-S and CNN-M, vs a copy)',
-    '  --only P,... run only these parts: browser (training in Chromium), kernel, aggregation',
+    '  --no-auth    skip the broadcast signing bench (sign + verify vs one client\'s training of a default round)',
+    '  --only P,... run only these parts: browser (training in Chromium), kernel, aggregation, auth',
   ].join('\n');
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { backends: [...ALL], quick: false, browser: true, kernel: true, aggregation: true, repeats: 2, samples: {} };
+  const args: Args = { backends: [...ALL], quick: false, browser: true, kernel: true, aggregation: true, auth: true, repeats: 2, samples: {} };
   let only: Part[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
@@ -100,6 +104,7 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === '--quick') args.quick = true;
     else if (flag === '--no-kernel') args.kernel = false;
     else if (flag === '--no-aggregation') args.aggregation = false;
+    else if (flag === '--no-auth') args.auth = false;
     else if (flag === '--only') {
       const list = value().split(',').map((s) => s.trim()).filter(Boolean);
       const bad = list.filter((p) => !PARTS.includes(p as Part));
@@ -114,7 +119,7 @@ function parseArgs(argv: string[]): Args {
     } else throw new BenchError(`unknown argument ${argv[i]}\n${usage()}`);
   }
   if (only) for (const part of PARTS) args[part] &&= only.includes(part);
-  if (!args.browser && !args.kernel && !args.aggregation) throw new BenchError('nothing to run: every part is switched off');
+  if (!args.browser && !args.kernel && !args.aggregation && !args.auth) throw new BenchError('nothing to run: every part is switched off');
   return args;
 }
 
@@ -222,6 +227,14 @@ async function runKernelBench(quick: boolean): Promise<KernelBenchReport> {
  * The aggregation bench on the models' real layer specs, `layerSpecs(buildModel(id))` (tfjs cpu backend, models
  * disposed before the timing starts), checked against the aggregation bench's own hard-coded `benchLayers`.
  */
+async function runAuthBench(quick: boolean): Promise<AuthBenchReport & { table: string }> {
+  return quietTfjs(async () => {
+    const { benchAuth, formatAuthTable } = await import('./auth.bench.ts');
+    const r = await benchAuth(quick ? { clients: [4, 20], repeats: 3, steps: 6 } : {});
+    return { ...r, table: formatAuthTable(r) };
+  });
+}
+
 async function runAggregationBench(quick: boolean): Promise<AggregationBenchReport> {
   const models = await quietTfjs(async () => {
     const tf = await import('@tensorflow/tfjs');
@@ -371,7 +384,7 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const log = (s: string) => console.error(`[${elapsed(t0).padStart(7)}] ${s}`);
   if (args.browser) log(`bench: CNN-S on MNIST, batch 32, SGD lr 0.01, backends ${args.backends.join(', ')}${args.quick ? ' (quick)' : ''}`);
-  else log(`bench: ${[args.kernel && 'kernel', args.aggregation && 'aggregation'].filter(Boolean).join(' and ')} only${args.quick ? ' (quick)' : ''}`);
+  else log(`bench: ${[args.kernel && 'kernel', args.aggregation && 'aggregation', args.auth && 'auth'].filter(Boolean).join(' and ')} only${args.quick ? ' (quick)' : ''}`);
 
   const { results, pageErrors, browserVersion } = args.browser
     ? await runBrowserBench(args, log)
@@ -403,6 +416,20 @@ async function main(): Promise<number> {
     }
   }
 
+  let auth: AuthBenchReport & { table: string } | undefined;
+  let authError: string | undefined;
+  if (args.auth) {
+    const t = performance.now();
+    log('Node broadcast signing bench (sign + verify a round, vs one client\'s training of a default round)…');
+    try {
+      auth = await runBenchInChild<AuthBenchReport & { table: string }>('auth bench', '--auth-child', 'AUTH_JSON', args.quick);
+      log(`auth bench done in ${elapsed(t)}`);
+    } catch (e) {
+      authError = e instanceof Error ? e.message : String(e);
+      log(`auth bench FAILED: ${authError}`);
+    }
+  }
+
   const loadInfo = load.stop();
   const rows = results?.results ?? [];
   const failed = rows.filter((r) => r.error && r.available);
@@ -430,6 +457,13 @@ async function main(): Promise<number> {
       `${o.minMs ? ` (≥ ${o.minMs} ms of calls where fast)` : ''}.\n`);
     console.log(aggregation.table);
   }
+  if (auth) {
+    console.log(`\nSigned broadcasts in Node, own process (scripts/auth.bench.ts): median ms to sign a round message (SHA-256 of the ` +
+      `header and weights, then one HMAC-SHA-256\nper client) and to verify one client's MAC, and their sum as a share of one client's ` +
+      `training of a default round (CNN-S, E = 1, B = 16, 1,350 samples:\n${auth.roundTrainMs.toFixed(0)} ms, ${auth.stepMs.toFixed(1)} ms a step, ` +
+      `timed in the same process on wasm). CNN-M rounds train ~7× longer, so its shares are overstated.\n`);
+    console.log(auth.table);
+  }
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(join(ROOT, 'results'), { recursive: true });
@@ -438,6 +472,7 @@ async function main(): Promise<number> {
     date: new Date().toISOString(), args, load: loadInfo, totalSeconds: (performance.now() - t0) / 1000, browserVersion, browser: results, pageErrors,
     kernel: kernel?.timings ?? [], kernelError,
     aggregation: aggregation ? { models: aggregation.models, options: aggregation.options, rows: aggregation.rows } : undefined, aggregationError,
+    auth: auth ? { roundTrainMs: auth.roundTrainMs, stepMs: auth.stepMs, rows: auth.rows } : undefined, authError,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file.slice(ROOT.length)}   total time: ${total}`);
 
@@ -445,12 +480,13 @@ async function main(): Promise<number> {
     console.error('bench: none of the requested backends is available in this browser');
     return 1;
   }
-  if (failed.length || pageErrors.length || kernelError || aggregationError) {
+  if (failed.length || pageErrors.length || kernelError || aggregationError || authError) {
     const why = [
       ...failed.map((r) => `${r.backend}: ${r.error}`),
       ...pageErrors.map((e) => `page error: ${e}`),
       ...(kernelError ? [`kernel bench: ${kernelError}`] : []),
       ...(aggregationError ? [`aggregation bench: ${aggregationError}`] : []),
+      ...(authError ? [`auth bench: ${authError}`] : []),
     ];
     console.error(`bench: FAILED: ${why.join('; ')}`);
     return 1;
@@ -479,7 +515,9 @@ const childQuick = process.argv.includes('--quick');
   ? runKernelBench(childQuick).then((r) => (console.log(`KERNEL_JSON ${JSON.stringify(r)}`), 0))
   : process.argv.includes('--aggregation-child')
     ? runAggregationBench(childQuick).then((r) => (console.log(`AGGREGATION_JSON ${JSON.stringify(r)}`), 0))
-    : main()
+    : process.argv.includes('--auth-child')
+      ? runAuthBench(childQuick).then((r) => (console.log(`AUTH_JSON ${JSON.stringify(r)}`), 0))
+      : main()
 ).then(
   (code) => process.exit(code),
   (e: unknown) => {

@@ -56,6 +56,8 @@ export interface ClientView {
 
 export interface ClientHandle {
   view(): ClientView;
+  /** The id and secret the coordinator issued (for drivers of this page: Playwright, research scripts). */
+  identity(): { clientId: string; secret: string } | null;
   coordinator: Comlink.Remote<ClientApi>;
   stop(): void;
 }
@@ -223,7 +225,13 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     if (!identity || msg.runId === stoppedRunId) return;
     const { data, net } = await prepare(msg, slot);
     changed({ state: 'evaluating', message: `evaluating the round ${round} model on this client's own split` });
-    const e = await evaluateLocal(net, msg.weights, data.evalImages, data.evalLabels, dataset!.numClasses);
+    let e;
+    try {
+      e = await evaluateLocal(net, msg.weights, data.evalImages, data.evalLabels, dataset!.numClasses);
+    } catch (err) {
+      // An evaluation is extra: the client keeps training; the coordinator closes the evaluation without it.
+      return changed({ state: 'idle', error: `evaluation of round ${round} failed: ${err instanceof Error ? err.message : String(err)}`, message: 'evaluation failed' });
+    }
     const res = await coordinator.submitEvaluation(evaluationMessage(e, identity, msg.runId, round));
     const correct = e.classCorrect.reduce((a, b) => a + b, 0);
     if (res.accepted && e.numSamples > 0) changed({ evalHistory: [...view.evalHistory, { round, accuracy: correct / e.numSamples }].slice(-200) });
@@ -340,6 +348,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
 
   return {
     view: () => ({ ...view }),
+    identity: () => (identity ? { ...identity } : null),
     coordinator,
     stop: () => {
       clearInterval(timer);

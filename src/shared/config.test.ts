@@ -104,3 +104,33 @@ describe('URL query', () => {
   });
 });
 
+describe('the config schema: new keys, aliases, and keys that are not own fields', () => {
+  it('refuses keys that exist only on Object.prototype', () => {
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      expect(configError(() => resolveConfig(JSON.parse(`{"${key}": 1}`))).message, key).toContain(`unknown config key "${key}"`);
+    }
+  });
+
+  it('coerces and checks the new keys', () => {
+    expect(resolveConfig({ dataFraction: '0.2', localEval: '0', evalEvery: '5', serverOpt: 'Adam', q: '1' })).toMatchObject({
+      dataFraction: 0.2, localEval: 0, evalEvery: 5, serverOpt: 'adam', q: 1,
+    });
+    expect(configError(() => resolveConfig({ dataFraction: 0 })).message).toContain('dataFraction must be a number > 0 and <= 1');
+    expect(configError(() => resolveConfig({ localEval: 0.6 })).message).toContain('localEval must be a number >= 0 and <= 0.5');
+    expect(configError(() => resolveConfig({ serverOpt: 'rmsprop' })).message).toContain('serverOpt must be one of: sgd, momentum, adam, yogi, adagrad');
+    expect(resolveConfig({ tau: 'Infinity' }).tau).toBe(Infinity);
+  });
+
+  it('a FedOpt alias fixes its server optimizer; naming another one with it is an error', () => {
+    expect(resolveConfig({ algorithm: 'fedyogi' }).serverOpt).toBe('yogi');
+    expect(resolveConfig({ algorithm: 'fedavgm', serverOpt: 'momentum' }).serverOpt).toBe('momentum');
+    expect(configError(() => resolveConfig({ algorithm: 'fedavgm', serverOpt: 'adam' })).message).toBe(
+      'fedavgm is FedAvg with serverOpt momentum; drop serverOpt adam, or use algorithm fedavg with it',
+    );
+    expect(resolveConfig({ algorithm: 'fed-adaptive-next', serverOpt: 'adam' })).toMatchObject({ algorithm: 'fed-adaptive-next', serverOpt: 'adam' });
+    // A resolved config resolves to itself (stored runs, experiment files).
+    const cfg = resolveConfig({ algorithm: 'fedadam' });
+    expect(resolveConfig(cfg)).toEqual(cfg);
+  });
+});
+

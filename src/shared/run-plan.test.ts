@@ -3,11 +3,15 @@ import { resolveConfig } from './config';
 import { labelHistogram } from './partition';
 import {
   attackerSlots,
+  expectedSteps,
+  localEvalCount,
   partitionParams,
+  runPool,
   ROOT_SET_SIZE,
   sampleSlots,
   serverHoldout,
   slotIndices,
+  slotSplit,
   stragglerPlan,
   stragglerSlots,
   trainSeed,
@@ -146,3 +150,48 @@ describe('stragglerPlan', () => {
     expect(plans.filter((p) => p?.mode === 'late')).toHaveLength(1);
   });
 });
+
+describe('dataFraction and the local evaluation split', () => {
+  // 6,000 labels, 10 classes, 600 each.
+  const labels = Uint8Array.from({ length: 6000 }, (_, i) => i % 10);
+
+  it('dataFraction draws a class-stratified share of the pool before partitioning, seeded', () => {
+    const all = runPool(labels, 10, { seed: 3, dataFraction: 1 });
+    const tenth = runPool(labels, 10, { seed: 3, dataFraction: 0.1 });
+    expect(tenth.pool.length).toBe(Math.round(all.pool.length * 0.1));
+    expect(labelHistogram(labels, tenth.pool, 10).every((c) => Math.abs(c - tenth.pool.length / 10) <= 1)).toBe(true);
+    expect(new Set(tenth.pool).size).toBe(tenth.pool.length);
+    for (const i of tenth.pool) expect(all.pool).toContain(i);
+    expect(runPool(labels, 10, { seed: 3, dataFraction: 0.1 }).pool).toEqual(tenth.pool);
+    expect(runPool(labels, 10, { seed: 4, dataFraction: 0.1 }).pool).not.toEqual(tenth.pool);
+  });
+
+  it('keeps the quantity skew that maxSamples flattens', () => {
+    const cfg = (over: object) => resolveConfig({ partition: 'quantity', beta: 0.5, seed: 2, ...over });
+    const sizes = (c: ReturnType<typeof cfg>) => Array.from({ length: 5 }, (_, s) => slotIndices(labels, 10, c, 5, s).length);
+    const fraction = sizes(cfg({ dataFraction: 0.25, maxSamples: 0 }));
+    const capped = sizes(cfg({ maxSamples: 300 }));
+    // Quantity skew: the largest client holds many times the smallest after subsampling; a cap makes most equal.
+    expect(Math.max(...fraction) / Math.min(...fraction)).toBeGreaterThan(3);
+    expect(capped.filter((n) => n === 300).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('slotSplit holds out ⌊n·localEval⌋ (at least one) for federated evaluation, disjoint from training', () => {
+    expect([localEvalCount(107, 0.1), localEvalCount(5, 0.1), localEvalCount(1, 0.1), localEvalCount(100, 0)]).toEqual([10, 1, 0, 0]);
+    const cfg = resolveConfig({ partition: 'iid', seed: 1, maxSamples: 0 });
+    const whole = slotIndices(labels, 10, cfg, 4, 2);
+    const { train, eval: ev } = slotSplit(labels, 10, cfg, 4, 2);
+    expect(ev.length).toBe(Math.floor(whole.length * 0.1));
+    expect(train.length + ev.length).toBe(whole.length);
+    expect([...train, ...ev].sort((a, b) => a - b)).toEqual(Array.from(whole));
+    expect(slotSplit(labels, 10, cfg, 4, 2)).toEqual({ train, eval: ev });
+    expect(slotSplit(labels, 10, { ...cfg, localEval: 0 }, 4, 2)).toEqual({ train: whole, eval: new Int32Array(0) });
+  });
+
+  it('expectedSteps: E·⌈n/B⌉, or the partial straggler’s own count', () => {
+    expect(expectedSteps({ epochs: 2, batchSize: 16 }, 97, null)).toBe(14);
+    expect(expectedSteps({ epochs: 2, batchSize: 16 }, 97, { mode: 'partial', steps: 3 })).toBe(3);
+    expect(expectedSteps({ epochs: 1, batchSize: 16 }, 97, { mode: 'late' })).toBe(7);
+  });
+});
+

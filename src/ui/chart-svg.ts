@@ -61,11 +61,18 @@ export function lineChartSvg(series: Series[], opts: { width?: number; height?: 
   return parts.join('');
 }
 
-export function roundsChart(history: Array<{ accuracy: number | null; loss: number | null; attackSuccessRate?: number | null }>, title?: string): string {
+export function roundsChart(
+  history: Array<{ accuracy: number | null; loss: number | null; attackSuccessRate?: number | null; federatedEval?: { worst10Accuracy: number } | null }>,
+  title?: string,
+): string {
   const series: Series[] = [
     { label: 'test accuracy', color: '#1f77b4', values: history.map((h) => h.accuracy) },
     { label: 'test loss (right axis)', color: '#d62728', values: history.map((h) => h.loss), right: true },
   ];
+  // Federated evaluation: how the model does for the clients it serves worst, on their own data.
+  if (history.some((h) => h.federatedEval)) {
+    series.push({ label: 'worst 10% of clients', color: '#ff7f0e', values: history.map((h) => h.federatedEval?.worst10Accuracy ?? null) });
+  }
   // Targeted attacks: the share of test 7s classified as 1, on the accuracy axis.
   if (history.some((h) => typeof h.attackSuccessRate === 'number')) {
     series.push({ label: 'attack success rate', color: '#9467bd', values: history.map((h) => h.attackSuccessRate ?? null) });

@@ -55,7 +55,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     <section><h2>Aggregation weights <small>clients × rounds; hover a cell for weight, ρ and reasons</small></h2><div id="heatmap" class="heatmap-wrap"></div></section>
     <section><h2>Rounds</h2><div id="rounds"></div></section>
     <section><h2>Clients <small>${ATTACKER_MARK} simulated attacker, ${STRAGGLER_MARK} straggled last round</small></h2><table id="clients"><thead><tr>
-      <th>id</th><th>kind</th><th>backend</th><th>samples</th><th>labels</th><th>status</th><th>slot</th><th>last update ‖Δ‖</th><th>agg. weight</th><th>reliability ρ</th><th>ρ over rounds</th><th>samples/s</th><th>loss</th>
+      <th>id</th><th>kind</th><th>backend</th><th>samples</th><th>labels</th><th>status</th><th>slot</th><th>last update ‖Δ‖</th><th>agg. weight</th><th>reliability ρ</th><th>ρ over rounds</th><th>samples/s</th><th>loss</th><th title="broadcasts this client refused: unsigned, forged or replayed">dropped broadcasts</th>
     </tr></thead><tbody></tbody></table></section>
     <section><h2>Rejected messages <span id="rej-total"></span></h2><ul id="rejections"></ul></section>`;
   const $ = <T extends HTMLElement>(id: string) => root.querySelector<T>(`#${id}`)!;
@@ -126,22 +126,30 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     $('message').textContent = s.message;
     if (s.error) showError(s.error);
     const last = s.history.at(-1);
-    const asr = last?.attackSuccessRate;
+    const evaluated = [...s.history].reverse().find((h) => h.accuracy !== null);
+    const asr = evaluated?.attackSuccessRate;
+    const droppedTotal = Object.values(s.broadcastsDropped ?? {}).reduce((a, b) => a + (b ?? 0), 0);
+    const dropped = droppedTotal ? `${droppedTotal} (${Object.entries(s.broadcastsDropped).map(([r, n]) => `${r} ${n}`).join(', ')})` : '';
+    const skipped = s.history.filter((h) => h.skipped).length;
     const attack = s.config && s.config.attack !== 'none' ? s.config.attack : null;
     setHtml($('summary'), `
       <div><b>round</b> ${s.round} / ${s.config?.rounds ?? '–'}</div>
-      <div><b>test accuracy</b> ${fmt(last?.accuracy, 4)}</div>
-      <div><b>test loss</b> ${fmt(last?.loss, 4)}</div>
-      <div><b>recall per class</b> ${histogramSvg(last?.recall ?? null, 120, 24, 1)}</div>
+      <div><b>test accuracy</b> ${fmt(evaluated?.accuracy, 4)}${evaluated && evaluated !== last ? ` <small>(round ${evaluated.round})</small>` : ''}</div>
+      <div><b>test loss</b> ${fmt(evaluated?.loss, 4)}</div>
+      <div><b>recall per class</b> ${histogramSvg(evaluated?.recall ?? null, 120, 24, 1)}</div>
       ${typeof asr === 'number' ? `<div class="asr"><b>attack success rate</b> ${fmt(asr * 100, 1)}%</div>` : ''}
       <div><b>algorithm</b> ${esc(s.config?.algorithm ?? '–')}</div>
       ${attack ? `<div class="attack"><b>attack</b> ${ATTACKER_MARK} ${esc(attack)} × ${attackerSlots.length || esc(s.config?.attackers)}</div>` : ''}
       ${last && typeof last.aggregateMs === 'number' ? `<div><b>aggregation</b> ${fmt(last.aggregateMs, 0)} ms</div>` : ''}
       <div><b>partition</b> ${esc(s.config?.partition ?? '–')} (TV ${fmt(s.heterogeneityTV)})</div>
-      <div><b>clients</b> ${s.clients.length}</div>
+      <div><b>clients</b> ${s.clients.length}${s.registrationsRefused ? ` <span class="error" title="registrations the coordinator refused: too many clients, or too many from one connection">(${s.registrationsRefused} refused)</span>` : ''}</div>
+      ${last?.federatedEval ? `<div title="federated evaluation: the global model on each client's own held-out data"><b>on clients' data</b> mean ${fmt(last.federatedEval.meanAccuracy * 100, 1)}%, worst 10% ${fmt(last.federatedEval.worst10Accuracy * 100, 1)}%</div>` : ''}
+      ${dropped ? `<div class="error" title="broadcasts the clients refused to act on (unsigned, forged, replayed), as their heartbeats report"><b>forged or bad broadcasts dropped</b> ${esc(dropped)}</div>` : ''}
+      ${skipped ? `<div class="error"><b>rounds not aggregated as usual</b> ${skipped}</div>` : ''}
       <div><b>coordinator backend</b> ${esc(s.coordinatorBackend ?? '–')}</div>`);
     // The history only grows between rounds: rebuild the round-derived views only when it changed.
-    const key = `${s.runId}:${s.history.length}:${attackerSlots.length}`;
+    // A round's evaluations land after it (beside the next round): they change the key too.
+    const key = `${s.runId}:${s.history.length}:${attackerSlots.length}:${s.history.filter((h) => h.accuracy !== null).length}:${s.history.filter((h) => h.federatedEval).length}`;
     if (key !== historyKey) {
       historyKey = key;
       $('chart').innerHTML = s.history.length ? roundsChart(s.history, 'global model on the test set') : '<p>No rounds yet.</p>';
@@ -168,6 +176,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
           <td>${esc(c.state)}${c.error ? ` <span class="error">${esc(c.error)}</span>` : ''}</td><td>${c.slot ?? '–'}</td>
           <td>${fmt(c.lastUpdateNorm)}</td><td>${fmt(c.lastWeight)}</td><td>${fmt(c.reliability)}</td><td>${sparks.get(c.clientId) ?? '–'}</td>
           <td>${fmt(c.samplesPerSec, 0)}</td><td>${fmt(c.localLoss)}</td>
+          <td>${Object.values(c.broadcastsDropped ?? {}).reduce((a, b) => a + (b ?? 0), 0) || ''}</td>
         </tr>`;
       })
       .join('');

@@ -7,7 +7,7 @@ import { esc, fmt } from './html';
 
 /** Live records may still lack the newer fields, so everything beyond the basics is optional here. */
 export type RoundView = Pick<RoundRecord, 'round' | 'accuracy' | 'loss'> &
-  Partial<Pick<RoundRecord, 'seconds' | 'aggregateMs' | 'attackSuccessRate' | 'participants'>> & {
+  Partial<Pick<RoundRecord, 'seconds' | 'aggregateMs' | 'attackSuccessRate' | 'participants' | 'federatedEval' | 'skipped' | 'overheadShare'>> & {
     clients?: ReadonlyArray<
       Pick<ClientRoundRecord, 'clientId'> & Partial<Pick<ClientRoundRecord, 'slot' | 'weight' | 'reliability' | 'flagged' | 'role' | 'straggler'>>
     >;
@@ -26,9 +26,10 @@ export function roundTableHtml(history: readonly RoundView[], maxRows = 12): str
   if (history.length === 0) return '<p>No rounds yet.</p>';
   const hasAsr = history.some((r) => typeof r.attackSuccessRate === 'number');
   const hasRho = history.some((r) => reliabilities(r).length > 0);
+  const hasFed = history.some((r) => r.federatedEval);
   const head = [
-    'round', 'accuracy', 'loss', ...(hasAsr ? ['attack success'] : []), 'kept / selected', 'dropped', 'flagged',
-    ...(hasRho ? ['ρ min', 'ρ mean'] : []), 'aggregate ms', 'round s',
+    'round', 'accuracy', 'loss', ...(hasFed ? ['clients: mean', 'worst 10%'] : []), ...(hasAsr ? ['attack success'] : []), 'kept / selected', 'dropped', 'flagged',
+    ...(hasRho ? ['ρ min', 'ρ mean'] : []), 'aggregate ms', 'round s', 'overhead',
   ];
   const rows = history
     .slice(-maxRows)
@@ -40,10 +41,13 @@ export function roundTableHtml(history: readonly RoundView[], maxRows = 12): str
       const flagged = new Set([...(r.flagged ?? []).map((f) => f.clientId), ...clients.filter((c) => c.flagged).map((c) => c.clientId)]);
       const rho = reliabilities(r);
       const cells = [
-        esc(r.round), fmt(r.accuracy, 4), fmt(r.loss, 4), ...(hasAsr ? [pct(r.attackSuccessRate)] : []),
+        esc(r.round) + (r.skipped ? ` <span class="mark skipped" title="${esc(r.skipped)}">skipped</span>` : ''),
+        fmt(r.accuracy, 4), fmt(r.loss, 4),
+        ...(hasFed ? [pct(r.federatedEval?.meanAccuracy), pct(r.federatedEval?.worst10Accuracy)] : []),
+        ...(hasAsr ? [pct(r.attackSuccessRate)] : []),
         `${kept} / ${selected}`, String(r.dropped?.length ?? 0), String(flagged.size),
         ...(hasRho ? [fmt(rho.length ? Math.min(...rho) : null), fmt(rho.length ? rho.reduce((a, b) => a + b, 0) / rho.length : null)] : []),
-        fmt(r.aggregateMs, 0), fmt(r.seconds, 1),
+        fmt(r.aggregateMs, 0), fmt(r.seconds, 1), pct(r.overheadShare),
       ];
       return `<tr data-round="${esc(r.round)}">${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
     })
@@ -107,7 +111,8 @@ export function roundIssuesHtml(record: RoundView | undefined, attackerSlots: re
     return `<li class="flagged" data-client="${esc(clientId)}">${who(clientId, c?.slot, c?.role, c?.straggler)}: <b>flagged</b>, ${esc(reason)}${w}${rho}</li>`;
   });
   const items = [...dropped, ...flagged];
-  return `<p>Round ${esc(record.round)}: ${dropped.length} dropped, ${flagged.length} flagged.</p>${items.length ? `<ul class="issues">${items.join('')}</ul>` : ''}`;
+  const skipped = record.skipped ? `<p class="skipped" role="note"><b>Not aggregated as usual:</b> ${esc(record.skipped)}</p>` : '';
+  return `<p>Round ${esc(record.round)}: ${dropped.length} dropped, ${flagged.length} flagged.</p>${skipped}${items.length ? `<ul class="issues">${items.join('')}</ul>` : ''}`;
 }
 
 /** A warning that the run is not clean: simulated attackers and/or stragglers. Empty for a clean run. */

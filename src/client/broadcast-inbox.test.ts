@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { newKey, signBroadcast } from '../shared/broadcast-auth';
+import { DEFAULT_CONFIG } from '../shared/config';
+import { PROTOCOL_VERSION, type UnsignedBroadcast } from '../shared/protocol';
+import { BroadcastInbox } from './broadcast-inbox';
+
+const round = (n: number, over: Record<string, unknown> = {}): UnsignedBroadcast => ({
+  v: PROTOCOL_VERSION, type: 'round', runId: 'run-1', round: n, config: DEFAULT_CONFIG, assignments: { me: 0 }, numPartitions: 1,
+  deadline: 1e12, layers: [{ name: 'w', shape: [2] }], weights: Float32Array.of(1, 2), perClient: [], evaluate: null, ...over,
+} as UnsignedBroadcast);
+
+async function setup() {
+  const mine = await newKey();
+  const other = await newKey();
+  let fetches = 0;
+  const inbox = new BroadcastInbox({
+    identity: () => ({ clientId: 'me' }),
+    fetchKey: async (runId) => {
+      fetches++;
+      if (runId !== 'run-1') throw new Error('wrong-run');
+      return mine.raw;
+    },
+  });
+  const sign = (m: UnsignedBroadcast, key = mine.key) => signBroadcast(m, new Map([['me', key]]));
+  return { inbox, sign, other, fetches: () => fetches };
+}
+
+describe('BroadcastInbox', () => {
+  it('passes signed messages in order, fetching the run key once', async () => {
+    const { inbox, sign, fetches } = await setup();
+    expect(await inbox.receive(await sign(round(1)))).toMatchObject({ type: 'round', round: 1 });
+    expect(await inbox.receive(await sign(round(2)))).toMatchObject({ round: 2 });
+    expect(fetches()).toBe(1);
+    expect(inbox.dropped).toEqual({});
+  });
+
+  it('drops and counts forged, unsigned, replayed, malformed and unverifiable messages', async () => {
+    const { inbox, sign, other } = await setup();
+    const r1 = await sign(round(1));
+    expect(await inbox.receive(r1)).not.toBeNull();
+    expect(await inbox.receive(r1)).toBeNull(); // replay
+    expect(await inbox.receive({ ...(await sign(round(2))), config: { ...DEFAULT_CONFIG, epochs: 100 } })).toBeNull(); // tampered after signing
+    expect(await inbox.receive(await sign(round(3), other.key))).toBeNull(); // signed with a key that is not mine
+    expect(await inbox.receive({ ...round(4), auth: { macs: {} } })).toBeNull(); // no MAC for me
+    expect(await inbox.receive({ ...round(5), config: { ...DEFAULT_CONFIG, epochs: 1e6 }, auth: { macs: {} } })).toBeNull(); // fails the schema
+    expect(await inbox.receive({ ...round(6), v: 1, auth: { macs: {} } })).toBeNull();
+    expect(await inbox.receive(await sign(round(7, { runId: 'run-0' })))).toBeNull(); // the coordinator gives no key for it
+    expect(inbox.dropped).toEqual({ stale: 1, 'bad-signature': 2, unsigned: 1, malformed: 1, 'bad-version': 1, 'no-key': 1 });
+    // A genuine later round still goes through, and a stop ends the run: its later rounds are stale.
+    expect(await inbox.receive(await sign(round(8)))).not.toBeNull();
+    expect(await inbox.receive(await sign({ v: PROTOCOL_VERSION, type: 'stop', runId: 'run-1' }))).toMatchObject({ type: 'stop' });
+    expect(await inbox.receive(await sign(round(9)))).toBeNull();
+    expect(inbox.dropped.stale).toBe(2);
+  });
+});
