@@ -1,4 +1,5 @@
 // An experiment file (experiments/*.json) → the list of runs it asks for. Pure, so it is unit-tested.
+import * as v from 'valibot';
 import { ConfigError, resolveConfig, type FederationConfig } from '../../src/shared/config';
 
 /** One labelled choice on an axis: a config patch. */
@@ -41,66 +42,67 @@ export interface PlannedRun {
   labels: Record<string, string>;
 }
 
-const SPEC_KEYS = ['name', 'title', 'scale', 'runtime', 'clients', 'base', 'strategies', 'axes', 'seeds', 'baseline', 'targets', 'lastRounds', 'timeoutMin', '$comment'];
+/** Clients per run: the Node runtime holds a model per virtual client today (issue 11 lifts this). */
+export const MAX_GRID_CLIENTS = 200;
 
-function entries(where: string, v: unknown): AxisEntry[] {
-  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`${where} must be a non-empty array of {label, ...config}`);
-  const labels = new Set<string>();
-  return v.map((e, i) => {
-    if (typeof e !== 'object' || e === null || typeof (e as AxisEntry).label !== 'string' || !(e as AxisEntry).label) {
-      throw new ConfigError(`${where}[${i}] needs a non-empty "label"`);
-    }
-    const label = (e as AxisEntry).label;
-    if (labels.has(label)) throw new ConfigError(`${where} has the label "${label}" twice`);
-    labels.add(label);
-    return e as AxisEntry;
-  });
-}
+const text = (key: string) => v.pipe(v.string(`"${key}" must be a non-empty string`), v.minLength(1, `"${key}" must be a non-empty string`));
+const entry = v.pipe(
+  v.looseObject({ label: v.optional(v.unknown()) }, 'each entry must be an object {label, ...config}'),
+  v.check((e) => typeof e.label === 'string' && e.label !== '', 'needs a non-empty "label"'),
+);
+const entryList = (where: string) =>
+  v.pipe(
+    v.array(entry, `${where} must be a non-empty array of {label, ...config}`),
+    v.minLength(1, `${where} must be a non-empty array of {label, ...config}`),
+    v.check((list) => new Set(list.map((e) => e.label)).size === list.length, `${where} has a label twice`),
+  );
+
+const SPEC_SCHEMA = v.strictObject({
+  $comment: v.optional(v.string()),
+  name: v.pipe(text('name'), v.regex(/^[a-z0-9][a-z0-9-]*$/, '"name" may hold only a-z, 0-9 and -')),
+  title: text('title'),
+  scale: text('scale'),
+  runtime: v.optional(v.picklist(['node', 'browser'], '"runtime" must be "node" or "browser"'), 'node'),
+  clients: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_GRID_CLIENTS), v.description(`"clients" must be an integer from 1 to ${MAX_GRID_CLIENTS}`)),
+  base: v.record(v.string(), v.unknown(), '"base" must be a config object'),
+  strategies: entryList('strategies'),
+  axes: v.optional(v.record(v.string(), entryList('an axis'), '"axes" must be an object of axis name → entries'), {}),
+  seeds: v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(0))), v.minLength(1), v.description('"seeds" must be a non-empty array of integers >= 0')),
+  baseline: text('baseline'),
+  targets: v.pipe(v.array(v.pipe(v.number(), v.check((t) => t > 0 && t <= 1))), v.description('"targets" must be an array of accuracies in (0, 1]')),
+  lastRounds: v.pipe(v.number(), v.integer(), v.minValue(1, '"lastRounds" must be an integer >= 1')),
+  timeoutMin: v.optional(v.pipe(v.number(), v.check((x) => x > 0, '"timeoutMin" must be a number > 0'))),
+});
 
 export function parseSpec(json: unknown): ExperimentSpec {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError('the experiment file must hold a JSON object');
-  const o = json as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!SPEC_KEYS.includes(k)) throw new ConfigError(`unknown key "${k}" in the experiment file; valid: ${SPEC_KEYS.join(', ')}`);
-  const str = (k: string) => {
-    if (typeof o[k] !== 'string' || !o[k]) throw new ConfigError(`"${k}" must be a non-empty string`);
-    return o[k] as string;
-  };
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(str('name'))) throw new ConfigError('"name" may hold only a-z, 0-9 and -');
-  const runtime = o.runtime ?? 'node';
-  if (runtime !== 'node' && runtime !== 'browser') throw new ConfigError('"runtime" must be "node" or "browser"');
-  const clients = o.clients;
-  if (!Number.isInteger(clients) || (clients as number) < 1 || (clients as number) > 200) throw new ConfigError('"clients" must be an integer from 1 to 200');
-  const axes: Record<string, AxisEntry[]> = {};
-  if (o.axes !== undefined) {
-    if (typeof o.axes !== 'object' || o.axes === null) throw new ConfigError('"axes" must be an object of axis name → entries');
-    for (const [name, v] of Object.entries(o.axes)) axes[name] = entries(`axes.${name}`, v);
+  const r = v.safeParse(SPEC_SCHEMA, json);
+  if (!r.success) {
+    const issue = r.issues[0];
+    const top = String(issue.path?.[0]?.key ?? '');
+    if (issue.type === 'strict_object') throw new ConfigError(`unknown key "${top}" in the experiment file; valid: ${Object.keys(SPEC_SCHEMA.entries).join(', ')}`);
+    // The field's description, where it has one, says what a valid value is; else the failed check's message.
+    const field = (SPEC_SCHEMA.entries as Record<string, v.GenericSchema>)[top];
+    const described = field && 'pipe' in field ? v.getDescription(field as Parameters<typeof v.getDescription>[0]) : undefined;
+    const own = issue.message.startsWith('Invalid') ? `"${top}" is missing or not valid` : issue.message;
+    throw new ConfigError(`${v.getDotPath(issue) ?? top}: ${described ?? own}`);
   }
-  const seeds = o.seeds;
-  if (!Array.isArray(seeds) || seeds.length === 0 || !seeds.every((s) => Number.isInteger(s) && s >= 0)) {
-    throw new ConfigError('"seeds" must be a non-empty array of integers >= 0');
-  }
-  const targets = o.targets;
-  if (!Array.isArray(targets) || !targets.every((t) => typeof t === 'number' && t > 0 && t <= 1)) throw new ConfigError('"targets" must be an array of accuracies in (0, 1]');
-  const lastRounds = o.lastRounds;
-  if (!Number.isInteger(lastRounds) || (lastRounds as number) < 1) throw new ConfigError('"lastRounds" must be an integer >= 1');
-  const strategies = entries('strategies', o.strategies);
-  const baseline = str('baseline');
-  if (!strategies.some((s) => s.label === baseline)) throw new ConfigError(`baseline "${baseline}" is not one of the strategies' labels`);
-  if (typeof o.base !== 'object' || o.base === null) throw new ConfigError('"base" must be a config object');
+  const o = r.output;
+  if (!o.strategies.some((s) => s.label === o.baseline)) throw new ConfigError(`baseline "${o.baseline}" is not one of the strategies' labels`);
   return {
-    name: str('name'),
-    title: str('title'),
-    scale: str('scale'),
-    runtime,
-    clients: clients as number,
-    base: o.base as Record<string, unknown>,
-    strategies,
-    axes,
-    seeds: seeds as number[],
-    baseline,
-    targets: targets as number[],
-    lastRounds: lastRounds as number,
-    timeoutMin: typeof o.timeoutMin === 'number' ? o.timeoutMin : undefined,
+    name: o.name,
+    title: o.title,
+    scale: o.scale,
+    runtime: o.runtime,
+    clients: o.clients,
+    base: o.base,
+    strategies: o.strategies as AxisEntry[],
+    axes: o.axes as Record<string, AxisEntry[]>,
+    seeds: o.seeds,
+    baseline: o.baseline,
+    targets: o.targets,
+    lastRounds: o.lastRounds,
+    timeoutMin: o.timeoutMin,
   };
 }
 

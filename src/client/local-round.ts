@@ -6,7 +6,7 @@ import type { Dataset } from '../shared/data/dataset-store';
 import { evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
 import { deriveSeed } from '../shared/prng';
-import { PROTOCOL_VERSION, type EvaluationMessage, type RoundMessage, type UpdateMessage } from '../shared/protocol';
+import { PROTOCOL_VERSION, checkExtras, type EvaluationMessage, type RoundMessage, type UpdateMessage } from '../shared/protocol';
 import { attackerSlots, slotSplit, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
 import { strategyDefinition } from '../shared/strategies/registry';
 import { subtract, unpackWeights } from '../shared/weights';
@@ -79,7 +79,10 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   const labelMap = attacker ? poisonedLabelMap(cfg.attack, inp.ys.shape[1]!) : null;
   const ys = labelMap ? relabel(inp.ys, labelMap) : inp.ys;
 
-  const side = strategyDefinition(cfg.algorithm).client?.(cfg as never) ?? {};
+  const def = strategyDefinition(cfg.algorithm);
+  const side = def.client?.(cfg as never) ?? {};
+  // What came over the port is checked like an update: only the strategy's named vectors, model-sized and finite.
+  if (inp.perClient) checkExtras(inp.perClient, (def.payload?.perSlot ?? []).filter((k) => Object.hasOwn(inp.perClient!, k)), msg.weights.length, 'round extras');
   const scaffold = side.controlVariates === true;
   const c = msg.extras?.control ?? new Float32Array(msg.weights.length);
   const ck = inp.perClient?.clientControl ?? new Float32Array(msg.weights.length);

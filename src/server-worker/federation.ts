@@ -10,7 +10,6 @@ import { deriveSeed } from '../shared/prng';
 import {
   PROTOCOL_VERSION,
   ProtocolError,
-  checkVector,
   parseEvaluation,
   parseRegister,
   parseRunRequest,
@@ -23,13 +22,13 @@ import {
   type UnsignedBroadcast,
 } from '../shared/protocol';
 import { attackerSlots, expectedSteps, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
-import { evaluators, summarizeEvaluations } from '../shared/strategies/federated-eval';
 import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
-import type { AggregationInput, StrategyDefinition, StrategyUpdate } from '../shared/strategies/strategy';
-import type { ClientEvaluation, CoordinatorStatus, Rejection, RoundRecord, RunState } from '../shared/status';
+import type { StrategyUpdate } from '../shared/strategies/strategy';
+import type { CoordinatorStatus, Rejection, RoundRecord, RunState } from '../shared/status';
 import { initWeights, totalSize, type LayerSpec } from '../shared/weights';
-import { applyStep } from '../shared/strategies/common';
+import { aggregateRound } from './aggregate-round';
 import { ClientRegistry, type Connection } from './client-registry';
+import { FederatedEvaluations } from './federated-evaluations';
 import { RoundInProgress, type ClosedRound } from './round';
 import { clientRecords, droppedRecords, newRoundRecord, withEvaluation } from './round-record';
 
@@ -124,11 +123,8 @@ interface Run extends PersistedRun {
   keys: Map<string, { raw: Uint8Array; key: CryptoKey }>;
   /** Test-set evaluations not yet finished, by round. */
   evaluating: Set<number>;
-  /**
-   * Open federated evaluations by round: who was asked, what came back, and when it closes. A client evaluates
-   * after it sent its update, so the window outlives the round that carried the request.
-   */
-  fedEvals: Map<number, { asked: Map<string, number>; got: Map<string, ClientEvaluation>; timer: unknown }>;
+  /** Federated evaluations still open, by round. */
+  fedEvals: FederatedEvaluations;
   /** Per-client extras of the round in progress. */
   perClient: Map<string, Record<string, Float32Array>>;
 }
@@ -313,15 +309,7 @@ export class Federation {
     const e = parseEvaluation(raw, run.task.numClasses);
     this.registry.authenticate(conn, e.clientId, e.secret);
     if (e.runId !== run.runId) fail('wrong-run', `evaluation for run ${e.runId}, current run is ${run.runId}`);
-    const open = run.fedEvals.get(e.round);
-    if (!open) fail('wrong-round', `no evaluation of round ${e.round} is open`);
-    const slot = open.asked.get(e.clientId);
-    if (slot === undefined) fail('not-selected', `client ${e.clientId} was not asked to evaluate round ${e.round}`);
-    if (open.got.has(e.clientId)) fail('duplicate', `client ${e.clientId} already evaluated round ${e.round}`);
-    if (e.numSamples !== run.slotEval[slot]) fail('wrong-sample-count', `client ${e.clientId} evaluated ${e.numSamples} images; slot ${slot} holds ${run.slotEval[slot]}`);
-    const correct = e.classCorrect.reduce((a, b) => a + b, 0);
-    open.got.set(e.clientId, { clientId: e.clientId, slot, numSamples: e.numSamples, loss: e.loss, accuracy: e.numSamples ? correct / e.numSamples : 0 });
-    if (open.got.size >= open.asked.size) this.closeFederatedEval(run, e.round);
+    run.fedEvals.accept(e, run.slotEval);
   }
 
   // ---- controls ------------------------------------------------------------
@@ -378,7 +366,20 @@ export class Federation {
 
   private newRun(p: PersistedRun, weights: Float32Array): Run {
     const strategy = createStrategy(p.config.algorithm, paramsOf(p.config));
-    return {
+    const fedEvals = new FederatedEvaluations({
+      now: this.deps.now,
+      setTimer: this.deps.setTimer,
+      clearTimer: this.deps.clearTimer,
+      aggregate: (clients, asked) => strategy.aggregateEvaluate(clients, asked),
+      closed: (round, summary) => {
+        if (this.run !== run) return;
+        const i = run.history.findIndex((h) => h.round === round);
+        if (i >= 0) run.history[i] = { ...run.history[i], federatedEval: summary };
+        this.persist();
+        this.maybeDone(run);
+      },
+    });
+    const run: Run = {
       ...p,
       weights,
       strategy,
@@ -393,9 +394,10 @@ export class Federation {
       graceUntil: null,
       keys: new Map(),
       evaluating: new Set(),
-      fedEvals: new Map(),
+      fedEvals,
       perClient: new Map(),
     };
+    return run;
   }
 
   private async keyFor(run: Run, clientId: string): Promise<{ raw: Uint8Array; key: CryptoKey }> {
@@ -427,7 +429,7 @@ export class Federation {
     this.pauseRequested = false;
     this.run = null;
     if (!run) return;
-    for (const w of run.fedEvals.values()) this.deps.clearTimer(w.timer);
+    run.fedEvals.clear();
     // The model is freed only after the evaluation in progress is done with it (the task queues dispose).
     run.task?.dispose();
     await this.sendSigned(run, { v: PROTOCOL_VERSION, type: 'stop', runId: run.runId });
@@ -637,7 +639,16 @@ export class Federation {
       updates = updates.filter((u) => !cur.dropped.has(u.clientId));
     }
     const t0 = this.deps.now();
-    const out = await this.aggregate(run, cur.round, updates);
+    const out = await aggregateRound({
+      strategy: run.strategy,
+      state: run.strategyState as ComposedState,
+      config: cfg,
+      task: run.task!,
+      weights: run.weights,
+      round: cur.round,
+      numPartitions: run.numPartitions,
+      updates,
+    });
     if (this.run !== run) return null;
     const aggregateMs = this.deps.now() - t0;
     if (out.weights) {
@@ -668,44 +679,6 @@ export class Federation {
     return { round: cur.round, weights: run.weights };
   }
 
-  /** The strategy's aggregate, or the declared fallback, or a skipped round with its reason. */
-  private async aggregate(run: Run, round: number, updates: StrategyUpdate[]) {
-    const cfg = run.config;
-    const def = run.strategy.definition;
-    const none = (skipped: string) => ({ weights: null, state: run.strategyState, result: null, skipped });
-    if (updates.length === 0) return none('no updates: round skipped, w_t kept');
-    let strategy = run.strategy;
-    let state = run.strategyState as ComposedState;
-    let skipped: string | null = null;
-    const min = def.minUpdates?.(cfg as never) ?? 1;
-    if (updates.length < min) {
-      const why = `${def.name} needs ${min} updates, got ${updates.length}`;
-      const short = def.shortfall ?? { kind: 'skip' };
-      if (short.kind === 'skip') return none(`${why}: round skipped, w_t kept`);
-      strategy = createStrategy(short.strategy, paramsOf(cfg));
-      state = { ...state, inner: strategy.initState().inner };
-      skipped = `${why}: aggregated with ${short.strategy} instead`;
-    }
-    try {
-      const needs = needsOf(strategy.definition, cfg);
-      const input: AggregationInput = { global: run.weights, layers: run.task!.layers, updates, round, numClients: run.numPartitions, seed: cfg.seed, clientLr: cfg.lr };
-      if (needs.rootUpdate) input.serverUpdate = checkVector(await run.task!.rootUpdate(run.weights, round), run.weights.length, 'root update');
-      if (needs.validation) {
-        const losses = await run.task!.validationLosses([run.weights, ...updates.map((u) => applyStep(run.weights, u.delta, 1))], needs.validation);
-        const base = Math.max(losses[0], 1e-12);
-        input.validationIncrease = Object.fromEntries(updates.map((u, k) => [u.clientId, (losses[k + 1] - losses[0]) / base]));
-      }
-      const out = strategy.aggregate(input, state);
-      const bad = out.result.weights.findIndex((x) => !Number.isFinite(x));
-      if (bad >= 0) return none(`the aggregate is not finite (w[${bad}] = ${out.result.weights[bad]}): round skipped, w_t kept`);
-      // A fallback moves the server optimizer on; the strategy's own state stays as it was.
-      const next = strategy === run.strategy ? out.state : { ...out.state, inner: (run.strategyState as ComposedState).inner };
-      return { weights: out.result.weights, state: next, result: out.result, skipped };
-    } catch (e) {
-      return none(`aggregation failed (${e instanceof Error ? e.message : String(e)}): round skipped, w_t kept`);
-    }
-  }
-
   /** Test-set evaluation of a round's model, beside the next round; fills that round's record when done. */
   private evaluateCentrally(run: Run, round: number, weights: Float32Array): void {
     run.evaluating.add(round);
@@ -728,26 +701,11 @@ export class Federation {
       }));
   }
 
-  /** Asks every slot holder to evaluate `round`'s model on its own split; returns what the broadcast carries. */
+  /** Asks the strategy's evaluators (every slot holder) to score `round`'s model on their own split; what the broadcast carries. */
   private openFederatedEval(run: Run, round: number, closesAt: number): { round: number; slots: Record<string, number> } | null {
-    if (round < 1 || run.config.localEval <= 0 || !isEvalRound(run.config, round) || run.fedEvals.has(round)) return null;
-    const slots = evaluators(run.slotHolders);
-    const asked = new Map(Object.entries(slots).filter(([, s]) => run.slotEval[s] > 0));
-    if (asked.size === 0) return null;
-    const timer = this.deps.setTimer(() => this.closeFederatedEval(run, round), Math.max(0, closesAt - this.deps.now()) + 1);
-    run.fedEvals.set(round, { asked, got: new Map(), timer });
-    return { round, slots: Object.fromEntries(asked) };
-  }
-
-  private closeFederatedEval(run: Run, round: number): void {
-    const open = run.fedEvals.get(round);
-    if (!open || this.run !== run) return;
-    run.fedEvals.delete(round);
-    this.deps.clearTimer(open.timer);
-    const i = run.history.findIndex((h) => h.round === round);
-    if (i >= 0) run.history[i] = { ...run.history[i], federatedEval: summarizeEvaluations([...open.got.values()], open.asked.size) };
-    this.persist();
-    this.maybeDone(run);
+    if (round < 1 || run.config.localEval <= 0 || !isEvalRound(run.config, round)) return null;
+    const asked = new Map(Object.entries(run.strategy.configureEvaluate(run.slotHolders)).filter(([, s]) => run.slotEval[s] > 0));
+    return run.fedEvals.start(round, asked, closesAt) ? { round, slots: Object.fromEntries(asked) } : null;
   }
 
   /** No next round now (the last one, or a pause): the latest model goes out for evaluation only. */
@@ -777,7 +735,7 @@ export class Federation {
   /** Done once the last round is aggregated and both its evaluations are in. */
   private maybeDone(run: Run): void {
     if (this.run !== run || this.state !== 'running' || this.current || run.round < run.config.rounds) return;
-    if (run.evaluating.size > 0 || run.fedEvals.size > 0) return;
+    if (run.evaluating.size > 0 || run.fedEvals.pending > 0) return;
     const last = run.history.at(-1);
     this.setState('done', `finished ${run.round} rounds; final accuracy ${last?.accuracy?.toFixed(4) ?? '–'}`);
     this.persist();
@@ -814,7 +772,7 @@ export class Federation {
       const slot = run.slotHolders.indexOf(clientId);
       if (slot >= 0) run.slotHolders[slot] = null;
       run.keys.delete(clientId);
-      for (const [round, open] of run.fedEvals) if (open.asked.delete(clientId) && open.got.size >= open.asked.size) this.closeFederatedEval(run, round);
+      run.fedEvals.gone(clientId);
     }
     const cur = this.current;
     if (cur?.participants.has(clientId) && !cur.received.has(clientId) && !cur.dropped.has(clientId)) {
@@ -860,10 +818,6 @@ function claimedId(raw: unknown): string | null {
 /** Rounds whose model is evaluated: every evalEvery-th, and the last. */
 export function isEvalRound(cfg: Pick<FederationConfig, 'evalEvery' | 'rounds'>, round: number): boolean {
   return round >= 1 && (round % cfg.evalEvery === 0 || round === cfg.rounds);
-}
-
-function needsOf(def: StrategyDefinition, cfg: FederationConfig) {
-  return def.needs?.(cfg as never) ?? {};
 }
 
 /** A strategy that needs more updates per round than the run can ever send fails before round 1, not in it. */

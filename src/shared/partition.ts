@@ -1,5 +1,6 @@
 // Client data partitioners (spec §0.2). Deterministic from (labels, numClients, params, seed).
 // Every partitioner returns, per client, its sample indices as an Int32Array sorted ascending; parts are disjoint.
+import * as v from 'valibot';
 import { createRng, deriveSeed, sampleWithoutReplacement, shuffle, type Rng } from './prng';
 
 export const PARTITION_SCHEMES = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail'] as const;
@@ -45,6 +46,20 @@ function posInt(name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) fail(`${name} must be an integer >= ${min}, got ${v}`);
 }
 
+const finiteNumber = (key: string, rule: (x: number) => boolean, want: string) =>
+  v.optional(v.pipe(v.number(`${key} must be a finite number`), v.finite(`${key} must be a finite number`), v.check(rule, `${key} ${want}`)));
+
+/** The parameters alone; what depends on the data (labels per client ≤ classes, enough samples) is checked below. */
+const PARAMS_SCHEMA = v.object({
+  scheme: v.picklist(PARTITION_SCHEMES, `valid schemes: ${PARTITION_SCHEMES.join(', ')}`),
+  alpha: finiteNumber('alpha', (x) => x > 0, 'must be > 0 (e.g. 0.1 severe, 0.5 default, 100 ≈ IID)'),
+  shardsPerClient: finiteNumber('shardsPerClient', (x) => Number.isInteger(x) && x >= 1, 'must be an integer >= 1'),
+  labelsPerClient: finiteNumber('labelsPerClient', (x) => Number.isInteger(x) && x >= 1, 'must be an integer >= 1'),
+  beta: finiteNumber('beta', (x) => x > 0, 'must be > 0'),
+  imbalanceFactor: finiteNumber('imbalanceFactor', (x) => x >= 1, 'must be >= 1'),
+  minSamples: finiteNumber('minSamples', (x) => Number.isInteger(x) && x >= 0, 'must be an integer >= 0'),
+});
+
 /** Validates and fills defaults. Throws an Error naming the valid schemes / ranges. */
 export function validatePartitionParams(p: unknown, numClients: number, numClasses: number, n: number): PartitionParams {
   posInt('numClients', numClients, 1);
@@ -52,25 +67,14 @@ export function validatePartitionParams(p: unknown, numClients: number, numClass
   posInt('number of samples', n, 0);
   if (numClasses > 256) fail(`numClasses must be <= 256 (labels are a Uint8Array), got ${numClasses}`);
   if (typeof p !== 'object' || p === null) fail(`params must be an object like { scheme: 'iid' }; valid schemes: ${PARTITION_SCHEMES.join(', ')}`);
-  const o = p as Record<string, unknown>;
-  if (!PARTITION_SCHEMES.includes(o.scheme as PartitionScheme)) {
-    fail(`unknown partition scheme ${JSON.stringify(o.scheme)}; valid schemes: ${PARTITION_SCHEMES.join(', ')}`);
+  const parsed = v.safeParse(PARAMS_SCHEMA, p);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const key = issue.path?.[0]?.key;
+    fail(key === 'scheme' ? `unknown partition scheme ${JSON.stringify((p as { scheme?: unknown }).scheme)}; ${issue.message}` : `${issue.message}, got ${JSON.stringify(issue.input)}`);
   }
-  const r = { ...PARTITION_DEFAULTS, scheme: o.scheme as PartitionScheme } as Resolved;
-  for (const key of Object.keys(PARTITION_DEFAULTS) as Array<keyof typeof PARTITION_DEFAULTS>) {
-    const v = o[key];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${key} must be a finite number, got ${JSON.stringify(v)}`);
-    r[key] = v;
-  }
-  if (!(r.alpha > 0)) fail(`alpha must be > 0 (e.g. 0.1 severe, 0.5 default, 100 ≈ IID), got ${r.alpha}`);
-  if (!(r.beta > 0)) fail(`beta must be > 0, got ${r.beta}`);
-  if (!(r.imbalanceFactor >= 1)) fail(`imbalanceFactor must be >= 1, got ${r.imbalanceFactor}`);
-  posInt('shardsPerClient', r.shardsPerClient, 1);
-  posInt('minSamples', r.minSamples, 0);
-  if (!Number.isInteger(r.labelsPerClient) || r.labelsPerClient < 1 || r.labelsPerClient > numClasses) {
-    fail(`labelsPerClient must be an integer in 1..${numClasses} (numClasses), got ${r.labelsPerClient}`);
-  }
+  const r = { ...PARTITION_DEFAULTS, ...Object.fromEntries(Object.entries(parsed.output).filter(([, x]) => x !== undefined)) } as Resolved;
+  if (r.labelsPerClient > numClasses) fail(`labelsPerClient must be an integer in 1..${numClasses} (numClasses), got ${r.labelsPerClient}`);
   switch (r.scheme) {
     case 'iid':
     case 'labels':

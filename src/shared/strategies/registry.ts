@@ -9,6 +9,7 @@ import { fedatt } from './fedatt';
 import { fedavg } from './fedavg';
 import { fednova } from './fednova';
 import { fedadagrad, fedadam, fedavgm, fedyogi } from './fedopt';
+import { evaluators, summarizeEvaluations } from './federated-eval';
 import { fedprox } from './fedprox';
 import { fltrust } from './fltrust';
 import { krum, multiKrum } from './krum';
@@ -86,6 +87,8 @@ export type ComposedResult = AggregationResult & { weights: Float32Array };
 
 export interface ComposedStrategy extends Strategy<ComposedState> {
   definition: StrategyDefinition;
+  configureEvaluate: NonNullable<Strategy['configureEvaluate']>;
+  aggregateEvaluate: NonNullable<Strategy['aggregateEvaluate']>;
   aggregate(input: AggregationInput, state: ComposedState | null): { result: ComposedResult; state: ComposedState };
 }
 
@@ -109,6 +112,8 @@ export function createStrategy(name: string, params: Partial<Record<keyof Strate
     initState,
     // A state stored by an older version is the rule's own state.
     configureRound: inner.configureRound && ((state, ctx) => inner.configureRound!(isComposed(state) ? state.inner : state, ctx)),
+    configureEvaluate: inner.configureEvaluate ?? evaluators,
+    aggregateEvaluate: inner.aggregateEvaluate ?? summarizeEvaluations,
     aggregate(input, state) {
       const st = isComposed(state) ? state : state === null ? initState() : { ...initState(), inner: state };
       const out = inner.aggregate({ ...input, previousStep: st.prevStep }, st.inner);

@@ -3,6 +3,7 @@
 // Every rule is a pure function of (input, state) on flat Float32Array weight vectors with LayerSpec structure,
 // declared in one file (name, parameter schema, needs, factory) and listed in registry.ts.
 import type * as v from 'valibot';
+import type { ClientEvaluation, FederatedEvaluation } from '../status';
 import type { LayerSpec } from '../weights';
 import type { ServerOptimizerName } from './server-optimizer';
 
@@ -88,6 +89,10 @@ export interface Strategy<S = unknown> {
   configureRound?(state: S, ctx: RoundContext): RoundPayload;
   /** Pure: never mutates input or state; returns a fresh state. */
   aggregate(input: AggregationInput, state: S): { result: AggregationResult; state: S };
+  /** Federated evaluation: which clients evaluate a round's model (slot holders → client → slot). Default: all. */
+  configureEvaluate?(holders: ReadonlyArray<string | null>): Record<string, number>;
+  /** Federated evaluation: what the coordinator reports of the clients' results. Default: mean, worst 10%, minimum. */
+  aggregateEvaluate?(clients: readonly ClientEvaluation[], asked: number): FederatedEvaluation | null;
 }
 
 /** What clients do differently under this strategy; read by the client's local round. */
