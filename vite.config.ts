@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { requestCounter } from './scripts/request-counter';
+import { requestCounter } from './scripts/request-counter.ts';
 
 export default defineConfig({
   plugins: [requestCounter()],

@@ -449,7 +449,7 @@ async function main(): Promise<number> {
   if (aggregation) {
     const o = aggregation.options;
     const rounds = aggregation.rows.map((r) => r.rounds);
-    console.log(`\nAggregation in Node, own process (src/server-worker/aggregation/aggregation.bench.ts): fastest aggregate() ` +
+    console.log(`\nAggregation in Node, own process (src/shared/strategies/aggregation.bench.ts): fastest aggregate() ` +
       `call in ms and, in brackets, its\nratio to copying the same K client updates (each into a preallocated buffer; fastest of ` +
       `one copy per timed call, in alternation with them; medians in the JSON).\nModels: ${aggregation.models.map((m) => `${m.id.toUpperCase()} ${m.params.toLocaleString('en-US')} params in ${m.layers} tensors`).join(', ')} ` +
       `(layerSpecs(buildModel)). Synthetic updates: a common direction plus\nper-client noise, one client 10× larger; SCAFFOLD gets control ` +

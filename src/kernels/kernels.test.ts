@@ -1,4 +1,4 @@
-// All our wasm kernels together, as src/client/backend.ts would register them, on a CNN-S-shaped model.
+// All our wasm kernels together, as src/shared/ml/backend.ts registers them, on a CNN-S-shaped model.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,7 +63,7 @@ describe('CNN-S-shaped training on wasm with all our kernels', () => {
   });
 
   it('training steps leak no tensors or backend buffers', async () => {
-    // Steps as src/client/train.ts takes them (model.fit itself keeps one tensor per call, with stock kernels too).
+    // Steps as src/shared/ml/train.ts takes them (model.fit itself keeps one tensor per call, with stock kernels too).
     await tf.setBackend('wasm');
     const model = build();
     const opt = tf.train.sgd(0.05);

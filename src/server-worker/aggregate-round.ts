@@ -6,7 +6,7 @@ import { checkVector } from '../shared/protocol';
 import { applyStep } from '../shared/strategies/common';
 import { createStrategy, paramsOf, type ComposedResult, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
 import type { AggregationInput, StrategyUpdate } from '../shared/strategies/strategy';
-import type { Task } from './federation';
+import type { Task } from './types';
 
 export interface RoundToAggregate {
   strategy: ComposedStrategy;

@@ -2,7 +2,7 @@
 // protocol, and ports handed to Web Worker clients are client ports for good.
 import type { HeartbeatReply, KeyReply, RegisterReply } from '../shared/protocol';
 import type { CoordinatorStatus } from '../shared/status';
-import type { UpdateResult } from './federation';
+import type { UpdateResult } from './types';
 
 export interface ClientApi {
   register(msg: unknown): Promise<RegisterReply>;

@@ -10,7 +10,7 @@ import { attackSuccessRate } from '../shared/metrics';
 import { deriveSeed } from '../shared/prng';
 import { serverHoldout } from '../shared/run-plan';
 import { subtract } from '../shared/weights';
-import type { Task } from './federation';
+import type { Task } from './types';
 
 /** `dataset` needs train labels and the test split; train images too for fltrust or a validation split. */
 export function createTask(dataset: Dataset, config: FederationConfig): Task {

@@ -798,7 +798,7 @@ describe('Federation: reset during evaluation', () => {
     const gate = new Promise<void>((r) => (release = r));
     let calls = 0;
     const h = make(undefined, {
-      async evaluate(weights) {
+      async evaluate() {
         calls++;
         if (calls === 1) await gate;
         return { accuracy: 0.42, loss: 1, recall: [], targetedAsr: 0, numTensors: 0 };

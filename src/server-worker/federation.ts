@@ -1,5 +1,6 @@
-// The coordinator: run lifecycle (start, pause, reset, restore, persist), rounds, aggregation and evaluation.
-// Who the clients are lives in client-registry.ts, one round's bookkeeping in round.ts, the round's record in
+// The coordinator: run lifecycle (start, pause, reset, restore, persist), rounds and evaluation.
+// Who the clients are lives in client-registry.ts, one round's bookkeeping in round.ts, its aggregation in
+// aggregate-round.ts, the open federated evaluations in federated-evaluations.ts, the round's record in
 // round-record.ts. No tf and no browser APIs here: the SharedWorker injects them, and Node tests inject fakes.
 // Nothing a client sends can stop the coordinator: a bad message is rejected with its reason, a round that cannot
 // be aggregated is recorded as skipped, and the run goes on.
@@ -14,93 +15,21 @@ import {
   parseRegister,
   parseRunRequest,
   parseUpdate,
-  type BroadcastMessage,
-  type HeartbeatReply,
-  type KeyReply,
-  type RegisterReply,
   type RejectReason,
   type UnsignedBroadcast,
 } from '../shared/protocol';
 import { attackerSlots, expectedSteps, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
 import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
-import type { StrategyUpdate } from '../shared/strategies/strategy';
-import type { CoordinatorStatus, Rejection, RoundRecord, RunState } from '../shared/status';
-import { initWeights, totalSize, type LayerSpec } from '../shared/weights';
+import type { CoordinatorStatus, Rejection, RunState } from '../shared/status';
+import { initWeights, totalSize } from '../shared/weights';
 import { aggregateRound } from './aggregate-round';
 import { ClientRegistry, type Connection } from './client-registry';
 import { FederatedEvaluations } from './federated-evaluations';
 import { RoundInProgress, type ClosedRound } from './round';
+import type { ClientConnection, FederationDeps, PersistedRun, Task, UpdateResult } from './types';
+
+export type { ClientConnection, EvalResult, FederationDeps, PersistedRun, RunStore, Task, UpdateResult } from './types';
 import { clientRecords, droppedRecords, newRoundRecord, withEvaluation } from './round-record';
-
-export interface EvalResult {
-  accuracy: number;
-  loss: number;
-  recall: number[];
-  /** Share of test images of class TARGET_SOURCE (7) classified as TARGET_LABEL (1). */
-  targetedAsr: number;
-  numTensors: number;
-}
-
-/** What the coordinator needs that depends on tf and the dataset. Calls run one at a time (one model). */
-export interface Task {
-  numClasses: number;
-  trainLabels: Uint8Array;
-  layers: LayerSpec[];
-  /** On the test set (its first config.evalSamples images when that is > 0). */
-  evaluate(weights: Float32Array): Promise<EvalResult>;
-  /** FLTrust's Δ₀: the clients' local procedure on the server root set, from `weights`. */
-  rootUpdate(weights: Float32Array, round: number): Promise<Float32Array>;
-  /** Mean loss on the first `samples` images of the server validation split, for each weight vector. */
-  validationLosses(weights: Float32Array[], samples: number): Promise<number[]>;
-  /** Frees the model once the calls already queued are done. */
-  dispose(): void;
-}
-
-export interface PersistedRun {
-  runId: string;
-  config: FederationConfig;
-  state: RunState;
-  round: number;
-  numPartitions: number;
-  history: RoundRecord[];
-  /** What the aggregation strategy and the server optimizer carry between rounds. */
-  strategyState?: unknown;
-}
-
-export interface RunStore {
-  save(run: PersistedRun, weights: Float32Array): Promise<void>;
-  load(): Promise<{ run: PersistedRun; weights: Float32Array } | null>;
-  clear(): Promise<void>;
-}
-
-export interface FederationDeps {
-  now(): number;
-  setTimer(fn: () => void, ms: number): unknown;
-  clearTimer(handle: unknown): void;
-  broadcast(msg: BroadcastMessage): void;
-  loadTask(config: FederationConfig): Promise<Task>;
-  store: RunStore;
-  /** Calls onGone once the Web Lock a client holds for its life is free (its page or worker has gone). */
-  watchLock(lock: string, onGone: () => void): void;
-  coordinatorBackend(): string | null;
-  /** Random hex for client ids and secrets (default: WebCrypto). */
-  randomHex?(bytes: number): string;
-}
-
-export type UpdateResult = { accepted: true } | { accepted: false; reason: RejectReason; detail: string };
-
-/** What one client connection may do. Every call names the client by the id and secret it was issued. */
-export interface ClientConnection {
-  readonly connection: Connection;
-  register(raw: unknown): Promise<RegisterReply>;
-  heartbeat(raw: unknown): HeartbeatReply;
-  submitUpdate(raw: unknown): UpdateResult;
-  submitEvaluation(raw: unknown): UpdateResult;
-  /** This client's key for checking the run's broadcasts. */
-  runKey(raw: unknown): Promise<KeyReply>;
-  /** The strategy's extras for this client in this round (SCAFFOLD: its c_k). */
-  roundExtras(raw: unknown): Record<string, Float32Array>;
-}
 
 /** When resuming, how long to wait for every slot to be taken once minClients are back. */
 export const RESUME_GRACE_MS = 5_000;

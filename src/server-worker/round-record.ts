@@ -6,7 +6,7 @@ import type { StrategyUpdate } from '../shared/strategies/strategy';
 import { isTargeted } from '../shared/targeted-attack';
 import type { ClientRoundRecord, ClientRow, DroppedClient, RoundRecord } from '../shared/status';
 import { l2Norm } from '../shared/weights';
-import type { EvalResult } from './federation';
+import type { EvalResult } from './types';
 import type { RoundInProgress } from './round';
 import type { UpdateMessage } from '../shared/protocol';
 import type { AttackId } from '../shared/config';

@@ -1,6 +1,6 @@
 // The run survives every tab closing: config, history and the latest global weights live in IndexedDB.
 import { createStore, delMany, getMany, setMany } from 'idb-keyval';
-import type { PersistedRun, RunStore } from './federation';
+import type { PersistedRun, RunStore } from './types';
 
 export function idbRunStore(): RunStore {
   const store = createStore('fedtab-coordinator', 'run');

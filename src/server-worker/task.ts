@@ -4,7 +4,7 @@ import { useBackend } from '../shared/ml/backend';
 import { loadDataset } from '../shared/data/dataset-store';
 import { createTask } from './eval-task';
 import { strategyDefinition } from '../shared/strategies/registry';
-import type { Task } from './federation';
+import type { Task } from './types';
 
 /** wasm is the fastest CPU path; cpu is the fallback. */
 export async function initEvalBackend(): Promise<string> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ALGORITHMS, CONFIG_KEYS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../shared/config';
-import { FORM_GROUPS, formHtml, formValues, isShown, SHOW_WHEN, type FormControl } from './config-form';
+import { FORM_GROUPS, formHtml, formValues, isShown, type FormControl } from './config-form';
 
 /** The controls formHtml renders, parsed back into FormControl objects (no DOM in Node). */
 function controls(html: string): FormControl[] {

@@ -28,7 +28,7 @@ export const clip = defineStrategy({
     initState: () => null,
     aggregate(input) {
       const { totalSamples } = validateInput(who, input);
-      const { updates, global } = input;
+      const { updates } = input;
       const ds = deltas(updates);
       const norms = ds.map(norm);
       const bound = params.clipNorm > 0 ? params.clipNorm : median(norms);
