@@ -685,7 +685,12 @@ export class Federation {
 
   private track<T>(p: Promise<T>): Promise<T> {
     this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
+    void p
+      .catch((e: unknown) => {
+        // Nobody awaits this work: say what went wrong where people look.
+        this.message = `coordinator: ${e instanceof Error ? e.message : String(e)}`;
+      })
+      .finally(() => this.inflight.delete(p));
     return p;
   }
 
