@@ -42,7 +42,7 @@ describe('BroadcastInbox', () => {
     expect(await inbox.receive({ ...(await sign(round(2))), config: { ...DEFAULT_CONFIG, epochs: 100 } })).toBeNull(); // tampered after signing
     expect(await inbox.receive(await sign(round(3), other.key))).toBeNull(); // signed with a key that is not mine
     expect(await inbox.receive({ ...round(4), auth: { macs: {} } })).toBeNull(); // no MAC for me
-    expect(await inbox.receive({ ...round(5), config: { ...DEFAULT_CONFIG, epochs: 1e6 }, auth: { macs: {} } })).toBeNull(); // fails the schema
+    expect(await inbox.receive({ ...round(5), config: { ...DEFAULT_CONFIG, epochs: 1e6 }, auth: { macs: { me: new Uint8Array(32) } } })).toBeNull(); // fails the schema
     expect(await inbox.receive({ ...round(6), v: 1, auth: { macs: {} } })).toBeNull();
     expect(await inbox.receive(await sign(round(7, { runId: 'run-0' })))).toBeNull(); // the coordinator gives no key for it
     expect(inbox.dropped).toEqual({ stale: 1, 'bad-signature': 2, unsigned: 1, malformed: 1, 'bad-version': 1, 'no-key': 1 });
@@ -51,5 +51,24 @@ describe('BroadcastInbox', () => {
     expect(await inbox.receive(await sign({ v: PROTOCOL_VERSION, type: 'stop', runId: 'run-1' }))).toMatchObject({ type: 'stop' });
     expect(await inbox.receive(await sign(round(9)))).toBeNull();
     expect(inbox.dropped.stale).toBe(2);
+  });
+
+  it('floods cost little: cheap checks first, a bounded queue, one key request per unknown run', async () => {
+    const { inbox, sign, fetches } = await setup();
+    const valid = await sign(round(1));
+    // Many invented run ids: after the first failed key request for one, its messages are dropped at once.
+    const forged = await sign(round(2, { runId: 'run-x' }));
+    const results = await Promise.all(Array.from({ length: 20 }, () => inbox.receive(forged)));
+    expect(results.every((r) => r === null)).toBe(true);
+    expect(fetches()).toBeLessThanOrEqual(2);
+    // More waiting messages than the queue holds: the surplus is dropped as overload, not parsed.
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => inbox.receive({ ...valid, round: 100 + i })));
+    expect(burst.filter((r) => r === null).length).toBe(30);
+    expect(inbox.dropped.overload).toBeGreaterThan(0);
+    // A message naming ten thousand clients is not walked by the schema.
+    const huge = { ...valid, round: 5, auth: { macs: Object.fromEntries([['me', new Uint8Array(32)], ...Array.from({ length: 10_000 }, (_, i) => [`c${i}`, new Uint8Array(32)])]) } };
+    expect(await inbox.receive(huge)).toBeNull();
+    // The genuine round still goes through afterwards.
+    expect(await inbox.receive(valid)).toMatchObject({ round: 1 });
   });
 });

@@ -79,15 +79,22 @@ function numTensors(): number {
   }
 }
 
-/** Held for the client's whole life: the coordinator learns of a closed tab when it can take this lock. */
+/**
+ * Held for the client's whole life: the coordinator learns of a closed tab when it can take this lock. Another page
+ * can steal it (the request then rejects); the client takes it back, and its heartbeats show it never left.
+ */
 async function holdLifeLock(name: string): Promise<void> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
   if (!locks) return;
   await new Promise<void>((acquired) => {
-    void locks.request(name, () => {
-      acquired();
-      return new Promise<void>(() => {});
-    });
+    const take = () =>
+      void locks
+        .request(name, () => {
+          acquired();
+          return new Promise<void>(() => {});
+        })
+        .catch(() => setTimeout(take, 1000));
+    take();
   });
 }
 
@@ -150,7 +157,6 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       userAgent: globalThis.navigator?.userAgent ?? '',
       lock,
     });
-    inbox.forgetKeys();
     changed({ clientId: identity.clientId, state: 'idle', message: 'registered; waiting for a round' });
   }
 

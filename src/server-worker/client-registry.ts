@@ -16,6 +16,12 @@ export const MAX_CLIENTS = 256;
 /** A connection registers one client at a time and re-registers only a few times (after an eviction). */
 export const MAX_REGISTRATIONS_PER_CONNECTION = 4;
 export const HEARTBEAT_TIMEOUT_MS = 70_000;
+/**
+ * A freed life lock only says the client may be gone: any page of the origin can steal a lock (navigator.locks
+ * lists their names). The client is removed when it has also been silent this long; a live one (two heartbeats
+ * fit in it) stays, takes its lock back, and is watched again.
+ */
+export const GONE_CONFIRM_MS = 5_000;
 
 /** One port to the coordinator. `dashboard` ports control runs and register no client; `client` ports never control. */
 export interface Connection {
@@ -29,6 +35,7 @@ export interface Connection {
 
 export interface RegistryDeps {
   now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
   randomHex(bytes: number): string;
   /** Calls onGone once the client holding `lock` is gone (Web Locks in the browser). */
   watchLock(lock: string, onGone: () => void): void;
@@ -106,7 +113,7 @@ export class ClientRegistry {
       error: null,
       broadcastsDropped: {},
     });
-    this.deps.watchLock(msg.lock, () => this.remove(clientId, 'disconnected'));
+    this.watch(clientId, msg.lock);
     return { clientId, secret };
   }
 
@@ -138,12 +145,25 @@ export class ClientRegistry {
     return { registered: true };
   }
 
+  private watch(clientId: string, lock: string): void {
+    this.deps.watchLock(lock, () => {
+      const freedAt = this.deps.now();
+      this.deps.setTimer(() => {
+        const row = this.rows.get(clientId);
+        if (!row) return;
+        if (row.lastSeen <= freedAt) this.remove(clientId, 'disconnected');
+        else this.watch(clientId, lock); // still talking: its lock was taken from it, not given up
+      }, GONE_CONFIRM_MS);
+    });
+  }
+
   /** Forgets a client (gone or evicted); its connection may register again. */
   remove(clientId: string, reason: string): void {
     if (!this.rows.delete(clientId)) return;
     const own = this.owner.get(clientId);
     this.owner.delete(clientId);
-    if (own && reason !== 'disconnected') own.connection.evicted.add(clientId);
+    // Whatever the reason, a client that is still there hears "register again" instead of a rejection.
+    own?.connection.evicted.add(clientId);
     this.deps.gone(clientId, reason);
   }
 

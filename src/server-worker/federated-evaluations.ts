@@ -51,12 +51,20 @@ export class FederatedEvaluations {
     if (e.numSamples !== evalSamples[slot!]) fail('wrong-sample-count', `client ${e.clientId} evaluated ${e.numSamples} images; slot ${slot} holds ${evalSamples[slot!]}`);
     const correct = e.classCorrect.reduce((a, b) => a + b, 0);
     w!.got.set(e.clientId, { clientId: e.clientId, slot: slot!, numSamples: e.numSamples, loss: e.loss, accuracy: e.numSamples ? correct / e.numSamples : 0 });
-    if (w!.got.size >= w!.asked.size) this.close(e.round);
+    this.closeIfDone(e.round, w!);
   }
 
-  /** A client left: no window waits for it any longer. */
+  /** A client left: no window waits for it any longer (what it already sent stays). */
   gone(clientId: string): void {
-    for (const [round, w] of this.open) if (w.asked.delete(clientId) && w.got.size >= w.asked.size) this.close(round);
+    for (const [round, w] of this.open) {
+      if (w.got.has(clientId) || !w.asked.delete(clientId)) continue;
+      this.closeIfDone(round, w);
+    }
+  }
+
+  private closeIfDone(round: number, w: Window): void {
+    for (const id of w.asked.keys()) if (!w.got.has(id)) return;
+    this.close(round);
   }
 
   close(round: number): void {

@@ -4,7 +4,7 @@ import { ConfigError } from '../shared/config';
 import { PROTOCOL_VERSION, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../shared/protocol';
 import { expectedSteps, sampleSlots, stragglerPlan } from '../shared/run-plan';
 import type { LayerSpec } from '../shared/weights';
-import { MAX_CLIENTS, MAX_REGISTRATIONS_PER_CONNECTION } from './client-registry';
+import { GONE_CONFIRM_MS, MAX_CLIENTS, MAX_REGISTRATIONS_PER_CONNECTION } from './client-registry';
 import { Federation, RESUME_GRACE_MS, type ClientConnection, type PersistedRun, type RunStore, type Task } from './federation';
 
 /** Fake clock with a timer queue: advance() fires due timers in time order; jump() moves time without firing any (a throttled worker). */
@@ -291,9 +291,10 @@ describe('Federation: rounds', () => {
     h.submit('a', [1, 1, 1, 1, 1, 1]);
     h.submit('b', [1, 1, 1, 1, 1, 1]);
     h.locks.get(h.clients.get('c')!.lock)!();
+    h.clock.advance(GONE_CONFIRM_MS); // its lock is free and it said nothing since: gone
     await flush();
     expect(h.status().history[0].dropped).toEqual([{ clientId: h.id('c'), slot: 2, reason: 'disconnected', role: 'honest', straggler: null }]);
-    expect(h.last()).toMatchObject({ round: 2, numPartitions: 3, deadline: t0 + 10_000 });
+    expect(h.last()).toMatchObject({ round: 2, numPartitions: 3, deadline: t0 + GONE_CONFIRM_MS + 10_000 });
     expect(h.assigned()).toEqual({ a: 0, b: 1 });
     expect(h.status().clients.map((c) => h.alias(c.clientId))).toEqual(['a', 'b']);
 
@@ -528,6 +529,30 @@ describe('Federation: identities', () => {
     expect(h.row('a')).toMatchObject({ state: 'idle', error: null, kind: 'tab' });
     await expect(rogue.runKey({ v: PROTOCOL_VERSION, type: 'key', clientId: h.id('a'), secret: h.clients.get('a')!.secret, runId: h.last().runId })).rejects.toThrow(/wrong-connection/);
     expect(h.status().rejections.byReason).toEqual({ 'wrong-connection': 4, 'bad-secret': 1 });
+  });
+
+  it('a stolen life lock does not remove a client that keeps talking; it is watched again, and goes once it is silent', async () => {
+    const h = make();
+    await h.fed.start(CFG);
+    await h.register('a', 'b', 'c');
+    const a = h.clients.get('a')!;
+    const beat = () => a.conn.heartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', clientId: a.clientId, secret: a.secret });
+    // A rogue page steals a's lock (navigator.locks lists the names) and lets it go: the coordinator's watch fires.
+    h.locks.get(a.lock)!();
+    h.locks.delete(a.lock);
+    h.clock.advance(2000);
+    beat(); // a is still there
+    h.clock.advance(GONE_CONFIRM_MS);
+    await flush();
+    expect(h.status().clients.map((c) => h.alias(c.clientId))).toEqual(['a', 'b', 'c']);
+    expect(h.submit('a', Z6)).toEqual({ accepted: true });
+    // Watched again: when a really goes (lock free, then silence), it is removed, and its connection may come back.
+    expect(h.locks.has(a.lock)).toBe(true);
+    h.locks.get(a.lock)!();
+    h.clock.advance(GONE_CONFIRM_MS);
+    await flush();
+    expect(h.status().clients.map((c) => h.alias(c.clientId))).toEqual(['b', 'c']);
+    expect(beat()).toEqual({ registered: false });
   });
 
   it('registrations: one live client per connection, a few re-registrations, a global cap; refusals are counted', async () => {
@@ -777,6 +802,23 @@ describe('Federation: federated evaluation', () => {
     await h.fed.flush();
     expect(h.status().state).toBe('done');
     expect(h.status().history[1].federatedEval!.meanAccuracy).toBe(1);
+  });
+
+  it('a client that answered and then left does not close the window on the others', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, localEval: 0.1, rounds: 1 });
+    await h.register('a', 'b', 'c');
+    await h.completeRound();
+    expect(h.clients.get('a')!.conn.submitEvaluation(h.evaluation('a', 1, 10))).toEqual({ accepted: true });
+    h.locks.get(h.clients.get('a')!.lock)!();
+    h.clock.advance(GONE_CONFIRM_MS);
+    await flush();
+    expect(h.status().state).toBe('running'); // b and c still count
+    h.clients.get('b')!.conn.submitEvaluation(h.evaluation('b', 1, 5));
+    h.clients.get('c')!.conn.submitEvaluation(h.evaluation('c', 1, 9));
+    await flush();
+    expect(h.status().state).toBe('done');
+    expect(h.status().history[0].federatedEval!.clients.map((c) => h.alias(c.clientId))).toEqual(['a', 'b', 'c']);
   });
 
   it('a client that never evaluates holds the final evaluation only until the deadline', async () => {

@@ -49,7 +49,7 @@ interface Run extends PersistedRun {
   /** Set once a resumed run has waited its grace period. */
   graceUntil: number | null;
   /** Per-client HMAC keys for this run's broadcasts. */
-  keys: Map<string, { raw: Uint8Array; key: CryptoKey }>;
+  keys: Map<string, Promise<{ raw: Uint8Array; key: CryptoKey }>>;
   /** Test-set evaluations not yet finished, by round. */
   evaluating: Set<number>;
   /** Federated evaluations still open, by round. */
@@ -83,6 +83,7 @@ export class Federation {
   constructor(private deps: FederationDeps) {
     this.registry = new ClientRegistry({
       now: deps.now,
+      setTimer: deps.setTimer,
       randomHex: deps.randomHex ?? defaultRandomHex,
       watchLock: deps.watchLock,
       reject: (reason, detail, clientId) => this.reject(reason, detail, clientId),
@@ -179,7 +180,8 @@ export class Federation {
         const req = counted(raw, () => parseRunRequest(raw, 'key'));
         counted(raw, () => this.registry.authenticate(conn, req.clientId, req.secret));
         const run = this.run;
-        if (!run || run.runId !== req.runId) return counted(raw, () => fail('wrong-run', `run ${req.runId} is not the current run`));
+        // Not counted: an honest client asks for the key of whatever run id a forged broadcast named.
+        if (!run || run.runId !== req.runId) fail('wrong-run', `run ${req.runId} is not the current run`);
         return { runId: run.runId, key: (await this.keyFor(run, req.clientId)).raw.slice() };
       },
       roundExtras: (raw) =>
@@ -200,7 +202,9 @@ export class Federation {
     const cur = this.current;
     const run = this.run;
     const head = raw as { clientId?: unknown; secret?: unknown; runId?: unknown; round?: unknown } | null;
-    if (typeof head?.clientId === 'string' && typeof head.secret === 'string') this.registry.authenticate(conn, head.clientId, head.secret);
+    // Who is asking comes first: nobody else's update is even parsed.
+    if (typeof head?.clientId !== 'string' || typeof head.secret !== 'string') fail('malformed', 'an update names its clientId and secret');
+    this.registry.authenticate(conn, head.clientId, head.secret);
     if (!run?.task || !cur || this.finishing) {
       if (this.isLateForClosedRound(head)) fail('late', `update for round ${this.closed!.round} arrived after that round closed`);
       fail('wrong-round', 'no round is accepting updates');
@@ -243,7 +247,19 @@ export class Federation {
 
   // ---- controls ------------------------------------------------------------
 
-  async start(partial?: unknown): Promise<void> {
+  /** Start and reset run one after another: a start must not land in the middle of a reset, nor the reverse. */
+  private controls: Promise<unknown> = Promise.resolve();
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.controls.then(fn);
+    this.controls = next.catch(() => undefined);
+    return next;
+  }
+
+  start(partial?: unknown): Promise<void> {
+    return this.serially(() => this.startNow(partial));
+  }
+
+  private async startNow(partial?: unknown): Promise<void> {
     if (partial === undefined) {
       if (this.state !== 'paused' || !this.run) throw new ConfigError('nothing to resume: pass a config to start a run');
       this.pauseRequested = false;
@@ -267,6 +283,7 @@ export class Federation {
     if (this.run !== run || !run.task) return;
     run.weights = initWeights(run.task.layers, deriveSeed(config.seed, 'init'));
     await Promise.all(this.registry.all().map((c) => this.keyFor(run, c.clientId)));
+    if (this.run !== run) return;
     this.setState('waiting', this.waitingMessage());
     this.maybeBegin();
   }
@@ -281,7 +298,11 @@ export class Federation {
     }
   }
 
-  async reset(): Promise<void> {
+  reset(): Promise<void> {
+    return this.serially(() => this.resetNow());
+  }
+
+  private async resetNow(): Promise<void> {
     await this.clearRun();
     this.registry.clearRunFields();
     this.rejections = { total: 0, byReason: {}, recent: [] };
@@ -329,11 +350,16 @@ export class Federation {
     return run;
   }
 
-  private async keyFor(run: Run, clientId: string): Promise<{ raw: Uint8Array; key: CryptoKey }> {
+  /** The client's key for this run, made once (concurrent callers share it); none is kept for a client that left. */
+  private keyFor(run: Run, clientId: string): Promise<{ raw: Uint8Array; key: CryptoKey }> {
     let k = run.keys.get(clientId);
     if (!k) {
-      k = await newKey();
+      k = newKey();
       run.keys.set(clientId, k);
+      k.then(
+        () => void (this.registry.get(clientId) || run.keys.delete(clientId)),
+        () => void run.keys.delete(clientId),
+      );
     }
     return k;
   }
@@ -342,7 +368,7 @@ export class Federation {
     const live = new Map<string, CryptoKey>();
     for (const c of this.registry.all()) {
       const k = run.keys.get(c.clientId);
-      if (k) live.set(c.clientId, k.key);
+      if (k) live.set(c.clientId, (await k).key);
     }
     this.deps.broadcast(await this.track(signBroadcast(msg, live)));
   }
@@ -724,7 +750,8 @@ export class Federation {
     const r = this.rejections;
     r.total++;
     r.byReason[reason] = (r.byReason[reason] ?? 0) + 1;
-    const entry: Rejection = { at: this.deps.now(), clientId, round: this.current?.round ?? this.run?.round ?? 0, reason, detail };
+    // Details quote what was received: kept short, whatever a client sent.
+    const entry: Rejection = { at: this.deps.now(), clientId: clientId?.slice(0, 64) ?? null, round: this.current?.round ?? this.run?.round ?? 0, reason, detail: detail.slice(0, 300) };
     r.recent = [entry, ...r.recent].slice(0, MAX_RECENT_REJECTIONS);
   }
 

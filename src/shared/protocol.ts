@@ -17,6 +17,8 @@ export const MAX_CLASSES = 256;
 /** Clients named in one broadcast (assignments, evaluators, signatures). */
 export const MAX_BROADCAST_CLIENTS = 1024;
 const MAX_ID = 64;
+/** Longest text field (user agents, error messages) accepted before it is cut. */
+const MAX_TEXT = 10_000;
 
 /** 'node': a virtual client of the in-process Node runtime (scripts/node-runtime.ts). */
 export const CLIENT_KINDS = ['tab', 'worker', 'node'] as const;
@@ -26,7 +28,7 @@ export type ClientState = (typeof CLIENT_STATES)[number];
 const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 const BACKEND_OR_PENDING = [...BACKEND_NAMES, 'pending'] as const;
 /** Why a client dropped a broadcast: it counts them and reports the counts with its heartbeat. */
-export const BROADCAST_DROP_REASONS = ['malformed', 'bad-version', 'unsigned', 'bad-signature', 'no-key', 'stale'] as const;
+export const BROADCAST_DROP_REASONS = ['malformed', 'bad-version', 'unsigned', 'bad-signature', 'no-key', 'stale', 'overload'] as const;
 export type BroadcastDropReason = (typeof BROADCAST_DROP_REASONS)[number];
 
 export type RejectReason =
@@ -93,8 +95,13 @@ function reasonOf(issue: v.BaseIssue<unknown>): RejectReason {
 function parseWith<S extends v.GenericSchema>(schema: S, msg: unknown, type: string): v.InferOutput<S> {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) fail('malformed', `${type} message is not an object`);
   const o = msg as Record<string, unknown>;
-  if (o.v !== PROTOCOL_VERSION) fail('bad-version', `protocol version ${String(o.v)}, expected ${PROTOCOL_VERSION}`);
-  if (o.type !== type) fail('malformed', `expected type "${type}", got ${JSON.stringify(o.type)}`);
+  if (o.v !== PROTOCOL_VERSION) fail('bad-version', `protocol version ${String(o.v).slice(0, 20)}, expected ${PROTOCOL_VERSION}`);
+  if (o.type !== type) fail('malformed', `expected type "${type}", got "${String(o.type).slice(0, 40)}"`);
+  // Before the schema walks them: no list or text in any message is this long, so a flood of huge ones costs little.
+  for (const [key, x] of Object.entries(o)) {
+    if (Array.isArray(x) && x.length > MAX_LOSSES) fail('too-large', `${key} has ${x.length} entries (max ${MAX_LOSSES})`);
+    if (typeof x === 'string' && x.length > MAX_TEXT) fail('too-large', `${key} has ${x.length} characters (max ${MAX_TEXT})`);
+  }
   const r = v.safeParse(schema, msg);
   if (r.success) return r.output;
   const issue = r.issues[0];
