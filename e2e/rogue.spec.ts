@@ -39,7 +39,7 @@ test('a rogue page is refused everything it forges, every refusal is counted, an
   // The client tab turns rogue: beside its honest client, its page forges whatever it can.
   await tab.evaluate((script) => {
     const w = window as unknown as { rogue: Record<string, unknown[]> };
-    w.rogue = { ownForgeries: [], impersonations: [], portReplies: [] };
+    w.rogue = { ownForgeries: [], impersonations: [], portReplies: [], stolen: [] };
     const client = window.fedtabClient!;
     const ch = new BroadcastChannel('fedtab/v2');
     let forgedFor = 0;
@@ -82,6 +82,12 @@ test('a rogue page is refused everything it forges, every refusal is counted, an
       await reply('register', { type: 'APPLY', path: ['register'], argumentList: [raw(register)] });
       await reply('register-again', { type: 'APPLY', path: ['register'], argumentList: [raw(register)] });
       await reply('reset', { type: 'APPLY', path: ['reset'], argumentList: [] });
+      // (5) steal every other client's life lock (navigator.locks lists them): the coordinator must not drop them.
+      const held = (await navigator.locks.query()).held ?? [];
+      for (const l of held) {
+        if (l.name?.startsWith('fedtab-client-') && l.name !== lock) void navigator.locks.request(l.name, { steal: true }, async () => {});
+      }
+      w.rogue.stolen = held.filter((l) => l.name !== lock).map((l) => l.name!);
     })();
   }, coordinatorScript!);
 
@@ -107,6 +113,8 @@ test('a rogue page is refused everything it forges, every refusal is counted, an
   expect(dropped['bad-signature']).toBe(4 * 2 * 3);
   expect(dropped.malformed).toBe(4 * 3);
   expect(dropped.stale).toBe(4 * 3);
+  // (5): the stolen locks did not cost anyone their place.
+  expect(rogue.stolen.length).toBeGreaterThanOrEqual(4);
   // The honest run: every round aggregated all four updates, and it ends where the run without the rogue ended.
   expect(s.history.map((r) => r.clients.length)).toEqual([4, 4, 4]);
   expect(s.history.every((r) => r.skipped === null)).toBe(true);
