@@ -1,7 +1,7 @@
 // Drives a whole federation in headless Chromium: one dashboard tab, N client tabs, M worker clients.
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { configToQuery, type FederationConfig } from '../src/shared/config';
-import type { CoordinatorStatus, RoundRecord } from '../src/shared/status';
+import { settledRounds, type CoordinatorStatus, type RoundRecord } from '../src/shared/status';
 import { launchOptions } from './browser';
 import { ensureBuilt, serveDist } from './serve';
 // window.fedtab's type comes with the dashboard module.
@@ -79,7 +79,7 @@ export async function runFederation(opts: RunnerOptions): Promise<RunResult> {
       if (broken.length) throw new RunnerError(`client crashed: ${broken.map((c) => `${c.clientId}: ${c.error}`).join('; ')}`);
       if (status.state === 'error') throw new RunnerError(`coordinator error: ${status.error ?? status.message}`);
       if (printed === 0 && status.message !== lastMessage && status.history.length === 0) log(`  ${(lastMessage = status.message)}`);
-      for (; printed < status.history.length; printed++) opts.onRound?.(status.history[printed], status);
+      for (const ready = settledRounds(status); printed < ready; printed++) opts.onRound?.(status.history[printed], status);
       if (status.state === 'done') {
         const last = status.history.at(-1);
         if (!last || !Number.isFinite(last.accuracy)) throw new RunnerError('the run finished without a global test accuracy');

@@ -12,9 +12,9 @@ import { evaluateLocal, evaluationMessage, runLocalRound, slotData, type SlotDat
 import { buildModel } from '../src/shared/ml/models';
 import type { FederationConfig } from '../src/shared/config';
 import { CHANNEL_NAME, PROTOCOL_VERSION, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../src/shared/protocol';
-import type { CoordinatorStatus, RoundRecord } from '../src/shared/status';
+import { settledRounds, type CoordinatorStatus, type RoundRecord } from '../src/shared/status';
 import { createTask } from '../src/server-worker/eval-task';
-import { Federation, isEvalRound, type ClientConnection, type RunStore } from '../src/server-worker/federation';
+import { Federation, type ClientConnection, type RunStore } from '../src/server-worker/federation';
 import { loadDatasetFromDisk } from './node-dataset';
 
 export interface InProcessOptions {
@@ -26,7 +26,7 @@ export interface InProcessOptions {
 }
 
 let backendReady: Promise<void> | null = null;
-function initBackend(): Promise<void> {
+export function initBackend(): Promise<void> {
   backendReady ??= (async () => {
     registerConv2DBackpropFilter('wasm');
     registerConv2DBackpropInput('wasm');
@@ -166,17 +166,10 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
     let printed = 0;
     for (;;) {
       const status = fed.status();
-      // A round is printed once its evaluation is in (evaluation runs beside the next round).
-      while (printed < status.history.length && (status.history[printed].accuracy !== null || !isEvalRound(status.config!, status.history[printed].round))) {
-        opts.onRound?.(status.history[printed], status);
-        printed++;
-      }
+      for (const ready = settledRounds(status); printed < ready; printed++) opts.onRound?.(status.history[printed], status);
       if (failure) throw new Error(failure);
       if (status.state === 'error') throw new Error(`coordinator error: ${status.error ?? status.message}`);
-      if (status.state === 'done') {
-        for (; printed < status.history.length; printed++) opts.onRound?.(status.history[printed], status);
-        return { status, wallSeconds: (Date.now() - t0) / 1000 };
-      }
+      if (status.state === 'done') return { status, wallSeconds: (Date.now() - t0) / 1000 };
       if (Date.now() - t0 > opts.timeoutMs) throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
       await new Promise((r) => setTimeout(r, 50));
     }

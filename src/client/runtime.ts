@@ -238,9 +238,11 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       // An evaluation is extra: the client keeps training; the coordinator closes the evaluation without it.
       return changed({ state: 'idle', error: `evaluation of round ${round} failed: ${err instanceof Error ? err.message : String(err)}`, message: 'evaluation failed' });
     }
-    const res = await coordinator.submitEvaluation(evaluationMessage(e, identity, msg.runId, round));
+    // Not awaited: the next round's training need not wait for the coordinator's answer.
     const correct = e.classCorrect.reduce((a, b) => a + b, 0);
-    if (res.accepted && e.numSamples > 0) changed({ evalHistory: [...view.evalHistory, { round, accuracy: correct / e.numSamples }].slice(-200) });
+    void coordinator.submitEvaluation(evaluationMessage(e, identity, msg.runId, round)).then((res) => {
+      if (res.accepted && e.numSamples > 0) changed({ evalHistory: [...view.evalHistory, { round, accuracy: correct / e.numSamples }].slice(-200) });
+    }, () => undefined);
   }
 
   async function fit(msg: RoundMessage, slot: number): Promise<void> {

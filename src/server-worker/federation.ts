@@ -18,7 +18,7 @@ import {
   type RejectReason,
   type UnsignedBroadcast,
 } from '../shared/protocol';
-import { attackerSlots, expectedSteps, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
+import { attackerSlots, expectedSteps, isEvalRound, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
 import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
 import type { CoordinatorStatus, Rejection, RunState } from '../shared/status';
 import { initWeights, totalSize } from '../shared/weights';
@@ -574,10 +574,9 @@ export class Federation {
       if (this.current === cur) this.current = null;
       this.finishing = false;
     }
-    // The next round goes out first; the model of this one is evaluated beside it.
-    const next = this.run === run && this.state === 'running' ? this.nextRound(run) : null;
+    // The next round goes out first; the model of this one is then evaluated beside it.
+    if (this.run === run && this.state === 'running') await this.nextRound(run);
     if (evaluate && this.run === run) this.evaluateCentrally(run, evaluate.round, evaluate.weights);
-    await next;
   }
 
   /** Records the round; returns the model to evaluate on the test set, if this round is evaluated. */
@@ -774,11 +773,6 @@ function fail(reason: RejectReason, detail: string): never {
 function claimedId(raw: unknown): string | null {
   const id = (raw as { clientId?: unknown } | null)?.clientId;
   return typeof id === 'string' ? id.slice(0, 64) : null;
-}
-
-/** Rounds whose model is evaluated: every evalEvery-th, and the last. */
-export function isEvalRound(cfg: Pick<FederationConfig, 'evalEvery' | 'rounds'>, round: number): boolean {
-  return round >= 1 && (round % cfg.evalEvery === 0 || round === cfg.rounds);
 }
 
 /** A strategy that needs more updates per round than the run can ever send fails before round 1, not in it. */

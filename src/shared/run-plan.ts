@@ -170,3 +170,9 @@ export function sampleSlots(activeSlots: readonly number[], fraction: number, se
 export function trainSeed(cfg: FederationConfig, slot: number, round: number): number {
   return deriveSeed(cfg.seed, 'train', slot, round);
 }
+
+/** Rounds whose model is evaluated: every evalEvery-th, and the last. */
+export function isEvalRound(cfg: Pick<FederationConfig, 'evalEvery' | 'rounds'>, round: number): boolean {
+  return round >= 1 && (round % cfg.evalEvery === 0 || round === cfg.rounds);
+}
+

@@ -1,5 +1,6 @@
 // What the coordinator reports: the dashboard, window.fedtab.status() and the run JSON all read this.
 import type { BackendName, FederationConfig, StragglerMode } from './config';
+import { isEvalRound } from './run-plan';
 import type { BackendProbe, BroadcastDropReason, ClientKind, ClientState, RejectReason } from './protocol';
 
 export type RunState = 'idle' | 'preparing' | 'waiting' | 'running' | 'paused' | 'done' | 'error';
@@ -147,3 +148,15 @@ export interface CoordinatorStatus {
   broadcastsDropped: Partial<Record<BroadcastDropReason, number>>;
   error: string | null;
 }
+
+/**
+ * How many leading rounds of the history are settled enough to print: a round's test accuracy lands beside the next
+ * round, so a runner waits for it (rounds that are not evaluated, and every round once the run is done, count).
+ */
+export function settledRounds(s: Pick<CoordinatorStatus, 'history' | 'config' | 'state'>): number {
+  if (s.state === 'done' || !s.config) return s.history.length;
+  let n = 0;
+  while (n < s.history.length && (s.history[n].accuracy !== null || !isEvalRound(s.config, s.history[n].round))) n++;
+  return n;
+}
+

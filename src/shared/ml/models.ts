@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelId } from '../config';
 import { accuracyFromPredictions, confusionMatrix, perClassRecall } from '../metrics';
 import { packWeights, unpackWeights, type LayerSpec } from '../weights';
+import { yieldToEventLoop } from './yield';
 
 export const IMAGE_SHAPE = [28, 28, 1] as const;
 export const NUM_CLASSES = 10;
@@ -65,12 +66,16 @@ export function labelsToOneHot(labels: Uint8Array, indices?: ArrayLike<number>):
   return tf.tidy(() => tf.oneHot(tf.tensor1d(picked, 'int32'), NUM_CLASSES).toFloat() as tf.Tensor2D);
 }
 
-/** Mean cross-entropy, accuracy and per-class recall of `model` on a labelled set, in batches so memory stays bounded. */
+/**
+ * Mean cross-entropy, accuracy and per-class recall of `model` on a labelled set, in batches so memory stays bounded.
+ * It yields to the event loop between batches: in the coordinator it runs beside a round, whose messages must not
+ * wait seconds for it (wasm's data() resolves without letting other tasks in).
+ */
 export async function evaluate(
   model: tf.LayersModel,
   images: Uint8Array,
   labels: Uint8Array,
-  batchSize = 1000,
+  batchSize = 250,
 ): Promise<{ accuracy: number; loss: number; recall: number[]; confusion: Int32Array[] }> {
   const n = labels.length;
   const predictions = new Int32Array(n);
@@ -87,6 +92,7 @@ export async function evaluate(
     predictions.set(pv, start);
     lossSum += lv[0];
     tf.dispose([x, y, pred, loss]);
+    await yieldToEventLoop();
   }
   const confusion = confusionMatrix(predictions, labels, NUM_CLASSES);
   return { accuracy: accuracyFromPredictions(predictions, labels), loss: lossSum / n, recall: perClassRecall(confusion), confusion };
