@@ -277,41 +277,36 @@ export interface KeyReply {
 const auth = v.object({ macs: v.pipe(v.record(id, bytes), v.check((r) => Object.keys(r).length <= MAX_BROADCAST_CLIENTS, 'too many signatures')) });
 const slotMap = v.pipe(v.record(id, v.pipe(count, v.maxValue(100_000))), v.check((r) => Object.keys(r).length <= MAX_BROADCAST_CLIENTS, 'too many clients'));
 
-const ROUND = v.object({
+/** What every broadcast that carries a model has: the run, its config, the weights and their shapes. */
+const MODEL_BROADCAST = {
   v: v.literal(PROTOCOL_VERSION),
-  type: v.literal('round'),
   runId: id,
-  round: positiveInt,
   config: CONFIG_SCHEMA,
-  /** clientId → partition index, for the clients chosen this round. */
-  assignments: slotMap,
   numPartitions: v.pipe(positiveInt, v.maxValue(100_000)),
   deadline: v.pipe(finite, v.minValue(0)),
   layers: layerList,
   weights: float32,
+  auth,
+};
+/** Clients that should evaluate the weights on their local split, for the round the weights came out of. */
+const evaluateRequest = v.object({ round: count, slots: slotMap });
+
+const ROUND = v.object({
+  ...MODEL_BROADCAST,
+  type: v.literal('round'),
+  round: positiveInt,
+  /** clientId → partition index, for the clients chosen this round. */
+  assignments: slotMap,
   /** Strategy extras for everyone (SCAFFOLD: the server control variate c). */
   extras: v.optional(extras),
   /** Selected clients that have extras of their own to fetch over their port. */
   perClient: v.pipe(v.array(id), v.maxLength(MAX_BROADCAST_CLIENTS)),
-  /** Clients that should evaluate these weights on their local split, for the round they came out of. */
-  evaluate: v.nullable(v.object({ round: count, slots: slotMap })),
-  auth,
+  evaluate: v.nullable(evaluateRequest),
 });
 export type RoundMessage = v.InferOutput<typeof ROUND>;
 
-/** After the last round: the final model, for federated evaluation only. */
-const EVALUATE = v.object({
-  v: v.literal(PROTOCOL_VERSION),
-  type: v.literal('evaluate'),
-  runId: id,
-  config: CONFIG_SCHEMA,
-  numPartitions: v.pipe(positiveInt, v.maxValue(100_000)),
-  deadline: v.pipe(finite, v.minValue(0)),
-  layers: layerList,
-  weights: float32,
-  evaluate: v.object({ round: count, slots: slotMap }),
-  auth,
-});
+/** After the last round (or a pause): the latest model, for federated evaluation only. */
+const EVALUATE = v.object({ ...MODEL_BROADCAST, type: v.literal('evaluate'), evaluate: evaluateRequest });
 export type EvaluateMessage = v.InferOutput<typeof EVALUATE>;
 
 const STOP = v.object({ v: v.literal(PROTOCOL_VERSION), type: v.literal('stop'), runId: id, auth });
