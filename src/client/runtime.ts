@@ -240,6 +240,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     }
     // Not awaited: the next round's training need not wait for the coordinator's answer.
     const correct = e.classCorrect.reduce((a, b) => a + b, 0);
+    changed({ state: 'idle', message: `round ${round} model: ${e.numSamples ? ((100 * correct) / e.numSamples).toFixed(1) : '–'}% on this client's own split` });
     void coordinator.submitEvaluation(evaluationMessage(e, identity, msg.runId, round)).then((res) => {
       if (res.accepted && e.numSamples > 0) changed({ evalHistory: [...view.evalHistory, { round, accuracy: correct / e.numSamples }].slice(-200) });
     }, () => undefined);

@@ -12,6 +12,7 @@ declare global {
 }
 
 function render(root: HTMLElement, v: ClientView): void {
+  const dropped = Object.entries(v.broadcastsDropped).map(([r, n]) => `${r} ${n}`).join(', ');
   root.innerHTML = `
     <header><h1>fedtab <small>client ${esc(v.clientId)}</small></h1><span class="badge ${v.state}">${esc(v.state)}</span><span>${esc(v.message)}</span></header>
     <section class="summary">
@@ -23,6 +24,10 @@ function render(root: HTMLElement, v: ClientView): void {
       <div><b>local loss</b> ${fmt(v.localLoss, 4)}</div>
       <div><b>samples/s</b> ${fmt(v.samplesPerSec, 0)}</div>
       <div><b>tensors</b> ${v.numTensors}</div>
+      <div title="federated evaluation: the global model on the 10% of this client's data it never trains on"><b>global model on my data</b> ${
+        v.evalHistory.length ? `${fmt(v.evalHistory.at(-1)!.accuracy * 100, 1)}% (round ${v.evalHistory.at(-1)!.round})` : '–'
+      }</div>
+      ${dropped ? `<div class="error" title="broadcasts this client refused: unsigned, forged, replayed or malformed"><b>broadcasts dropped</b> ${esc(dropped)}</div>` : ''}
       <div><b>role</b> <span id="role" class="${v.role === 'honest' ? '' : 'error'}">${v.role === 'honest' ? 'honest' : `⚔ simulated ${esc(v.role)}`}</span>${
         v.straggler ? ` · straggler (${esc(v.straggler)})` : ''
       }</div>
@@ -36,6 +41,10 @@ function render(root: HTMLElement, v: ClientView): void {
     }</ul></section>
     <section class="chart">${
       v.lossHistory.length ? lineChartSvg([{ label: 'local training loss', color: '#d62728', values: v.lossHistory.map((h) => h.loss) }], { xLabel: 'participated round' }) : ''
+    }${
+      v.evalHistory.length > 1
+        ? lineChartSvg([{ label: 'global model on this client’s own data', color: '#ff7f0e', values: v.evalHistory.map((h) => h.accuracy) }], { xLabel: 'evaluated round', height: 200 })
+        : ''
     }</section>`;
 }
 
