@@ -8,9 +8,10 @@
 //     adagrad: v ← v + Δ²
 //     w ← w + η·m / (√v + τ)
 //   FedAvgM (Hsu, Qi, Brown, arXiv 1909.06335, 2019): v ← β·v + Δ; w ← w + η·v  (v_0 = 0)
-//   sgd: w ← w + η·Δ  (plain server learning rate; what applyStep in common.ts does)
+//   sgd: w ← w + η·Δ  (plain server learning rate: applyStep in common.ts)
 // Everything is computed in float64 per coordinate; the new weights are rounded once to float32. The state is
 // stored as Float32Arrays (it travels with the run into IndexedDB), so m and v are rounded to float32 between rounds.
+import { applyStep } from './common';
 
 export const SERVER_OPTIMIZERS = ['sgd', 'momentum', 'adam', 'yogi', 'adagrad'] as const;
 export type ServerOptimizerName = (typeof SERVER_OPTIMIZERS)[number];
@@ -83,14 +84,9 @@ export function serverOptimizerStep(
   checkBuffer('m', state.m, n);
   checkBuffer('v', state.v, n);
   const lr = p.serverLr;
-  const out = new Float32Array(n);
   const steps = state.steps + 1;
-
-  if (p.serverOpt === 'sgd') {
-    // Same expression as applyStep: bit-identical results.
-    for (let i = 0; i < n; i++) out[i] = global[i] + lr * step[i];
-    return { weights: out, state: { m: null, v: null, steps } };
-  }
+  if (p.serverOpt === 'sgd') return { weights: applyStep(global, step, lr), state: { m: null, v: null, steps } };
+  const out = new Float32Array(n);
 
   if (p.serverOpt === 'momentum') {
     const beta = p.serverMomentum;
