@@ -222,7 +222,7 @@ const UPDATE = v.object({
 });
 export type UpdateMessage = v.InferOutput<typeof UPDATE>;
 
-/** Shape checks only: who may send it and whether it is expected is the round's business (round-controller.ts). */
+/** Shape checks only: who may send it and whether it is expected is the round's business (server-worker/round.ts). */
 export function parseUpdate(msg: unknown, layers: readonly LayerSpec[]): UpdateMessage {
   const u = parseWith(UPDATE, msg, 'update');
   if (!specsEqual(u.layers, layers)) fail('shape-mismatch', 'layer shapes differ from the global model');
@@ -324,11 +324,9 @@ export function parseBroadcast(msg: unknown): BroadcastMessage {
   const m = type === 'evaluate' ? parseWith(EVALUATE, msg, 'evaluate') : parseWith(ROUND, msg, 'round');
   const size = totalSize(m.layers);
   checkVector(m.weights, size, 'weights');
-  if (m.type === 'round') {
-    for (const [k, x] of Object.entries(m.extras ?? {})) checkVector(x, size, `extras.${k}`);
-    for (const slot of Object.values(m.assignments)) if (slot >= m.numPartitions) fail('malformed', `slot ${slot} is beyond ${m.numPartitions} partitions`);
-  }
-  for (const slot of Object.values(m.evaluate?.slots ?? {})) if (slot >= m.numPartitions) fail('malformed', `slot ${slot} is beyond ${m.numPartitions} partitions`);
+  if (m.type === 'round') for (const [k, x] of Object.entries(m.extras ?? {})) checkVector(x, size, `extras.${k}`);
+  const slots = [...(m.type === 'round' ? Object.values(m.assignments) : []), ...Object.values(m.evaluate?.slots ?? {})];
+  for (const slot of slots) if (slot >= m.numPartitions) fail('malformed', `slot ${slot} is beyond ${m.numPartitions} partitions`);
   return m;
 }
 
