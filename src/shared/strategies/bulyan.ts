@@ -9,7 +9,7 @@
 // and hand the pick to index order — an outlier listed first would then be selected. Like Flower's aggregate_krum
 // (which its Bulyan calls), we therefore always sum at least the single nearest distance.
 import { byClient, deltas, validateInput } from './common';
-import { BYZANTINE } from './krum';
+import { BYZANTINE, krumScore } from './krum';
 import { defineStrategy } from './strategy';
 import { pairwiseSquaredDistances } from './vector-math';
 
@@ -35,11 +35,7 @@ function iteratedKrum(dist: Float64Array, n: number, f: number, theta: number): 
     let bestScore = Infinity;
     // `remaining` stays in ascending original order, so the first strict minimum is the lowest-index tie.
     for (const k of remaining) {
-      let c = 0;
-      for (const j of remaining) if (j !== k) others[c++] = dist[k * n + j];
-      const row = others.subarray(0, c).sort();
-      let s = 0;
-      for (let t = 0; t < nearest; t++) s += row[t];
+      const s = krumScore(dist, n, k, remaining, nearest, others);
       if (best < 0 || s < bestScore) {
         best = k;
         bestScore = s;

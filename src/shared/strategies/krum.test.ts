@@ -22,6 +22,9 @@ describe('krum / multi-krum', () => {
     expect(result.clientWeights).toEqual({ A: 0, B: 1, C: 0, D: 0, E: 0 });
     expect(result.flagged.map((f) => f.clientId).sort()).toEqual(['A', 'C', 'D', 'E']);
     expect(result.flagged[0].reason).toMatch(/^krum: not selected/);
+    // Ranked by (score, index): B 2, A 3, D 3, C 6, E 526.
+    expect(result.flagged.map((f) => f.reason.match(/rank (\d)\/5, kept 1/)?.[1])).toEqual(['2', '3', '4', '5']);
+    expect(result.flagged.map((f) => f.clientId)).toEqual(['A', 'D', 'C', 'E']);
   });
 
   it('multi-krum averages the m = n − f = 4 best (drops the outlier E), unweighted', () => {

@@ -9,22 +9,27 @@ import { byClient, deltas, validateInput } from './common';
 import { defineStrategy, type Strategy } from './strategy';
 import { pairwiseSquaredDistances, weightedSum } from './vector-math';
 
+/**
+ * Krum's score of update k among `members` (indices into the n×n row-major squared distances `dist`): the sum of
+ * its `nearest` smallest distances to the other members. `scratch` holds at least |members| values.
+ */
+export function krumScore(dist: Float64Array, n: number, k: number, members: readonly number[], nearest: number, scratch: Float64Array): number {
+  let c = 0;
+  for (const j of members) if (j !== k) scratch[c++] = dist[k * n + j];
+  const row = scratch.subarray(0, c).sort();
+  let s = 0;
+  for (let t = 0; t < nearest; t++) s += row[t];
+  return s;
+}
+
 /** Krum scores of each update (exported for tests and diagnostics). */
 export function krumScores(ds: readonly Float32Array[], f: number): number[] {
   const n = ds.length;
   if (!(n > 2 * f + 2)) throw new Error(`krum needs n > 2f + 2: n=${n}, f=${f}`);
   const dist = pairwiseSquaredDistances(ds);
-  const nearest = n - f - 2;
-  const scores: number[] = [];
-  for (let k = 0; k < n; k++) {
-    const others: number[] = [];
-    for (let j = 0; j < n; j++) if (j !== k) others.push(dist[k * n + j]);
-    others.sort((a, b) => a - b);
-    let s = 0;
-    for (let i = 0; i < nearest; i++) s += others[i];
-    scores.push(s);
-  }
-  return scores;
+  const all = Array.from({ length: n }, (_, k) => k);
+  const scratch = new Float64Array(n);
+  return all.map((k) => krumScore(dist, n, k, all, n - f - 2, scratch));
 }
 
 /** f, shared by Krum, Multi-Krum and Bulyan. */
@@ -39,20 +44,21 @@ function krumLike(name: 'krum' | 'multi-krum', params: { byzantine: number; mult
       const { updates } = input;
       const n = updates.length;
       const f = params.byzantine;
-      const scores = krumScores(deltas(updates), f);
+      const ds = deltas(updates);
+      const scores = krumScores(ds, f);
       const m = name === 'krum' ? 1 : params.multiKrumM || n - f;
       if (m > n) throw new Error(`${name}: multiKrumM=${m} exceeds the ${n} received updates`);
       // Stable sort on (score, index): ties keep update order.
       const order = scores.map((_, k) => k).sort((a, b) => scores[a] - scores[b] || a - b);
       const coeff = new Array<number>(n).fill(0);
       for (const k of order.slice(0, m)) coeff[k] = 1 / m;
-      const flagged = order.slice(m).map((k) => ({
+      const flagged = order.slice(m).map((k, i) => ({
         clientId: updates[k].clientId,
-        reason: `${name}: not selected (score ${scores[k].toPrecision(4)}, rank ${order.indexOf(k) + 1}/${n}, kept ${m})`,
+        reason: `${name}: not selected (score ${scores[k].toPrecision(4)}, rank ${m + i + 1}/${n}, kept ${m})`,
       }));
       return {
         result: {
-          step: weightedSum(deltas(updates), coeff),
+          step: weightedSum(ds, coeff),
           clientWeights: byClient(updates, coeff),
           flagged,
         },
