@@ -8,7 +8,7 @@ import { registerConv2DBackpropFilter } from '../src/kernels/conv2d-backprop-fil
 import { registerConv2DBackpropInput } from '../src/kernels/conv2d-backprop-input';
 import { channelColluders, type Colluders } from '../src/client/attacks';
 import { BroadcastInbox } from '../src/client/broadcast-inbox';
-import { evaluateLocal, evaluationMessage, runLocalRound, slotData, type SlotData } from '../src/client/local-round';
+import { evaluateLocal, evaluationJob, evaluationMessage, jobFor, runLocalRound, slotData, type SlotData } from '../src/client/local-round';
 import { buildModel } from '../src/shared/ml/models';
 import type { FederationConfig } from '../src/shared/config';
 import { CHANNEL_NAME, PROTOCOL_VERSION, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../src/shared/protocol';
@@ -100,21 +100,14 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
     });
     if (sendAt > Date.now()) await new Promise((r) => setTimeout(r, sendAt - Date.now()));
     c.conn.submitUpdate(update);
-    const ev = msg.evaluate?.slots[c.id.clientId];
-    if (ev !== undefined && msg.evaluate) await evaluate(c, msg, ev, msg.evaluate.round);
+    const ev = evaluationJob(msg, c.id.clientId);
+    if (ev) await evaluate(c, ev.msg, ev.slot, ev.round);
   }
 
   function handle(c: VirtualClient, msg: BroadcastMessage): Promise<void> | null {
-    if (msg.type === 'stop') return null;
-    const me = c.id.clientId;
-    if (msg.type === 'evaluate') {
-      const slot = msg.evaluate.slots[me];
-      return slot === undefined ? null : evaluate(c, msg, slot, msg.evaluate.round);
-    }
-    const slot = msg.assignments[me];
-    if (slot !== undefined) return clientRound(c, msg, slot);
-    const ev = msg.evaluate?.slots[me];
-    return ev !== undefined && msg.evaluate ? evaluate(c, msg, ev, msg.evaluate.round) : null;
+    const job = msg.type === 'stop' ? null : jobFor(msg, c.id.clientId);
+    if (!job) return null;
+    return job.kind === 'fit' ? clientRound(c, job.msg, job.slot) : evaluate(c, job.msg, job.slot, job.round);
   }
 
   function deliver(raw: BroadcastMessage): void {

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig, type FederationConfig } from '../shared/config.ts';
-import { PROTOCOL_VERSION, type RoundMessage } from '../shared/protocol.ts';
+import { PROTOCOL_VERSION, type EvaluateMessage, type RoundMessage } from '../shared/protocol.ts';
 import { createRng } from '../shared/prng.ts';
 import { attackerSlots, stragglerPlan } from '../shared/run-plan.ts';
 import { l2Norm, subtract } from '../shared/weights.ts';
 import type { Colluders } from './attacks.ts';
-import { evaluateLocal, runLocalRound, LATE_REPLY_MS, type LocalRoundInput, type LocalRoundResult } from './local-round.ts';
+import { evaluateLocal, evaluationJob, jobFor, runLocalRound, LATE_REPLY_MS, type LocalRoundInput, type LocalRoundResult } from './local-round.ts';
 import { buildModel, getFlatWeights, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models.ts';
 
 const PIXELS = 28 * 28;
@@ -126,6 +126,31 @@ async function honest(slot: number, which: 'clean' | 'flipped' | 'targeted' = 'c
   }
   return honestCache.get(key)!;
 }
+
+describe('jobFor: what a broadcast asks of a client', () => {
+  // 'me' trains slot 2 (others: slots 0, 1); the round also asks slots 2 and 3's holders to evaluate round 4's model.
+  const round = () => ({ ...roundMsg({}, { slot: 2, round: 5, others: [0, 1] }), evaluate: { round: 4, slots: { me: 2, watcher: 3 } } });
+
+  it('a client assigned a slot trains it; its evaluation comes after, from evaluationJob', () => {
+    const msg = round();
+    expect(jobFor(msg, 'me')).toEqual({ kind: 'fit', msg, slot: 2 });
+    expect(evaluationJob(msg, 'me')).toEqual({ kind: 'eval', msg, slot: 2, round: 4 });
+  });
+
+  it('a client that only evaluates gets the evaluation of the round the weights came out of', () => {
+    const msg = round();
+    expect(jobFor(msg, 'watcher')).toEqual({ kind: 'eval', msg, slot: 3, round: 4 });
+    expect(jobFor({ ...msg, evaluate: null }, 'watcher')).toBeNull();
+    expect(jobFor(msg, 'stranger')).toBeNull();
+  });
+
+  it('an evaluate broadcast (after the last round) asks its evaluators only', () => {
+    const { assignments: _a, extras: _e, perClient: _p, round: _r, ...rest } = round();
+    const msg: EvaluateMessage = { ...rest, type: 'evaluate', evaluate: { round: 5, slots: { me: 2 } } };
+    expect(jobFor(msg, 'me')).toEqual({ kind: 'eval', msg, slot: 2, round: 5 });
+    expect(jobFor(msg, 'other-0')).toBeNull();
+  });
+});
 
 describe('runLocalRound: honest fedavg', () => {
   it('delta = new weights − sent weights, steps = epochs·ceil(n/B), no extras, not an attacker', async () => {

@@ -6,7 +6,7 @@ import type { Dataset } from '../shared/data/dataset-store';
 import { evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
 import { deriveSeed } from '../shared/prng';
-import { PROTOCOL_VERSION, checkExtras, type EvaluationMessage, type RoundMessage, type UpdateMessage } from '../shared/protocol';
+import { PROTOCOL_VERSION, checkExtras, type EvaluateMessage, type EvaluationMessage, type RoundMessage, type UpdateMessage } from '../shared/protocol';
 import { attackerSlots, slotSplit, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
 import { strategyDefinition } from '../shared/strategies/registry';
 import { subtract, unpackWeights } from '../shared/weights';
@@ -14,6 +14,26 @@ import { attackScale, craftUpdate, forgeLosses, poisonedLabelMap, type Colluders
 
 /** A late straggler replies this long after the deadline. */
 export const LATE_REPLY_MS = 500;
+
+/** What a broadcast asks of one client: train the round in a slot, or evaluate a global model on a slot's split. */
+export type ClientJob =
+  | { kind: 'fit'; msg: RoundMessage; slot: number }
+  | { kind: 'eval'; msg: RoundMessage | EvaluateMessage; slot: number; round: number };
+
+/** The client's job in a round or evaluate broadcast, or null if it names the client for neither. */
+export function jobFor(msg: RoundMessage | EvaluateMessage, clientId: string): ClientJob | null {
+  if (msg.type === 'round') {
+    const slot = msg.assignments[clientId];
+    if (slot !== undefined) return { kind: 'fit', msg, slot };
+  }
+  return evaluationJob(msg, clientId);
+}
+
+/** The federated evaluation a broadcast asks of the client; a client that trains the round runs it after its update. */
+export function evaluationJob(msg: RoundMessage | EvaluateMessage, clientId: string): Extract<ClientJob, { kind: 'eval' }> | null {
+  const slot = msg.evaluate?.slots[clientId];
+  return slot !== undefined && msg.evaluate ? { kind: 'eval', msg, slot, round: msg.evaluate.round } : null;
+}
 
 export interface LocalRoundInput {
   msg: RoundMessage;

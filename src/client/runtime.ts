@@ -22,7 +22,7 @@ import type { ClientApi } from '../server-worker/api';
 import { channelColluders } from './attacks';
 import { selectBackend } from './backend';
 import { BroadcastInbox } from './broadcast-inbox';
-import { evaluateLocal, evaluationMessage, runLocalRound, slotData, type SlotData } from './local-round';
+import { evaluateLocal, evaluationJob, evaluationMessage, jobFor, runLocalRound, slotData, type ClientJob, type SlotData } from './local-round';
 
 export const HEARTBEAT_MS = 2000;
 /** Where simulated ALIE attackers share their honest updates (attacks.ts). */
@@ -98,8 +98,6 @@ async function holdLifeLock(name: string): Promise<void> {
   });
 }
 
-type Job = { kind: 'fit'; msg: RoundMessage; slot: number } | { kind: 'eval'; msg: RoundMessage | EvaluateMessage; slot: number; round: number };
-
 export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   const coordinator = Comlink.wrap<ClientApi>(opts.port);
   const lock = `fedtab-client-${crypto.randomUUID()}`;
@@ -143,7 +141,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   let model: { key: string; net: tf.LayersModel } | null = null;
   let busy = false;
   /** Work that arrived while busy: the newest round of the run (an older one's deadline has passed) and evaluations. */
-  let pending: Job[] = [];
+  let pending: ClientJob[] = [];
   let stoppedRunId: string | null = null;
   const colluders = channelColluders(new BroadcastChannel(COLLUDER_CHANNEL));
 
@@ -289,11 +287,11 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       message: res.accepted ? `round ${msg.round} update accepted` : `round ${msg.round} update rejected: ${res.reason} (${res.detail})`,
     });
     // The model this round started from is the previous round's result: evaluate it now that the update is in.
-    const ev = msg.evaluate?.slots[me.clientId];
-    if (ev !== undefined && msg.evaluate) await evaluate(msg, ev, msg.evaluate.round);
+    const ev = evaluationJob(msg, me.clientId);
+    if (ev) await evaluate(ev.msg, ev.slot, ev.round);
   }
 
-  async function work(job: Job): Promise<void> {
+  async function work(job: ClientJob): Promise<void> {
     busy = true;
     try {
       if (job.kind === 'fit') await fit(job.msg, job.slot);
@@ -309,7 +307,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     }
   }
 
-  function enqueue(job: Job): void {
+  function enqueue(job: ClientJob): void {
     if (!busy) return void work(job);
     // A newer round of the same run replaces an older queued one: the coordinator has moved on from it.
     if (job.kind === 'fit') pending = pending.filter((j) => !(j.kind === 'fit' && j.msg.runId === job.msg.runId));
@@ -327,15 +325,8 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       changed({ state: busy ? view.state : 'idle', slot: null, round: null, message: 'run stopped' });
       return;
     }
-    if (msg.type === 'evaluate') {
-      const slot = msg.evaluate.slots[me];
-      if (slot !== undefined) enqueue({ kind: 'eval', msg, slot, round: msg.evaluate.round });
-      return;
-    }
-    const slot = msg.assignments[me];
-    if (slot !== undefined) return enqueue({ kind: 'fit', msg, slot });
-    const ev = msg.evaluate?.slots[me];
-    if (ev !== undefined && msg.evaluate) enqueue({ kind: 'eval', msg, slot: ev, round: msg.evaluate.round });
+    const job = jobFor(msg, me);
+    if (job) enqueue(job);
   }
 
   const channel = new BroadcastChannel(CHANNEL_NAME);
