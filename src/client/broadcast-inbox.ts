@@ -12,6 +12,7 @@ import {
   type BroadcastDropReason,
   type BroadcastMessage,
 } from '../shared/protocol';
+import { serialQueue } from '../shared/serial';
 
 export interface InboxOptions {
   /** This client's identity once registered (null before: nothing can be verified yet). */
@@ -45,7 +46,7 @@ export class BroadcastInbox {
   private lastRound = new Map<string, number>();
   private evaluated = new Set<string>();
   private stopped = new Set<string>();
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly serial = serialQueue();
   private queued = 0;
 
   constructor(private opts: InboxOptions) {}
@@ -56,9 +57,7 @@ export class BroadcastInbox {
     if (early) return Promise.resolve(this.drop(early));
     if (this.queued >= MAX_QUEUED) return Promise.resolve(this.drop('overload'));
     this.queued++;
-    const next = this.chain.then(() => this.check(raw)).finally(() => this.queued--);
-    this.chain = next.catch(() => undefined);
-    return next;
+    return this.serial(() => this.check(raw).finally(() => this.queued--));
   }
 
   /** What can be told without parsing: not for this client, a replay, a run without a key, or too big to be genuine. */

@@ -9,6 +9,7 @@ import type { FederationConfig } from '../shared/config';
 import { attackSuccessRate } from '../shared/metrics';
 import { deriveSeed } from '../shared/prng';
 import { serverHoldout } from '../shared/run-plan';
+import { serialQueue } from '../shared/serial';
 import { subtract } from '../shared/weights';
 import type { Task } from './types';
 
@@ -24,12 +25,8 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
   };
   // One model serves every call, and a call awaits between batches: calls queue so none sets weights under another,
   // and dispose waits for the ones in flight (a reset during an evaluation must not free the model it is using).
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> => {
-    const run = queue.then(() => fn(...args));
-    queue = run.catch(() => undefined);
-    return run;
-  };
+  const queue = serialQueue();
+  const serial = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> => queue(() => fn(...args));
   return {
     numClasses: dataset.numClasses,
     trainLabels: dataset.train.labels,

@@ -19,6 +19,7 @@ import {
   type UnsignedBroadcast,
 } from '../shared/protocol';
 import { attackerSlots, expectedSteps, isEvalRound, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
+import { serialQueue } from '../shared/serial';
 import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
 import type { CoordinatorStatus, Rejection, RunState } from '../shared/status';
 import { initWeights, totalSize } from '../shared/weights';
@@ -247,12 +248,7 @@ export class Federation {
   // ---- controls ------------------------------------------------------------
 
   /** Start and reset run one after another: a start must not land in the middle of a reset, nor the reverse. */
-  private controls: Promise<unknown> = Promise.resolve();
-  private serially<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.controls.then(fn);
-    this.controls = next.catch(() => undefined);
-    return next;
-  }
+  private readonly serially = serialQueue();
 
   start(partial?: unknown): Promise<void> {
     return this.serially(() => this.startNow(partial));
