@@ -3,7 +3,7 @@ import { BACKENDS, type BackendChoice } from '../shared/config';
 import { startClient, type ClientHandle, type ClientView } from '../client/runtime';
 import { lineChartSvg } from './chart-svg';
 import { connectCoordinator } from './coordinator-link';
-import { esc, fmt, histogramSvg } from './html';
+import { droppedCounts, esc, fmt, histogramSvg } from './html';
 
 declare global {
   interface Window {
@@ -12,7 +12,7 @@ declare global {
 }
 
 function render(root: HTMLElement, v: ClientView): void {
-  const dropped = Object.entries(v.broadcastsDropped).map(([r, n]) => `${r} ${n}`).join(', ');
+  const dropped = droppedCounts(v.broadcastsDropped).text;
   root.innerHTML = `
     <header><h1>fedtab <small>client ${esc(v.clientId)}</small></h1><span class="badge ${v.state}">${esc(v.state)}</span><span>${esc(v.message)}</span></header>
     <section class="summary">

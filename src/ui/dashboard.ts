@@ -7,7 +7,7 @@ import { roundsChart } from './chart-svg';
 import { applyVisibility, formHtml, readForm } from './config-form';
 import { addWorkerClient, connectCoordinator } from './coordinator-link';
 import { ATTACKER_MARK, STRAGGLER_MARK, weightHeatmapSvg } from './heatmap-svg';
-import { esc, fmt, histogramSvg } from './html';
+import { droppedCounts, esc, fmt, histogramSvg } from './html';
 import { attackBannerHtml, reliabilitySparklines, roundIssuesHtml, roundTableHtml } from './round-table';
 
 export interface FedtabHandle {
@@ -128,8 +128,8 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     const last = s.history.at(-1);
     const evaluated = [...s.history].reverse().find((h) => h.accuracy !== null);
     const asr = evaluated?.attackSuccessRate;
-    const droppedTotal = Object.values(s.broadcastsDropped ?? {}).reduce((a, b) => a + (b ?? 0), 0);
-    const dropped = droppedTotal ? `${droppedTotal} (${Object.entries(s.broadcastsDropped).map(([r, n]) => `${r} ${n}`).join(', ')})` : '';
+    const allDropped = droppedCounts(s.broadcastsDropped);
+    const dropped = allDropped.total ? `${allDropped.total} (${allDropped.text})` : '';
     const skipped = s.history.filter((h) => h.skipped).length;
     const attack = s.config && s.config.attack !== 'none' ? s.config.attack : null;
     setHtml($('summary'), `
@@ -176,7 +176,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
           <td>${esc(c.state)}${c.error ? ` <span class="error">${esc(c.error)}</span>` : ''}</td><td>${c.slot ?? '–'}</td>
           <td>${fmt(c.lastUpdateNorm)}</td><td>${fmt(c.lastWeight)}</td><td>${fmt(c.reliability)}</td><td>${sparks.get(c.clientId) ?? '–'}</td>
           <td>${fmt(c.samplesPerSec, 0)}</td><td>${fmt(c.localLoss)}</td>
-          <td>${Object.values(c.broadcastsDropped ?? {}).reduce((a, b) => a + (b ?? 0), 0) || ''}</td>
+          <td>${droppedCounts(c.broadcastsDropped).total || ''}</td>
         </tr>`;
       })
       .join('');

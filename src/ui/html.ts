@@ -4,6 +4,12 @@ export const esc = (s: unknown): string =>
 
 export const fmt = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
 
+/** Broadcasts dropped, by reason (a client's or all clients'): their total, and "unsigned 3, stale 1". */
+export function droppedCounts(counts: Readonly<Record<string, number | undefined>> | undefined): { total: number; text: string } {
+  const entries = Object.entries(counts ?? {});
+  return { total: entries.reduce((a, [, n]) => a + (n ?? 0), 0), text: entries.map(([r, n]) => `${r} ${n}`).join(', ') };
+}
+
 /** Small inline bars, one per class: a label histogram (scaled to its largest count) or per-class recall (max = 1). */
 export function histogramSvg(values: number[] | null, width = 100, height = 20, max?: number): string {
   if (!values || values.length === 0) return '–';
