@@ -3,15 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, CONFIG_FIELDS, CONFIG_KEYS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../src/shared/config';
-/** First round whose best-so-far test accuracy reached the target (rounds not evaluated do not count). */
-function roundsToTargetIn(history: readonly RoundRecord[], t: number): number | null {
-  let best = -Infinity;
-  for (const h of history) {
-    if (h.accuracy !== null) best = Math.max(best, h.accuracy);
-    if (best >= t) return h.round;
-  }
-  return null;
-}
+import { roundsToTarget } from '../src/shared/metrics';
 import { roundsChart } from '../src/ui/chart-svg';
 import type { RoundRecord } from '../src/shared/status';
 import { RunnerError, runFederation } from './federation-runner';
@@ -135,7 +127,7 @@ async function main(): Promise<number> {
       skippedRounds: status.history.filter((h) => h.skipped !== null).length,
       droppedUpdates: status.history.reduce((n, h) => n + h.dropped.length, 0),
       /** First round whose best-so-far accuracy reached each target (null: never). */
-      roundsToTarget: Object.fromEntries(ACCURACY_TARGETS.map((t) => [t, roundsToTargetIn(status.history, t)])),
+      roundsToTarget: Object.fromEntries(ACCURACY_TARGETS.map((t) => [t, roundsToTarget(status.history.map((h) => h.accuracy), t)])),
     };
     const json = {
       tool: 'fedtab',

@@ -34,6 +34,10 @@ describe('curves', () => {
     expect(roundsToTarget([0.99], 0.9)).toBe(1);
     expect(roundsToTarget([0.5, 0.6], 0.9)).toBeNull();
     expect(roundsToTarget([], 0.1)).toBeNull();
+    // Rounds not evaluated (evalEvery > 1) are null and never reach a target, not even 0.
+    expect(roundsToTarget([null, 0.5, null, 0.92, null], 0.9)).toBe(4);
+    expect(roundsToTarget([null, null], 0)).toBeNull();
+    expect(roundsToTarget([null, 0], 0)).toBe(2);
   });
 
 });

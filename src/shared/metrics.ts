@@ -35,11 +35,12 @@ export function perClassRecall(cm: Int32Array[]): number[] {
   });
 }
 
-/** First 1-based round whose best-so-far accuracy ≥ target, or null (NaN rounds are skipped). */
-export function roundsToTarget(accuracies: number[], target: number): number | null {
+/** First 1-based round whose best-so-far accuracy ≥ target, or null (NaN and null, a round not evaluated, are skipped). */
+export function roundsToTarget(accuracies: ReadonlyArray<number | null>, target: number): number | null {
   let best = -Infinity;
   for (let i = 0; i < accuracies.length; i++) {
-    if (accuracies[i] > best) best = accuracies[i];
+    const a = accuracies[i];
+    if (a !== null && a > best) best = a;
     if (best >= target) return i + 1;
   }
   return null;
