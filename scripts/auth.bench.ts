@@ -4,16 +4,14 @@
 // client's local training of a default `npm run federate` round, timed here on the same machine: CNN-S, E = 1,
 // B = 16, 1,350 samples (1,500 minus the 10% held out for federated evaluation), wasm with our kernels.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { registerBatchMatMul } from '../src/kernels/batch-matmul';
-import { registerConv2DBackpropFilter } from '../src/kernels/conv2d-backprop-filter';
-import { registerConv2DBackpropInput } from '../src/kernels/conv2d-backprop-input';
 import { newKey, signBroadcast, verifyBroadcast } from '../src/shared/broadcast-auth';
 import { DEFAULT_CONFIG } from '../src/shared/config';
 import { buildModel, layerSpecs } from '../src/shared/ml/models';
 import { trainLocal } from '../src/shared/ml/train';
 import { PROTOCOL_VERSION, type RoundMessage, type UnsignedBroadcast } from '../src/shared/protocol';
+import { expectedSteps, localEvalCount } from '../src/shared/run-plan';
 import { totalSize } from '../src/shared/weights';
+import { initBackend } from './node-runtime';
 
 export interface AuthRow {
   model: string;
@@ -46,11 +44,7 @@ async function timeIt(fn: () => Promise<unknown>, repeats: number): Promise<numb
 }
 
 async function trainingStepMs(steps: number): Promise<number> {
-  registerConv2DBackpropFilter('wasm');
-  registerConv2DBackpropInput('wasm');
-  registerBatchMatMul('wasm');
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start');
+  await initBackend();
   const net = buildModel('cnn-s');
   const n = 16 * steps;
   const xs = tf.randomUniform([n, 28, 28, 1]);
@@ -69,7 +63,8 @@ export async function benchAuth(opts: { clients?: number[]; repeats?: number; st
   const clients = opts.clients ?? [4, 20, 100];
   const repeats = opts.repeats ?? 9;
   const stepMs = await trainingStepMs(opts.steps ?? 12);
-  const defaultSteps = DEFAULT_CONFIG.epochs * Math.ceil(Math.floor(DEFAULT_CONFIG.maxSamples * (1 - DEFAULT_CONFIG.localEval)) / DEFAULT_CONFIG.batchSize);
+  const { maxSamples, localEval } = DEFAULT_CONFIG;
+  const defaultSteps = expectedSteps(DEFAULT_CONFIG, maxSamples - localEvalCount(maxSamples, localEval), null);
   const roundTrainMs = stepMs * defaultSteps;
   const rows: AuthRow[] = [];
   for (const model of ['cnn-s', 'cnn-m'] as const) {

@@ -7,7 +7,7 @@ import { evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, s
 import { trainLocal } from '../shared/ml/train';
 import { deriveSeed } from '../shared/prng';
 import { PROTOCOL_VERSION, checkExtras, type EvaluateMessage, type EvaluationMessage, type RoundMessage, type UpdateMessage } from '../shared/protocol';
-import { attackerSlots, slotSplit, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
+import { attackerSlots, expectedSteps, slotSplit, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
 import { strategyDefinition } from '../shared/strategies/registry';
 import { subtract, unpackWeights } from '../shared/weights';
 import { attackScale, craftUpdate, forgeLosses, poisonedLabelMap, type Colluders } from './attacks';
@@ -92,7 +92,7 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   const cfg = msg.config;
   const selected = Object.values(msg.assignments);
   const attacker = attackerSlots(cfg, msg.numPartitions).includes(slot);
-  const fullSteps = cfg.epochs * Math.ceil(inp.count / cfg.batchSize);
+  const fullSteps = expectedSteps(cfg, inp.count, null);
   const straggler = stragglerPlan(cfg, selected, msg.round, slot, fullSteps);
 
   setFlatWeights(net, msg.weights);
