@@ -8,7 +8,8 @@ import { STRATEGY_NAMES, STRATEGY_PARAMS, strategyDefinition } from './strategie
 export { ConfigError };
 
 export const DATASETS = ['mnist', 'fashion-mnist'] as const;
-export const MODELS = ['cnn-s', '2nn', 'cnn-m'] as const;
+/** Architectures (src/shared/ml/architectures/registry.ts): CNN-S, its attention variants (spec §3), 2NN, CNN-M. */
+export const MODELS = ['cnn-s', 'cnn-s-ca-mlp', 'cnn-s-ca', 'cnn-s-sa', 'cnn-s-cbam', '2nn', 'cnn-m'] as const;
 export const PARTITIONS = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail'] as const;
 export const ALGORITHMS = STRATEGY_NAMES;
 /** Simulated bad clients (src/client/attacks.ts); 'none' unless a config names one and a fraction of attackers. */

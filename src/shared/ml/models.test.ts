@@ -48,7 +48,14 @@ describe('buildModel / layerSpecs', () => {
     ['cnn-s', 225_034],
     ['2nn', 199_210],
     ['cnn-m', 1_663_370],
-  ] as const)('%s has the spec §0.1 parameter count %d', async (id, count) => {
+    // + CA-MLP after each block, r = 8: (32·4 + 4 + 4·32 + 32) + (64·8 + 8 + 8·64 + 64) = 292 + 1,096
+    ['cnn-s-ca-mlp', 225_034 + 1_388],
+    // + ECA conv1d k = 3 (no bias) after each block
+    ['cnn-s-ca', 225_034 + 6],
+    // + SA: 7·7·2 + 1 after block 1, 3·3·2 + 1 after block 2
+    ['cnn-s-sa', 225_034 + 99 + 19],
+    ['cnn-s-cbam', 225_034 + 1_388 + 118],
+  ] as const)('%s has the spec §0.1 / §3 parameter count %d', async (id, count) => {
     await withModel(id, (m) => {
       expect(totalSize(layerSpecs(m))).toBe(count);
       expect(m.countParams()).toBe(count);
@@ -92,8 +99,53 @@ describe('buildModel / layerSpecs', () => {
     );
   });
 
+  it('attention layers sit after each conv block and their weights are named for initWeights', async () => {
+    await withModel('cnn-s-cbam', (m) => {
+      expect(m.layers.map((l) => l.name)).toEqual(['conv1', 'pool1', 'ca1', 'sa1', 'conv2', 'pool2', 'ca2', 'sa2', 'flat', 'fc1', 'out']);
+      expect(layerSpecs(m).filter((s) => /^(ca|sa)/.test(s.name))).toEqual([
+        { name: 'ca1/hidden_kernel', shape: [32, 4] },
+        { name: 'ca1/hidden_bias', shape: [4] },
+        { name: 'ca1/out_kernel', shape: [4, 32] },
+        { name: 'ca1/out_bias', shape: [32] },
+        { name: 'sa1/kernel', shape: [7, 7, 2, 1] },
+        { name: 'sa1/bias', shape: [1] },
+        { name: 'ca2/hidden_kernel', shape: [64, 8] },
+        { name: 'ca2/hidden_bias', shape: [8] },
+        { name: 'ca2/out_kernel', shape: [8, 64] },
+        { name: 'ca2/out_bias', shape: [64] },
+        { name: 'sa2/kernel', shape: [3, 3, 2, 1] },
+        { name: 'sa2/bias', shape: [1] },
+      ]);
+    });
+    await withModel('cnn-s-ca', (m) => expect(layerSpecs(m).filter((s) => s.name.startsWith('ca'))).toEqual([
+      { name: 'ca1/kernel', shape: [3, 1, 1] },
+      { name: 'ca2/kernel', shape: [3, 1, 1] },
+    ]));
+  });
+
+  it.each([
+    // + W ∈ R^{128×128} on the FC128 features (spec §6)
+    ['cnn-s', 'feature', 225_034 + 128 * 128, ['fc1', 'fatt', 'out']],
+    ['cnn-s-sa', 'feature', 225_034 + 118 + 128 * 128, ['fc1', 'fatt', 'out']],
+    ['2nn', 'feature', 199_210 + 200 * 200, ['fc2', 'fatt', 'out']],
+    // attention pooling replaces the flatten: fc1 sees 64 pooled channels, not 5·5·64; + w ∈ R^64
+    ['cnn-s', 'pooling', 225_034 - 1_536 * 128 + 64, ['apool', 'fc1', 'out']],
+  ] as const)('%s with the %s head has %d parameters', async (id, head, count, tail) => {
+    const m = buildModel(id, head);
+    try {
+      expect(m.countParams()).toBe(count);
+      expect(m.layers.slice(-3).map((l) => l.name)).toEqual(tail);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('2nn refuses the attention-pooling head', () => {
+    expect(() => buildModel('2nn', 'pooling')).toThrow(/convolutional/);
+  });
+
   it('specs are identical when the same model is built repeatedly in one process', async () => {
-    for (const id of ['cnn-s', '2nn'] as const) {
+    for (const id of ['cnn-s', '2nn', 'cnn-s-cbam'] as const) {
       const first = await withModel(id, (m) => layerSpecs(m));
       for (let k = 0; k < 3; k++) {
         // Keep the earlier model alive too, so tf.layers has to uniquify the variable names.
@@ -102,7 +154,7 @@ describe('buildModel / layerSpecs', () => {
         try {
           expect(layerSpecs(a)).toEqual(first);
           expect(layerSpecs(b)).toEqual(first);
-          for (const s of first) expect(s.name).toMatch(/^[a-z0-9]+\/(kernel|bias)$/);
+          for (const s of first) expect(s.name).toMatch(/^[a-z0-9]+\/([a-z]+_)?(kernel|bias)$/);
         } finally {
           a.dispose();
           b.dispose();

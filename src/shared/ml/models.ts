@@ -1,31 +1,11 @@
 // Model architectures from spec §0.1. All output logits; the loss applies the softmax.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelId } from '../config';
 import { accuracyFromPredictions, confusionMatrix, perClassRecall } from '../metrics';
 import { packWeights, unpackWeights, type LayerSpec } from '../weights';
+import { IMAGE_SHAPE, NUM_CLASSES } from './architectures/registry';
 import { yieldToEventLoop } from './yield';
 
-export const IMAGE_SHAPE = [28, 28, 1] as const;
-export const NUM_CLASSES = 10;
-
-const conv = (name: string, filters: number, kernelSize: number, padding: 'valid' | 'same', inputShape?: number[]) =>
-  tf.layers.conv2d({ name, filters, kernelSize, padding, activation: 'relu', inputShape });
-const pool = (name: string) => tf.layers.maxPooling2d({ name, poolSize: 2, strides: 2 });
-const dense = (name: string, units: number, activation: 'relu' | 'linear') => tf.layers.dense({ name, units, activation });
-
-export function buildModel(id: ModelId): tf.Sequential {
-  const input = [...IMAGE_SHAPE];
-  const layers: tf.layers.Layer[] =
-    id === 'cnn-s'
-      ? [conv('conv1', 32, 3, 'valid', input), pool('pool1'), conv('conv2', 64, 3, 'valid'), pool('pool2'),
-         tf.layers.flatten({ name: 'flat' }), dense('fc1', 128, 'relu'), dense('out', NUM_CLASSES, 'linear')]
-      : id === 'cnn-m'
-        ? [conv('conv1', 32, 5, 'same', input), pool('pool1'), conv('conv2', 64, 5, 'same'), pool('pool2'),
-           tf.layers.flatten({ name: 'flat' }), dense('fc1', 512, 'relu'), dense('out', NUM_CLASSES, 'linear')]
-        : [tf.layers.flatten({ name: 'flat', inputShape: input }), dense('fc1', 200, 'relu'), dense('fc2', 200, 'relu'),
-           dense('out', NUM_CLASSES, 'linear')];
-  return tf.sequential({ layers });
-}
+export { buildModel, IMAGE_SHAPE, NUM_CLASSES, type FeatureHead } from './architectures/registry';
 
 /** Stable names (`fc1/kernel`) that do not depend on how many models this thread has built. */
 export function layerSpecs(model: tf.LayersModel): LayerSpec[] {

@@ -1,4 +1,5 @@
-// Local training: plain minibatch SGD with an optional FedProx proximal term.
+// Local training: minibatch SGD (or Adam, for central training) on a local objective (cross-entropy unless the
+// strategy's objective says otherwise), with an optional FedProx proximal term and SCAFFOLD correction.
 // Losses stay on the device until the end of each epoch, so a step never waits for a readback.
 import * as tf from '@tensorflow/tfjs';
 import { createRng, shuffle } from '../prng';
@@ -18,9 +19,21 @@ export interface TrainOptions {
    * each step uses g + (c − c_k).
    */
   correction?: Float32Array[];
+  /** The loss of one batch (default: softmax cross-entropy of the model's logits); called inside a tidy. */
+  objective?: Objective;
+  /** Default sgd; central training uses adam. */
+  optimizer?: 'sgd' | 'adam';
+  /** Called every few steps with the steps done so far (progress bars). */
+  onStep?: (steps: number) => void;
   /** Called after every epoch with its mean loss. */
   onEpoch?: (epoch: number, meanLoss: number, samplesPerSec: number) => void;
 }
+
+/** A batch's loss from the model being trained, the batch's images and its one-hot labels. */
+export type Objective = (model: tf.LayersModel, xb: tf.Tensor, yb: tf.Tensor) => tf.Scalar;
+
+export const crossEntropyObjective: Objective = (model, xb, yb) =>
+  tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true }) as tf.Tensor) as tf.Scalar;
 
 export interface TrainResult {
   epochLosses: number[];
@@ -43,7 +56,8 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
   }
   const correction = opts.correction?.map((c, i) => tf.tensor(c, vars[i].shape)) ?? [];
   const maxSteps = opts.maxSteps ?? Infinity;
-  const optimizer = tf.train.sgd(opts.lr);
+  const optimizer: tf.Optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.lr) : tf.train.sgd(opts.lr);
+  const objective = opts.objective ?? crossEntropyObjective;
   const rng = createRng(opts.seed);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const epochLosses: number[] = [];
@@ -62,10 +76,7 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
           const idxT = tf.tensor1d(idx, 'int32');
           const xb = tf.gather(xs, idxT);
           const yb = tf.gather(ys, idxT);
-          const { value, grads } = tf.variableGrads(
-            () => tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true }) as tf.Tensor) as tf.Scalar,
-            vars,
-          );
+          const { value, grads } = tf.variableGrads(() => objective(model, xb, yb), vars);
           if (opts.mu > 0) {
             vars.forEach((v, i) => {
               grads[v.name] = tf.add(grads[v.name], tf.mul(opts.mu, tf.sub(v, anchor[i])));
@@ -80,7 +91,10 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
         losses.push(loss);
         steps++;
         samples += idx.length;
-        if (steps % YIELD_EVERY === 0) await yieldToEventLoop();
+        if (steps % YIELD_EVERY === 0) {
+          opts.onStep?.(steps);
+          await yieldToEventLoop();
+        }
       }
       const stacked = tf.stack(losses);
       batchLosses = Array.from(await stacked.data());

@@ -1,0 +1,53 @@
+// Every model architecture, keyed by the config's model id. Adding one touches its file, this table and
+// config.ts's MODELS list (which stays free of TensorFlow.js so the dashboard's config code does not load it).
+import * as tf from '@tensorflow/tfjs';
+import type { ModelId } from '../../config';
+import { AttentionPooling, FeatureAttention } from '../layers/attention-layers';
+import { cnnM } from './cnn-m';
+import { cnnS } from './cnn-s';
+import { flatten } from './layers';
+import { twoNN } from './two-nn';
+
+export const IMAGE_SHAPE = [28, 28, 1] as const;
+export const NUM_CLASSES = 10;
+
+/**
+ * What sits between the body and the classifier: nothing, FedAKD's feature attention on the penultimate features
+ * (§6), or its variant, attention pooling over the last conv map instead of flattening it.
+ */
+export type FeatureHead = 'none' | 'feature' | 'pooling';
+
+export interface ArchitectureOptions {
+  input: number[];
+  head: {
+    kind: FeatureHead;
+    /** How the conv body's map becomes a vector: flatten, or attention pooling. */
+    pooled(): tf.layers.Layer[];
+    /** The penultimate layer, followed by feature attention where asked. */
+    features(penultimate: tf.layers.Layer): tf.layers.Layer[];
+  };
+}
+
+export const ARCHITECTURES: Record<ModelId, (o: ArchitectureOptions) => tf.layers.Layer[]> = {
+  'cnn-s': cnnS('none'),
+  'cnn-s-ca-mlp': cnnS('ca-mlp'),
+  'cnn-s-ca': cnnS('ca'),
+  'cnn-s-sa': cnnS('sa'),
+  'cnn-s-cbam': cnnS('cbam'),
+  '2nn': twoNN,
+  'cnn-m': cnnM,
+};
+
+export function buildModel(id: ModelId, head: FeatureHead = 'none'): tf.Sequential {
+  const arch = ARCHITECTURES[id];
+  if (!arch) throw new Error(`unknown model '${id}'`);
+  const layers = arch({
+    input: [...IMAGE_SHAPE],
+    head: {
+      kind: head,
+      pooled: () => [head === 'pooling' ? new AttentionPooling({ name: 'apool' }) : flatten()],
+      features: (penultimate) => (head === 'feature' ? [penultimate, new FeatureAttention({ name: 'fatt' })] : [penultimate]),
+    },
+  });
+  return tf.sequential({ layers });
+}
