@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/shared/config';
 import type { RoundRecord } from '../src/shared/status';
 import { parseSpec, planRuns, type ExperimentSpec, type PlannedRun } from './experiment/grid';
-import { plotSvg, summarize, toCsv, toMarkdown, type RunRecord } from './experiment/summary';
+import { IMBALANCE_KEYS, plotSvg, summarize, toCsv, toMarkdown, type RunRecord } from './experiment/summary';
 
 export interface RunFile {
   id: string;
@@ -22,8 +22,12 @@ export interface RunFile {
   config: PlannedRun['config'];
   clients: number;
   wallSeconds: number;
+  /** The run's global training class counts (which classes are head and tail); absent in runs from before it was stored. */
+  trainClassCounts?: number[] | null;
   history: RoundRecord[];
 }
+
+type RunOutcome = Pick<RunFile, 'history' | 'wallSeconds' | 'trainClassCounts'>;
 
 const USAGE = `usage: npm run experiment -- <experiment.json> [options]
   --jobs N          runs in parallel, each in its own process (default: min(2, cores); browser runtime: 1)
@@ -34,16 +38,13 @@ const USAGE = `usage: npm run experiment -- <experiment.json> [options]
   --summary-only    do not run anything; summarise the runs on disk
   --shard K/N       (internal) run every N-th planned run starting at K`;
 
-async function runOne(spec: ExperimentSpec, run: PlannedRun, runtime: 'node' | 'browser'): Promise<{ history: RoundRecord[]; wallSeconds: number }> {
+async function runOne(spec: ExperimentSpec, run: PlannedRun, runtime: 'node' | 'browser'): Promise<RunOutcome> {
   const timeoutMs = (spec.timeoutMin ?? 30) * 60_000;
-  if (runtime === 'node') {
-    const { runInProcess } = await import('./node-runtime');
-    const r = await runInProcess({ config: run.config, clients: spec.clients, timeoutMs });
-    return { history: r.status.history, wallSeconds: r.wallSeconds };
-  }
-  const { runFederation } = await import('./federation-runner');
-  const r = await runFederation({ config: run.config, tabs: spec.clients, workers: 0, timeoutMs, log: () => {} });
-  return { history: r.status.history, wallSeconds: r.wallSeconds };
+  const r =
+    runtime === 'node'
+      ? await (await import('./node-runtime')).runInProcess({ config: run.config, clients: spec.clients, timeoutMs })
+      : await (await import('./federation-runner')).runFederation({ config: run.config, tabs: spec.clients, workers: 0, timeoutMs, log: () => {} });
+  return { history: r.status.history, wallSeconds: r.wallSeconds, trainClassCounts: r.status.trainClassCounts };
 }
 
 function readRun(file: string): RunFile | null {
@@ -84,8 +85,8 @@ async function runShard(spec: ExperimentSpec, runs: PlannedRun[], runsDir: strin
     if (old && sameConfig(old.config, run.config) && old.runtime === runtime) continue;
     const t0 = Date.now();
     try {
-      const { history, wallSeconds } = await runOne(spec, run, runtime);
-      const out: RunFile = { ...run, runtime, clients: spec.clients, wallSeconds, history };
+      const { history, wallSeconds, trainClassCounts } = await runOne(spec, run, runtime);
+      const out: RunFile = { ...run, runtime, clients: spec.clients, wallSeconds, trainClassCounts, history };
       writeFileSync(file, `${JSON.stringify(out)}\n`);
       console.log(`${label}[${i + 1}/${runs.length}] ${run.id}: ${describeRun(out)}`);
     } catch (e) {
@@ -117,8 +118,13 @@ function writeSummary(spec: ExperimentSpec, plan: PlannedRun[], runsDir: string,
     accuracy: carriedAccuracy(r.history),
     attackSuccessRate: r.history.map((h) => h.attackSuccessRate ?? null),
     clientWorst10: r.history.map((h) => h.federatedEval?.worst10Accuracy ?? null),
+    // Runs stored before the imbalance metrics have none (undefined): the summary shows "—" for them.
+    imbalance: Object.fromEntries(IMBALANCE_KEYS.map((k) => [k, r.history.map((h) => h[k] ?? null)])) as RunRecord['imbalance'],
+    evaluatedAccuracy: r.history.map((h) => h.accuracy),
+    // JSON writes a NaN loss as null: an evaluated round (accuracy set) with a null loss had a non-finite one.
+    testLoss: r.history.map((h) => (h.accuracy === null ? null : (h.loss ?? NaN))),
   }));
-  const opts = { targets: spec.targets, lastRounds: spec.lastRounds, baseline: spec.baseline, seed: 1 };
+  const opts = { targets: spec.targets, lastRounds: spec.lastRounds, baseline: spec.baseline, seed: 1, extraColumns: spec.extraColumns };
   const rows = summarize(records, opts);
   mkdirSync(summaryDir, { recursive: true });
   const missing = plan.length - runs.length;

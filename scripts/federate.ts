@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, CONFIG_FIELDS, CONFIG_KEYS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../src/shared/config';
-import { roundsToTarget } from '../src/shared/metrics';
+import { headMidTail, roundsToTarget } from '../src/shared/metrics';
 import { roundsChart } from '../src/ui/chart-svg';
 import type { RoundRecord } from '../src/shared/status';
 import { RunnerError, runFederation } from './federation-runner';
@@ -91,6 +91,7 @@ async function main(): Promise<number> {
     const onRound = (r: RoundRecord) =>
       log(
         `round ${String(r.round).padStart(3)}/${config.rounds}  acc ${r.accuracy?.toFixed(4) ?? '  –   '}  loss ${r.loss?.toFixed(4) ?? '  –   '}  ` +
+          (r.balancedAccuracy !== null ? `bal.acc ${r.balancedAccuracy.toFixed(4)} tail ${r.tailRecall?.toFixed(3) ?? '–'}  ` : '') +
           `clients ${r.clients.length}/${r.participants.length}${r.dropped.length ? ` (dropped ${r.dropped.map((d) => d.reason).join(', ')})` : ''}  ` +
           (r.flagged.length ? `flagged ${r.flagged.length}  ` : '') +
           (r.attackSuccessRate !== null ? `ASR ${r.attackSuccessRate.toFixed(4)}  ` : '') +
@@ -107,6 +108,8 @@ async function main(): Promise<number> {
     const evaluated = status.history.filter((h) => h.accuracy !== null);
     const accs = evaluated.map((h) => h.accuracy!);
     if (accs.length === 0) throw new RunnerError('the run finished without a global test accuracy');
+    const final = evaluated.at(-1)!;
+    const groups = headMidTail(status.trainClassCounts ?? []);
     const later = status.history.slice(1).map((h) => h.overheadShare).sort((a, b) => a - b);
     const summary = {
       rounds: status.history.length,
@@ -116,7 +119,19 @@ async function main(): Promise<number> {
       /** Median over rounds 2… of the share of a round that is not the slowest client's training (round 1 loads data and probes backends). */
       medianOverheadShare: later.length ? later[Math.floor(later.length / 2)] : null,
       bestAccuracy: Math.max(...accs),
-      finalLoss: evaluated.at(-1)!.loss!,
+      finalLoss: final.loss!,
+      /** Spec §6 on the test set, last evaluated round; head / mid / tail from trainClassCounts. */
+      finalImbalance: {
+        balancedAccuracy: final.balancedAccuracy,
+        macroF1: final.macroF1,
+        headRecall: final.headRecall,
+        midRecall: final.midRecall,
+        tailRecall: final.tailRecall,
+        worstClassRecall: final.worstClassRecall,
+        headClasses: groups.head,
+        midClasses: groups.mid,
+        tailClasses: groups.tail,
+      },
       wallSeconds: result.wallSeconds,
       heterogeneityTV: status.heterogeneityTV,
       backends: Object.fromEntries(status.clients.map((c) => [c.clientId, c.backend])),
@@ -139,6 +154,7 @@ async function main(): Promise<number> {
         clientId, kind, backend, probe, slot, numSamples, labelHistogram,
       })),
       coordinatorBackend: status.coordinatorBackend,
+      trainClassCounts: status.trainClassCounts,
       rounds: status.history,
       rejections: status.rejections,
       summary,
@@ -151,6 +167,12 @@ async function main(): Promise<number> {
     log(
       `done: ${summary.rounds} rounds in ${summary.wallSeconds.toFixed(0)} s; final accuracy ${summary.finalAccuracy.toFixed(4)} ` +
         `(best ${summary.bestAccuracy.toFixed(4)}), loss ${summary.finalLoss.toFixed(4)}; heterogeneity TV ${status.heterogeneityTV?.toFixed(3)}`,
+    );
+    const im = summary.finalImbalance;
+    const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
+    log(
+      `imbalance: balanced accuracy ${pct(im.balancedAccuracy)}, macro-F1 ${pct(im.macroF1)}; recall head ${pct(im.headRecall)} (classes ${im.headClasses.join(' ')}), ` +
+        `mid ${pct(im.midRecall)}, tail ${pct(im.tailRecall)} (classes ${im.tailClasses.join(' ')}), worst class ${pct(im.worstClassRecall)}`,
     );
     log(`backends: ${[...new Set(status.clients.map((c) => `${c.kind}:${c.backend}`))].join(', ')}` +
       (probes ? `  (probe, samples/s: ${probes.map((p) => `${p.backend} ${p.ok ? p.samplesPerSec : 'n/a'}`).join(', ')})` : ''));

@@ -39,6 +39,8 @@ describe('experiment grid', () => {
     expect(() => parseSpec({ ...SPEC, typo: 1 })).toThrow(/unknown key "typo"/);
     expect(() => parseSpec({ ...SPEC, strategies: [{ algorithm: 'fedavg' }] })).toThrow(/needs a non-empty "label"/);
     expect(() => parseSpec({ ...SPEC, name: 'Bad Name' })).toThrow(/name/);
+    expect(parseSpec({ ...SPEC, extraColumns: ['stability', 'imbalance'] }).extraColumns).toEqual(['stability', 'imbalance']);
+    expect(() => parseSpec({ ...SPEC, extraColumns: ['tail'] })).toThrow(/"extraColumns" must be an array of "imbalance", "stability"/);
     // Config errors surface before anything runs, naming the run.
     const bad = parseSpec({ ...SPEC, strategies: [{ label: 'fedavg', algorithm: 'fedavg', tau: -1 }] });
     expect(() => planRuns(bad)).toThrow(/run "iid \| clean \| fedavg" seed 1: invalid tau -1/);

@@ -1,6 +1,7 @@
 // An experiment file (experiments/*.json) → the list of runs it asks for. Pure, so it is unit-tested.
 import * as v from 'valibot';
 import { ConfigError, resolveConfig, type FederationConfig } from '../../src/shared/config';
+import { EXTRA_COLUMNS, type ExtraColumns } from './summary';
 
 /** One labelled choice on an axis: a config patch. */
 export interface AxisEntry {
@@ -29,6 +30,8 @@ export interface ExperimentSpec {
   lastRounds: number;
   /** Per-run time limit in minutes (default 30). */
   timeoutMin?: number;
+  /** Summary column sets beyond the default table ('imbalance', 'stability'). */
+  extraColumns?: ExtraColumns[];
 }
 
 export interface PlannedRun {
@@ -57,6 +60,8 @@ const entryList = (where: string) =>
     v.check((list) => new Set(list.map((e) => e.label)).size === list.length, `${where} has a label twice`),
   );
 
+const EXTRA_COLUMNS_HELP = `"extraColumns" must be an array of ${EXTRA_COLUMNS.map((c) => `"${c}"`).join(', ')}`;
+
 const SPEC_SCHEMA = v.strictObject({
   $comment: v.optional(v.string()),
   name: v.pipe(text('name'), v.regex(/^[a-z0-9][a-z0-9-]*$/, '"name" may hold only a-z, 0-9 and -')),
@@ -72,6 +77,7 @@ const SPEC_SCHEMA = v.strictObject({
   targets: v.pipe(v.array(v.pipe(v.number(), v.check((t) => t > 0 && t <= 1))), v.description('"targets" must be an array of accuracies in (0, 1]')),
   lastRounds: v.pipe(v.number(), v.integer(), v.minValue(1, '"lastRounds" must be an integer >= 1')),
   timeoutMin: v.optional(v.pipe(v.number(), v.check((x) => x > 0, '"timeoutMin" must be a number > 0'))),
+  extraColumns: v.optional(v.array(v.picklist(EXTRA_COLUMNS, EXTRA_COLUMNS_HELP), EXTRA_COLUMNS_HELP)),
 });
 
 export function parseSpec(json: unknown): ExperimentSpec {
@@ -103,6 +109,7 @@ export function parseSpec(json: unknown): ExperimentSpec {
     targets: o.targets,
     lastRounds: o.lastRounds,
     timeoutMin: o.timeoutMin,
+    extraColumns: o.extraColumns,
   };
 }
 

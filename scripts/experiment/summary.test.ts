@@ -158,6 +158,71 @@ describe('summarize', () => {
   });
 });
 
+describe('extra columns', () => {
+  const im = (last: number, prev: number | null = null) => ({
+    balancedAccuracy: [prev, last],
+    macroF1: [prev, last - 0.1],
+    headRecall: [prev, 0.9],
+    tailRecall: [prev, last - 0.3],
+    worstClassRecall: [prev, 0.1],
+  });
+  const meta = { title: 't', command: 'c', scale: 's' };
+
+  it('imbalance: the last evaluated round of each run, mean ± std over seeds; shown only when asked for and measured', () => {
+    const runs = [
+      run('fedavg', 1, [0.5, 0.8], { imbalance: im(0.7, 0.4) }),
+      run('fedavg', 2, [0.5, 0.8], { imbalance: im(0.8) }),
+      run('fedavg', 3, [0.5, 0.8]), // stored before the metrics existed
+    ];
+    const opts = { ...OPTS, extraColumns: ['imbalance' as const] };
+    const [row] = summarize(runs, opts);
+    // Balanced accuracy 0.7 and 0.8 → mean 0.75, sample std √((0.05² · 2) / 1) = 0.0707107.
+    expect(row.imbalance!.balancedAccuracy).toMatchObject({ mean: 0.75, n: 2 });
+    expect(row.imbalance!.balancedAccuracy!.std).toBeCloseTo(Math.SQRT2 * 0.05, 12);
+    expect(row.imbalance!.tailRecall!.mean).toBeCloseTo(0.45, 12);
+    const md = toMarkdown([row], opts, meta);
+    expect(md).toContain('| Balanced acc % ⁷ | Macro-F1 % ⁷ | Head recall % ⁷ | Tail recall % ⁷ | Worst-class recall % ⁷ |');
+    expect(md).toContain('| 75.0 ± 7.1 (2/3) | 65.0 ± 7.1 (2/3) | 90.0 ± 0.0 (2/3) | 45.0 ± 7.1 (2/3) | 10.0 ± 0.0 (2/3) |');
+    expect(toCsv([row]).split('\r\n')[0]).toContain(',final_balanced_accuracy_mean,final_balanced_accuracy_std,final_balanced_accuracy_n,final_macro_f1_mean,');
+    // Not asked for, or asked for with no run measuring them: the table is the one made before them.
+    expect(summarize(runs, OPTS)[0].imbalance).toBeNull();
+    expect(summarize(BASE, opts)[0].imbalance).toBeNull();
+    expect(toMarkdown(summarize(BASE, opts), opts, meta)).toBe(toMarkdown(summarize(BASE, OPTS), OPTS, meta));
+    expect(toCsv(summarize(BASE, opts))).toBe(toCsv(summarize(BASE, OPTS)));
+    expect(() => summarize(BASE, { ...OPTS, extraColumns: ['nope' as never] })).toThrow(/unknown extra columns "nope"/);
+  });
+
+  it('stability: std over the last N evaluated rounds, mean |Δacc|, diverging rounds', () => {
+    const runs = [
+      // Evaluated: 0.5, 0.7, 0.6, 0.8 (4 → N = 2). Last 2: 0.6, 0.8 → std √(0.02) = 0.141421; |Δ| 0.2, 0.1, 0.2 → 0.5/3.
+      // Losses 1, 11 (> 10 × 1), NaN: 2 diverging.
+      run('fedavg', 1, [0.5, 0.5, 0.7, 0.6, 0.8], {
+        evaluatedAccuracy: [0.5, null, 0.7, 0.6, 0.8],
+        testLoss: [1, null, 11, NaN, 0.5],
+      }),
+      // Evaluated 0.6 ×5: std 0, |Δ| 0; no diverging round.
+      run('fedavg', 2, [0.6, 0.6, 0.6, 0.6, 0.6], { testLoss: [1, 1, 1, 1, 1] }),
+    ];
+    const opts = { ...OPTS, extraColumns: ['stability' as const] };
+    const [row] = summarize(runs, opts);
+    const st = row.stability!;
+    expect(st.window).toBe(2); // the shortest run has 4 evaluated rounds
+    expect(st.accuracyStd!.mean).toBeCloseTo(Math.SQRT2 / 20, 12); // (0.141421 + 0) / 2
+    expect(st.meanAbsChange!.mean).toBeCloseTo(0.5 / 6, 12); // (0.5/3 + 0) / 2
+    expect(st).toMatchObject({ divergingRounds: 2, divergingSeeds: 1, seedsWithLoss: 2 });
+    const md = toMarkdown([row], opts, meta);
+    expect(md).toContain('| Acc std (last 2) pp ⁸ | Mean \\|Δacc\\| pp ⁸ | Diverging rounds ⁸ |');
+    // 7.07 ± 10.00 pp: the std of (0.141421, 0) is 0.1; 8.33 ± 11.79: the std of (0.1667, 0) is 0.11785.
+    expect(md).toContain('| 7.07 ± 10.00 | 8.33 ± 11.79 | 2 (1/2 seeds) |');
+    expect(md).toContain("each run's last 2 (min(20, half the evaluated rounds of the shortest run))");
+    const csv = toCsv([row]).split('\r\n').map((l) => l.split(',').slice(-7));
+    expect(csv[0]).toEqual(['stability_window', 'acc_std_last_n_mean', 'acc_std_last_n_std', 'mean_abs_delta_acc_mean', 'mean_abs_delta_acc_std', 'diverging_rounds', 'diverging_seeds']);
+    [2, Math.SQRT2 / 20, 0.1, 0.5 / 6, Math.SQRT2 / 12, 2, 1].forEach((x, i) => expect(Number(csv[1][i])).toBeCloseTo(x, 12));
+    // Runs with no evaluated-accuracy series use their accuracy curve, and without losses there is no divergence count.
+    expect(summarize([run('fedavg', 1, [0.5, 0.7])], opts)[0].stability).toMatchObject({ window: 1, accuracyStd: { mean: 0 }, seedsWithLoss: 0 });
+  });
+});
+
 describe('rendering', () => {
   const meta = {
     title: 'FedAdaptive-Next vs FedAvg',

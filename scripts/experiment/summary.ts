@@ -2,6 +2,7 @@
 // against a baseline strategy, and Markdown / CSV / SVG renderings. Pure and DOM-free.
 import { roundsToTarget } from '../../src/shared/metrics';
 import { createRng, deriveSeed } from '../../src/shared/prng';
+import { divergingRounds, lastRoundsStd, meanAbsChange, stabilityWindow } from '../../src/shared/stability';
 import { lineChartSvg, type Series } from '../../src/ui/chart-svg';
 
 export interface RunRecord {
@@ -20,7 +21,21 @@ export interface RunRecord {
   attackSuccessRate?: Array<number | null>;
   /** Per round, federated evaluation: mean accuracy of the worst 10% of clients on their own data; null where not measured. */
   clientWorst10?: Array<number | null>;
+  /** Per round, spec §6 imbalance metrics on the test set; null where not evaluated (or a run from before they existed). */
+  imbalance?: Record<ImbalanceKey, Array<number | null>>;
+  /** Per round, the test accuracy as measured, null where not evaluated (stability; `accuracy` carries values over). */
+  evaluatedAccuracy?: Array<number | null>;
+  /** Per round, the global test loss: null where not evaluated, NaN where it was not a finite number. */
+  testLoss?: Array<number | null>;
 }
+
+/** The imbalance metrics a summary reports (RoundRecord fields of the same names). */
+export const IMBALANCE_KEYS = ['balancedAccuracy', 'macroF1', 'headRecall', 'tailRecall', 'worstClassRecall'] as const;
+export type ImbalanceKey = (typeof IMBALANCE_KEYS)[number];
+
+/** Column sets a table shows only when asked for, so tables made before them regenerate unchanged. */
+export const EXTRA_COLUMNS = ['imbalance', 'stability'] as const;
+export type ExtraColumns = (typeof EXTRA_COLUMNS)[number];
 
 export interface SummaryOptions {
   /** Accuracy targets for rounds-to-target, e.g. [0.9, 0.95]. */
@@ -33,6 +48,8 @@ export interface SummaryOptions {
   bootstrapSamples?: number;
   /** Bootstrap seed (default 0). */
   seed?: number;
+  /** 'imbalance': final-round balanced accuracy, macro-F1, head / tail / worst-class recall; 'stability': spec §3's oscillation and divergence. */
+  extraColumns?: ExtraColumns[];
 }
 
 export interface MeanStd {
@@ -100,6 +117,24 @@ export interface SummaryRow {
   finalClientWorst10: MeanStd | null;
   /** Null for baseline rows and for cells whose group has no baseline cell. */
   vsBaseline: BaselineComparison | null;
+  /** Each run's last measured value, mean ± std over the seeds that have one; null unless asked for and some run measured it. */
+  imbalance: Record<ImbalanceKey, MeanStd | null> | null;
+  /** Null unless asked for. */
+  stability: StabilityStat | null;
+}
+
+export interface StabilityStat {
+  /** N: the same for every row, min(20, ⌊half the evaluated rounds of the table's shortest run⌋). */
+  window: number;
+  /** Std of test accuracy over each run's last N evaluated rounds, mean ± std over seeds; null when no run has an evaluated round. */
+  accuracyStd: MeanStd | null;
+  /** Mean |acc_t − acc_{t−1}| over each run's evaluated rounds, over the seeds with at least 2 of them; null with none. */
+  meanAbsChange: MeanStd | null;
+  /** Rounds with a non-finite test loss or one above 10× the first evaluated round's, summed over the seeds that report losses. */
+  divergingRounds: number;
+  /** Seeds with at least one such round, and seeds that report losses. */
+  divergingSeeds: number;
+  seedsWithLoss: number;
 }
 
 export interface SummaryMeta {
@@ -205,6 +240,9 @@ function validateOptions(opts: SummaryOptions): void {
   }
   if (new Set(opts.targets).size !== opts.targets.length) throw new Error(`summary: duplicate accuracy targets ${opts.targets.join(', ')}`);
   if (typeof opts.baseline !== 'string' || opts.baseline === '') throw new Error('summary: baseline strategy label is required');
+  for (const c of opts.extraColumns ?? []) {
+    if (!(EXTRA_COLUMNS as readonly string[]).includes(c)) throw new Error(`summary: unknown extra columns "${c}"; valid: ${EXTRA_COLUMNS.join(', ')}`);
+  }
   const b = opts.bootstrapSamples;
   if (b !== undefined && (!Number.isInteger(b) || b < 1)) throw new Error(`summary: bootstrapSamples must be an integer ≥ 1, got ${b}`);
   if (opts.seed !== undefined && !Number.isFinite(opts.seed)) throw new Error(`summary: seed must be finite, got ${opts.seed}`);
@@ -321,10 +359,47 @@ function compare(method: Cell, base: Cell, opts: SummaryOptions): BaselineCompar
   return { baselineCell: base.cell, pairedSeeds, diffMean, diffCi, reductions };
 }
 
+/** The last measured value of a per-round series; null if none. */
+function lastMeasured(xs: Array<number | null> = []): number | null {
+  for (let i = xs.length - 1; i >= 0; i--) {
+    const x = xs[i];
+    if (x !== null && Number.isFinite(x)) return x;
+  }
+  return null;
+}
+
+const meanStdOrNull = (xs: Array<number | null>): MeanStd | null => {
+  const ok = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return ok.length ? meanStd(ok) : null;
+};
+
+function imbalanceStat(runs: RunRecord[]): SummaryRow['imbalance'] {
+  const stats = Object.fromEntries(IMBALANCE_KEYS.map((k) => [k, meanStdOrNull(runs.map((r) => lastMeasured(r.imbalance?.[k])))])) as Record<ImbalanceKey, MeanStd | null>;
+  return Object.values(stats).some((m) => m !== null) ? stats : null;
+}
+
+const evaluatedOf = (r: RunRecord) => r.evaluatedAccuracy ?? r.accuracy;
+
+function stabilityStat(runs: RunRecord[], window: number): StabilityStat {
+  const losses = runs.flatMap((r) => (r.testLoss ? [r.testLoss] : []));
+  const diverging = losses.map(divergingRounds);
+  return {
+    window,
+    accuracyStd: meanStdOrNull(runs.map((r) => lastRoundsStd(evaluatedOf(r), window))),
+    meanAbsChange: meanStdOrNull(runs.map((r) => meanAbsChange(evaluatedOf(r)))),
+    divergingRounds: diverging.reduce((a, b) => a + b, 0),
+    divergingSeeds: diverging.filter((d) => d > 0).length,
+    seedsWithLoss: losses.length,
+  };
+}
+
 /** Per-cell statistics and paired comparisons against `opts.baseline`, one row per cell. */
 export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[] {
   validateOptions(opts);
   const cells = orderCells(groupCells(runs), opts.baseline);
+  const extra = new Set(opts.extraColumns ?? []);
+  // One N for the whole table, so that its header can say it; every run has at least that many evaluated rounds.
+  const window = stabilityWindow(Math.min(...runs.map((r) => evaluatedOf(r).filter((a) => a !== null).length)));
   const baselineOf = new Map<string, Cell>();
   for (const c of cells) {
     if (c.strategy !== opts.baseline) continue;
@@ -355,6 +430,8 @@ export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[]
       finalAsr: asr.length ? meanStd(asr) : null,
       finalClientWorst10: worst.length ? meanStd(worst) : null,
       vsBaseline: !isBaseline && base ? compare(c, base, opts) : null,
+      imbalance: extra.has('imbalance') ? imbalanceStat(c.runs) : null,
+      stability: extra.has('stability') ? stabilityStat(c.runs, window) : null,
     };
   });
 }
@@ -367,9 +444,25 @@ const signedPct = (x: number) => `${x >= 0 ? '+' : '−'}${pct(Math.abs(x))}`;
 const pctLabel = (t: number) => `${+(100 * t).toFixed(2)}%`;
 const fmtRounds = (r: number) => (Number.isInteger(r) ? String(r) : r.toFixed(1));
 
-/** "97.3 ± 0.4" (percent, one decimal). */
-export function formatMeanStd(m: MeanStd): string {
-  return `${pct(m.mean)} ± ${pct(m.std)}`;
+/** "97.3 ± 0.4" (percent, one decimal by default). */
+export function formatMeanStd(m: MeanStd, digits = 1): string {
+  return `${(100 * m.mean).toFixed(digits)} ± ${(100 * m.std).toFixed(digits)}`;
+}
+
+/** A mean ± std over the seeds that have the value, "(k/n)" when that is not all of them; "—" when none has it. */
+const formatSome = (m: MeanStd | null, n: number, digits = 1) => (m ? `${formatMeanStd(m, digits)}${m.n < n ? ` (${m.n}/${n})` : ''}` : '—');
+
+const IMBALANCE_HEADERS: Record<ImbalanceKey, string> = {
+  balancedAccuracy: 'Balanced acc %',
+  macroF1: 'Macro-F1 %',
+  headRecall: 'Head recall %',
+  tailRecall: 'Tail recall %',
+  worstClassRecall: 'Worst-class recall %',
+};
+
+function formatDiverging(s: StabilityStat): string {
+  if (s.seedsWithLoss === 0) return '—';
+  return s.divergingRounds ? `${s.divergingRounds} (${s.divergingSeeds}/${s.seedsWithLoss} seeds)` : '0';
 }
 
 /** "7 (3/3)", or "> T (k/n)" when fewer than half the seeds reached the target. */
@@ -404,11 +497,15 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
   validateOptions(opts);
   const hasAsr = rows.some((r) => r.finalAsr !== null);
   const hasWorst = rows.some((r) => r.finalClientWorst10 !== null);
+  const hasImbalance = rows.some((r) => r.imbalance !== null);
+  const stabilityWindowN = rows.find((r) => r.stability)?.stability?.window ?? null;
   const B = opts.bootstrapSamples ?? 2000;
   const header = ['Group', 'Strategy', 'n', `Final acc % (last ${opts.lastRounds})`, 'Best acc %'];
   if (hasWorst) header.push('Worst-10% client acc % ⁶');
+  if (hasImbalance) header.push(...IMBALANCE_KEYS.map((k) => `${IMBALANCE_HEADERS[k]} ⁷`));
   for (const t of opts.targets) header.push(`R@${pctLabel(t)} ¹`, `R̃@${pctLabel(t)} ²`);
   if (hasAsr) header.push('Final ASR % ³');
+  if (stabilityWindowN !== null) header.push(`Acc std (last ${stabilityWindowN}) pp ⁸`, 'Mean |Δacc| pp ⁸', 'Diverging rounds ⁸');
   header.push(`Δ final acc vs ${opts.baseline} (pp) [95% CI] ⁴`);
   for (const t of opts.targets) header.push(`R@${pctLabel(t)} reduction [95% CI] ⁵`);
 
@@ -416,11 +513,16 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
   for (const r of rows) {
     const cells = [r.group, r.strategy, String(r.n), formatMeanStd(r.finalAccuracy), pct(r.bestAccuracy)];
     if (hasWorst) cells.push(r.finalClientWorst10 ? formatMeanStd(r.finalClientWorst10) : '—');
+    if (hasImbalance) cells.push(...IMBALANCE_KEYS.map((k) => formatSome(r.imbalance?.[k] ?? null, r.n)));
     opts.targets.forEach((t) => {
       const s = r.targets.find((x) => x.target === t);
       cells.push(s ? formatRounds(s.best, r.rounds) : 'n/a', s ? formatRounds(s.smoothed, r.rounds) : 'n/a');
     });
     if (hasAsr) cells.push(r.finalAsr ? `${formatMeanStd(r.finalAsr)}${r.finalAsr.n < r.n ? ` (${r.finalAsr.n}/${r.n})` : ''}` : '—');
+    if (stabilityWindowN !== null) {
+      const st = r.stability;
+      cells.push(st ? formatSome(st.accuracyStd, r.n, 2) : '—', st ? formatSome(st.meanAbsChange, r.n, 2) : '—', st ? formatDiverging(st) : '—');
+    }
     cells.push(formatDiff(r.vsBaseline, r.isBaseline));
     opts.targets.forEach((t) => cells.push(formatReduction(r.vsBaseline?.reductions.find((x) => x.target === t), r.vsBaseline, r.isBaseline)));
     lines.push(`| ${cells.map(mdCell).join(' | ')} |`);
@@ -447,6 +549,20 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
     notes.push(
       `⁶ Federated evaluation: each client evaluates the global model on its own held-out split; per round, the mean accuracy of the worst 10% of clients (at least one); ` +
         `then the mean of the last ${opts.lastRounds} measured rounds, mean ± std over seeds.`,
+    );
+  }
+  if (hasImbalance) {
+    notes.push(
+      '⁷ On the test set, in the last evaluated round of each run, then mean ± std over the seeds that report it: balanced accuracy = mean per-class recall; ' +
+        'macro-F1 = mean per-class F1; head / tail recall = mean recall of the 3 most frequent / 3 rarest classes of the run\'s global training data; ' +
+        'worst-class recall = the lowest per-class recall (spec §6).',
+    );
+  }
+  if (stabilityWindowN !== null) {
+    notes.push(
+      `⁸ Spec §3, over evaluated rounds: sample std of test accuracy over each run's last ${stabilityWindowN} (min(20, half the evaluated rounds of the shortest run)), ` +
+        'and mean |acc_t − acc_{t−1}|, both in percentage points, mean ± std over seeds; diverging rounds: test loss NaN, infinite or above 10× the first evaluated round\'s, ' +
+        'summed over seeds (seeds with any).',
     );
   }
   const noBaseline = rows.filter((r) => !r.isBaseline && !r.vsBaseline).map((r) => r.group);
@@ -507,6 +623,12 @@ export function toCsv(rows: SummaryRow[]): string {
     'baseline_cell', 'paired_seeds', 'diff_mean', 'diff_ci_low', 'diff_ci_high',
     ...targets.flatMap((t) => [`r_reduction@${t}`, `r_reduction_ci_low@${t}`, `r_reduction_ci_high@${t}`]),
   ];
+  // Extra columns go last, so that the columns of tables made before them keep their positions.
+  const hasImbalance = rows.some((r) => r.imbalance !== null);
+  const hasStability = rows.some((r) => r.stability !== null);
+  const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  if (hasImbalance) header.push(...IMBALANCE_KEYS.flatMap((k) => [`final_${snake(k)}_mean`, `final_${snake(k)}_std`, `final_${snake(k)}_n`]));
+  if (hasStability) header.push('stability_window', 'acc_std_last_n_mean', 'acc_std_last_n_std', 'mean_abs_delta_acc_mean', 'mean_abs_delta_acc_std', 'diverging_rounds', 'diverging_seeds');
   const lines = [header.map(csvField).join(',')];
   for (const r of rows) {
     const c = r.vsBaseline;
@@ -525,6 +647,14 @@ export function toCsv(rows: SummaryRow[]): string {
         return [x?.estimate ?? null, x?.ci?.[0] ?? null, x?.ci?.[1] ?? null];
       }),
     ];
+    if (hasImbalance) fields.push(...IMBALANCE_KEYS.flatMap((k) => [r.imbalance?.[k]?.mean ?? null, r.imbalance?.[k]?.std ?? null, r.imbalance?.[k]?.n ?? null]));
+    const st = r.stability;
+    if (hasStability) {
+      fields.push(
+        st?.window ?? null, st?.accuracyStd?.mean ?? null, st?.accuracyStd?.std ?? null, st?.meanAbsChange?.mean ?? null, st?.meanAbsChange?.std ?? null,
+        st && st.seedsWithLoss ? st.divergingRounds : null, st && st.seedsWithLoss ? st.divergingSeeds : null,
+      );
+    }
     lines.push(fields.map(csvField).join(','));
   }
   return lines.join('\r\n') + '\r\n';

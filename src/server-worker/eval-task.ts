@@ -38,6 +38,7 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
         accuracy: r.accuracy,
         loss: r.loss,
         recall: r.recall,
+        confusion: r.confusion,
         targetedAsr: attackSuccessRate(r.confusion, TARGET_SOURCE, TARGET_LABEL),
         numTensors: tf.memory().numTensors,
       };

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { importKey, verifyBroadcast } from '../shared/broadcast-auth';
 import { ConfigError } from '../shared/config';
+import { perClassRecall } from '../shared/metrics';
 import { PROTOCOL_VERSION, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../shared/protocol';
 import { expectedSteps, sampleSlots, stragglerPlan } from '../shared/run-plan';
 import type { LayerSpec } from '../shared/weights';
@@ -84,7 +85,7 @@ function harness(store = new MemoryStore(), taskOverrides: Partial<Task> = {}) {
     async evaluate(weights) {
       evaluated.push(weights.slice());
       clock.jump(250); // evaluation takes 250 ms
-      return { accuracy: mean(weights), loss: 1 - mean(weights), recall: [mean(weights)], targetedAsr: 0, numTensors: 0 };
+      return { accuracy: mean(weights), loss: 1 - mean(weights), recall: [mean(weights)], confusion: [], targetedAsr: 0, numTensors: 0 };
     },
     rootUpdate: async (weights) => new Float32Array(weights.length).fill(0.01),
     validationLosses: async (list) => list.map(() => 1),
@@ -387,6 +388,46 @@ describe('Federation: rounds', () => {
     await h.fed.flush();
     expect(h.status().history.map((r) => r.accuracy !== null)).toEqual([false, true, true]);
     expect(h.evaluated).toHaveLength(2);
+  });
+
+  it('an evaluated round carries the imbalance metrics; head and tail come from the run\'s global training counts', async () => {
+    // Training labels per class 100, 80, 60, 40, 30, 25, 20, 15, 12, 18 (400); the server holds out 4 + 4 of each class.
+    const counts = [100, 80, 60, 40, 30, 25, 20, 15, 12, 18];
+    const trainLabels = Uint8Array.from(counts.flatMap((n, c) => new Array<number>(n).fill(c)));
+    // 10 test images per class, all right except class 7 (5 of them taken for 1) and class 8 (all taken for 0).
+    const confusion = Array.from({ length: 10 }, (_, c) => Int32Array.from({ length: 10 }, (_, j) => (j === c ? 10 : 0)));
+    confusion[7][7] = 5;
+    confusion[7][1] = 5;
+    confusion[8][8] = 0;
+    confusion[8][0] = 10;
+    const h = make(undefined, {
+      trainLabels,
+      evaluate: async () => ({ accuracy: 0.85, loss: 0.5, recall: perClassRecall(confusion), confusion, targetedAsr: 0, numTensors: 0 }),
+    });
+    await h.fed.start({ ...CFG, rounds: 2, evalEvery: 2 });
+    await h.register('a', 'b', 'c');
+    for (let i = 0; i < 2; i++) await h.completeRound();
+    await h.fed.flush();
+    const s = h.status();
+    // IID over 3 clients uses the whole pool: each class less its 8 held-out images.
+    expect(s.trainClassCounts).toEqual([92, 72, 52, 32, 22, 17, 12, 7, 4, 10]);
+    expect(['a', 'b', 'c'].map((a) => h.row(a).labelHistogram!).reduce((x, y) => x.map((n, c) => n + y[c]))).toEqual(s.trainClassCounts);
+    // Round 1 is not evaluated (evalEvery 2): every metric is null.
+    const [r1, r2] = s.history;
+    expect(r1).toMatchObject({ accuracy: null, balancedAccuracy: null, macroF1: null, headRecall: null, midRecall: null, tailRecall: null, worstClassRecall: null });
+    // Recall 1 for all but class 7 (0.5) and class 8 (0): balanced accuracy 8.5 / 10.
+    // Head {0, 1, 2} recall 1, mid {3, 4, 5, 6} recall 1, tail {7, 8, 9} (7, 4 and 10 training images): (0.5 + 0 + 1) / 3.
+    // F1 = 2·TP/(predicted + true): class 0 20/30, class 1 20/25, class 7 10/15, class 8 0, the other six 1:
+    // (2/3 + 4/5 + 2/3 + 6) / 10 = (122/15) / 10.
+    expect(r2.balancedAccuracy).toBeCloseTo(0.85, 12);
+    expect(r2.macroF1).toBeCloseTo(122 / 150, 12);
+    expect(r2.headRecall).toBe(1);
+    expect(r2.midRecall).toBe(1);
+    expect(r2.tailRecall).toBeCloseTo(0.5, 12);
+    expect(r2.worstClassRecall).toBe(0);
+    expect(r2.recall).toEqual([1, 1, 1, 1, 1, 1, 1, 0.5, 0, 1]);
+    // What the store keeps (and a restored run shows) carries them too.
+    expect(h.store.data!.run.history[1]).toMatchObject({ tailRecall: r2.tailRecall, macroF1: r2.macroF1 });
   });
 
   it('pause during a round takes effect after it; start() without a config resumes at the next round', async () => {
@@ -843,7 +884,7 @@ describe('Federation: reset during evaluation', () => {
       async evaluate() {
         calls++;
         if (calls === 1) await gate;
-        return { accuracy: 0.42, loss: 1, recall: [], targetedAsr: 0, numTensors: 0 };
+        return { accuracy: 0.42, loss: 1, recall: [], confusion: [], targetedAsr: 0, numTensors: 0 };
       },
     });
     await h.fed.start({ ...CFG, rounds: 1 });

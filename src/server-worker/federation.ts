@@ -45,6 +45,8 @@ interface Run extends PersistedRun {
   slotTrain: number[];
   slotEval: number[];
   slotHistograms: number[][];
+  /** The slots' training class counts summed: head / mid / tail classes of the imbalance metrics. */
+  trainClassCounts: number[] | null;
   heterogeneityTV: number | null;
   attackerSlots: number[];
   /** Set once a resumed run has waited its grace period. */
@@ -131,6 +133,7 @@ export class Federation {
       config: run?.config ?? null,
       numPartitions: run?.numPartitions ?? 0,
       heterogeneityTV: run?.heterogeneityTV ?? null,
+      trainClassCounts: run?.trainClassCounts ?? null,
       attackerSlots: run?.attackerSlots ?? [],
       coordinatorBackend: this.deps.coordinatorBackend(),
       history: run?.history ?? [],
@@ -334,6 +337,7 @@ export class Federation {
       slotTrain: [],
       slotEval: [],
       slotHistograms: [],
+      trainClassCounts: null,
       heterogeneityTV: null,
       attackerSlots: attackerSlots(p.config, p.numPartitions),
       graceUntil: null,
@@ -446,6 +450,8 @@ export class Federation {
     run.slotTrain = splits.map((p) => p.train.length);
     run.slotEval = splits.map((p) => p.eval.length);
     run.slotHistograms = splits.map((p) => labelHistogram(task.trainLabels, p.train, task.numClasses));
+    // Partitions are disjoint, so the sum of their histograms is the histogram of all the run's training data.
+    run.trainClassCounts = run.slotHistograms.reduce((sum, h) => sum.map((n, c) => n + h[c]), new Array<number>(task.numClasses).fill(0));
     run.heterogeneityTV = meanTotalVariation(task.trainLabels, splits.map((p) => p.train), task.numClasses);
     run.attackerSlots = attackerSlots(run.config, run.numPartitions);
     for (const row of this.registry.all()) {
@@ -637,7 +643,7 @@ export class Federation {
       .then((r) => {
         if (this.run !== run) return;
         const i = run.history.findIndex((h) => h.round === round);
-        if (i >= 0) run.history[i] = withEvaluation(run.history[i], r, this.deps.now() - t0, run.config.attack);
+        if (i >= 0) run.history[i] = withEvaluation(run.history[i], r, this.deps.now() - t0, run.config.attack, run.trainClassCounts ?? []);
       })
       .catch((e: unknown) => {
         if (this.run === run) this.message = `evaluation of round ${round} failed: ${e instanceof Error ? e.message : String(e)}`;

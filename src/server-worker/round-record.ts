@@ -3,6 +3,7 @@
 import type { StragglerMode } from '../shared/config';
 import type { ComposedResult } from '../shared/strategies/registry';
 import type { StrategyUpdate } from '../shared/strategies/strategy';
+import { imbalanceMetrics } from '../shared/metrics';
 import { isTargeted } from '../shared/targeted-attack';
 import type { ClientRoundRecord, ClientRow, DroppedClient, RoundRecord } from '../shared/status';
 import { l2Norm } from '../shared/weights';
@@ -67,6 +68,12 @@ export function newRoundRecord(f: RoundFacts): RoundRecord {
     accuracy: null,
     loss: null,
     recall: null,
+    balancedAccuracy: null,
+    macroF1: null,
+    headRecall: null,
+    midRecall: null,
+    tailRecall: null,
+    worstClassRecall: null,
     seconds: f.seconds,
     maxTrainMs,
     overheadShare: ms > 0 ? Math.max(0, 1 - maxTrainMs / ms) : 0,
@@ -83,12 +90,23 @@ export function newRoundRecord(f: RoundFacts): RoundRecord {
   };
 }
 
-export function withEvaluation(rec: RoundRecord, r: EvalResult, evalMs: number, attack: AttackId): RoundRecord {
+/** NaN (nothing to average) becomes null, as JSON would write it anyway. */
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** `trainClassCounts`: the run's global training distribution, which decides the head, mid and tail classes. */
+export function withEvaluation(rec: RoundRecord, r: EvalResult, evalMs: number, attack: AttackId, trainClassCounts: readonly number[]): RoundRecord {
+  const m = imbalanceMetrics(r.confusion, trainClassCounts);
   return {
     ...rec,
     accuracy: r.accuracy,
     loss: r.loss,
     recall: r.recall,
+    balancedAccuracy: finiteOrNull(m.balancedAccuracy),
+    macroF1: finiteOrNull(m.macroF1),
+    headRecall: finiteOrNull(m.headRecall),
+    midRecall: finiteOrNull(m.midRecall),
+    tailRecall: finiteOrNull(m.tailRecall),
+    worstClassRecall: finiteOrNull(m.worstClassRecall),
     evalMs,
     attackSuccessRate: isTargeted(attack) ? r.targetedAsr : null,
     coordinatorTensors: r.numTensors,

@@ -10,6 +10,8 @@ export interface EvalResult {
   accuracy: number;
   loss: number;
   recall: number[];
+  /** cm[true][predicted] on the test set, for the imbalance metrics. */
+  confusion: Int32Array[];
   /** Share of test images of class TARGET_SOURCE (7) classified as TARGET_LABEL (1). */
   targetedAsr: number;
   numTensors: number;

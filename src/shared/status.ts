@@ -95,6 +95,16 @@ export interface RoundRecord {
   loss: number | null;
   /** Recall of each class on the test set: where non-IID data hurts, it shows here first. */
   recall: number[] | null;
+  /**
+   * Spec §6 imbalance metrics on the test set, fractions of 1; null when this round is not evaluated (or not yet), and
+   * where a metric has nothing to average (no mid classes). Head / mid / tail: headMidTail(CoordinatorStatus.trainClassCounts).
+   */
+  balancedAccuracy: number | null;
+  macroF1: number | null;
+  headRecall: number | null;
+  midRecall: number | null;
+  tailRecall: number | null;
+  worstClassRecall: number | null;
   /** From the round's broadcast until its aggregate was applied (evaluation runs beside the next round). */
   seconds: number;
   /** The slowest participant's own training time, ms. */
@@ -136,6 +146,8 @@ export interface CoordinatorStatus {
   numPartitions: number;
   /** Mean total-variation distance of client label histograms from the global one. */
   heterogeneityTV: number | null;
+  /** Per class, the training samples of all partitions together (the run's global training distribution); null before partitioning. */
+  trainClassCounts: number[] | null;
   /** Partitions held by simulated attackers (empty without an attack). */
   attackerSlots: number[];
   coordinatorBackend: string | null;

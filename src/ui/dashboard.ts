@@ -7,6 +7,7 @@ import { roundsChart } from './chart-svg';
 import { applyVisibility, formHtml, readForm } from './config-form';
 import { addWorkerClient, connectCoordinator } from './coordinator-link';
 import { ATTACKER_MARK, STRAGGLER_MARK, weightHeatmapSvg } from './heatmap-svg';
+import { imbalanceSummaryHtml } from './imbalance-view';
 import { droppedCounts, esc, fmt, histogramSvg } from './html';
 import { attackBannerHtml, reliabilitySparklines, roundIssuesHtml, roundTableHtml } from './round-table';
 
@@ -136,7 +137,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       <div><b>round</b> ${s.round} / ${s.config?.rounds ?? '–'}</div>
       <div><b>test accuracy</b> ${fmt(evaluated?.accuracy, 4)}${evaluated && evaluated !== last ? ` <small>(round ${evaluated.round})</small>` : ''}</div>
       <div><b>test loss</b> ${fmt(evaluated?.loss, 4)}</div>
-      <div><b>recall per class</b> ${histogramSvg(evaluated?.recall ?? null, 120, 24, 1)}</div>
+      ${imbalanceSummaryHtml(evaluated, s.trainClassCounts ?? null)}
       ${typeof asr === 'number' ? `<div class="asr"><b>attack success rate</b> ${fmt(asr * 100, 1)}%</div>` : ''}
       <div><b>algorithm</b> ${esc(s.config?.algorithm ?? '–')}</div>
       ${attack ? `<div class="attack"><b>attack</b> ${ATTACKER_MARK} ${esc(attack)} × ${attackerSlots.length || esc(s.config?.attackers)}</div>` : ''}

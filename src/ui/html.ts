@@ -10,10 +10,10 @@ export function droppedCounts(counts: Readonly<Record<string, number | undefined
   return { total: entries.reduce((a, [, n]) => a + (n ?? 0), 0), text: entries.map(([r, n]) => `${r} ${n}`).join(', ') };
 }
 
-/** Small inline bars, one per class: a label histogram (scaled to its largest count) or per-class recall (max = 1). */
-export function histogramSvg(values: number[] | null, width = 100, height = 20, max?: number): string {
+/** Small inline bars, one per class: a label histogram, scaled to its largest count (recall: imbalance-view.ts). */
+export function histogramSvg(values: number[] | null, width = 100, height = 20): string {
   if (!values || values.length === 0) return '–';
-  const top = max ?? Math.max(1, ...values);
+  const top = Math.max(1, ...values);
   const bw = width / values.length;
   const bars = values
     .map((v, i) => {

@@ -18,6 +18,14 @@ const rounds: RoundView[] = [
 ];
 
 describe('roundTableHtml', () => {
+  it('balanced accuracy and tail recall columns only when some round has them', () => {
+    expect(roundTableHtml(rounds)).not.toContain('balanced acc.');
+    const html = roundTableHtml([{ ...rounds[0], balancedAccuracy: null, tailRecall: null }, { ...rounds[1], balancedAccuracy: 0.654, tailRecall: 0.2968 }]);
+    expect(html).toContain('<th>loss</th><th>balanced acc.</th><th>tail recall</th>');
+    expect(html).toContain('<td>0.8000</td><td>65.4%</td><td>29.7%</td>');
+    expect(html).toContain('<td>1.2000</td><td>–</td><td>–</td>'); // round 1 not evaluated
+  });
+
   it('lists rounds newest first with kept/selected, dropped, flagged, ρ and ASR', () => {
     const html = roundTableHtml(rounds);
     expect(html.indexOf('data-round="2"')).toBeLessThan(html.indexOf('data-round="1"'));

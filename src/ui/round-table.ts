@@ -7,7 +7,7 @@ import { esc, fmt } from './html';
 
 /** Live records may still lack the newer fields, so everything beyond the basics is optional here. */
 export type RoundView = Pick<RoundRecord, 'round' | 'accuracy' | 'loss'> &
-  Partial<Pick<RoundRecord, 'seconds' | 'aggregateMs' | 'attackSuccessRate' | 'participants' | 'federatedEval' | 'skipped' | 'overheadShare'>> & {
+  Partial<Pick<RoundRecord, 'seconds' | 'aggregateMs' | 'attackSuccessRate' | 'participants' | 'federatedEval' | 'skipped' | 'overheadShare' | 'balancedAccuracy' | 'tailRecall'>> & {
     clients?: ReadonlyArray<
       Pick<ClientRoundRecord, 'clientId'> & Partial<Pick<ClientRoundRecord, 'slot' | 'weight' | 'reliability' | 'flagged' | 'role' | 'straggler'>>
     >;
@@ -21,14 +21,15 @@ function reliabilities(r: RoundView): number[] {
   return (r.clients ?? []).flatMap((c) => (typeof c.reliability === 'number' && Number.isFinite(c.reliability) ? [c.reliability] : []));
 }
 
-/** The latest `maxRows` rounds, newest first. ASR and ρ columns appear only when some round has them. */
+/** The latest `maxRows` rounds, newest first. ASR, ρ and imbalance columns appear only when some round has them. */
 export function roundTableHtml(history: readonly RoundView[], maxRows = 12): string {
   if (history.length === 0) return '<p>No rounds yet.</p>';
   const hasAsr = history.some((r) => typeof r.attackSuccessRate === 'number');
   const hasRho = history.some((r) => reliabilities(r).length > 0);
   const hasFed = history.some((r) => r.federatedEval);
+  const hasImbalance = history.some((r) => typeof r.balancedAccuracy === 'number');
   const head = [
-    'round', 'accuracy', 'loss', ...(hasFed ? ['clients: mean', 'worst 10%'] : []), ...(hasAsr ? ['attack success'] : []), 'kept / selected', 'dropped', 'flagged',
+    'round', 'accuracy', 'loss', ...(hasImbalance ? ['balanced acc.', 'tail recall'] : []), ...(hasFed ? ['clients: mean', 'worst 10%'] : []), ...(hasAsr ? ['attack success'] : []), 'kept / selected', 'dropped', 'flagged',
     ...(hasRho ? ['ρ min', 'ρ mean'] : []), 'aggregate ms', 'round s', 'overhead',
   ];
   const rows = history
@@ -43,6 +44,7 @@ export function roundTableHtml(history: readonly RoundView[], maxRows = 12): str
       const cells = [
         esc(r.round) + (r.skipped ? ` <span class="mark skipped" title="${esc(r.skipped)}">skipped</span>` : ''),
         fmt(r.accuracy, 4), fmt(r.loss, 4),
+        ...(hasImbalance ? [pct(r.balancedAccuracy), pct(r.tailRecall)] : []),
         ...(hasFed ? [pct(r.federatedEval?.meanAccuracy), pct(r.federatedEval?.worst10Accuracy)] : []),
         ...(hasAsr ? [pct(r.attackSuccessRate)] : []),
         `${kept} / ${selected}`, String(r.dropped?.length ?? 0), String(flagged.size),
