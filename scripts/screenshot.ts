@@ -3,6 +3,9 @@
 // config (its `clients` worker clients, default 4); docs/screenshots/imbalance-metrics.png is
 //   npx tsx scripts/screenshot.ts docs/screenshots/imbalance-metrics.png 1366 768 \
 //     'model=2nn&partition=longtail&imbalanceFactor=100&rounds=5&maxSamples=0&batchSize=32&lr=0.05&backend=wasm&clients=4&evalSamples=2000&seed=3'
+// and docs/screenshots/attention-cbam.png (attention-ca.png: model=cnn-s-ca-mlp), what the attention looks at, is
+//   npx tsx scripts/screenshot.ts docs/screenshots/attention-cbam.png 1366 768 \
+//     'model=cnn-s-cbam&rounds=3&evalSamples=500&maxSamples=200&clients=2&backend=wasm&seed=3'
 import { chromium } from '@playwright/test';
 import { launchOptions } from './browser';
 import { ensureBuilt, serveDist } from './serve';

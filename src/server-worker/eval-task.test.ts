@@ -39,3 +39,51 @@ describe('createTask: one model, calls one at a time', () => {
     task.dispose();
   });
 });
+
+describe('createTask: attention of the global model on fixed test images', () => {
+  it('cnn-s-cbam: one image per class in test order, every gate with its shape, and no tensor left behind', async () => {
+    const task = createTask(dataset, resolveConfig({ model: 'cnn-s-cbam' }));
+    const w = initWeights(task.layers, 1);
+    const before = tf.memory().numTensors;
+    const images = (await task.attention(w))!;
+    expect(tf.memory().numTensors).toBe(before);
+    // Test labels are i % 10: the first image of each class is image i.
+    expect(images.map((im) => [im.testIndex, im.label])).toEqual([[0, 0], [1, 1], [2, 2], [3, 3]]);
+    for (const im of images) {
+      expect(im.pixels).toEqual(Array.from(dataset.test.images.subarray(im.testIndex * 784, (im.testIndex + 1) * 784)));
+      expect(im.predicted).toBeGreaterThanOrEqual(0);
+      expect(im.probability).toBeGreaterThan(0);
+      expect(im.probability).toBeLessThanOrEqual(1);
+      expect(im.gates.map((g) => [g.layer, g.shape])).toEqual([['ca1', [32]], ['sa1', [13, 13]], ['ca2', [64]], ['sa2', [5, 5]]]);
+      for (const g of im.gates) {
+        expect(g.values).toHaveLength(g.shape.reduce((a, b) => a * b));
+        expect(g.values.every((v) => v > 0 && v < 2)).toBe(true); // 2σ gates
+      }
+    }
+    // Plain numbers, 3 digits: the gates of 4 images are a few KB (and the pixels 4 × 784 bytes).
+    expect(JSON.stringify(images.map((im) => im.gates)).length).toBeLessThan(8_000);
+    expect(await task.attention(w)).toEqual(images);
+    task.dispose();
+  });
+
+  it('fedakd attention pooling: apool as a 5×5 map of weights that sum to 1', async () => {
+    const task = createTask(dataset, resolveConfig({ model: 'cnn-s', algorithm: 'fedakd', akdAttention: 'pooling' }));
+    const [im] = (await task.attention(initWeights(task.layers, 1)))!;
+    expect(im.gates.map((g) => [g.layer, g.shape])).toEqual([['apool', [5, 5]]]);
+    expect(im.gates[0].values.reduce((a, b) => a + b)).toBeCloseTo(1, 2);
+    task.dispose();
+  });
+
+  it('fedakd feature attention: fatt over the 128 FC features', async () => {
+    const task = createTask(dataset, resolveConfig({ model: 'cnn-s-sa', algorithm: 'fedakd' }));
+    const [im] = (await task.attention(initWeights(task.layers, 1)))!;
+    expect(im.gates.map((g) => [g.layer, g.shape])).toEqual([['sa1', [13, 13]], ['sa2', [5, 5]], ['fatt', [128]]]);
+    task.dispose();
+  });
+
+  it('null for a model without attention layers', async () => {
+    const task = createTask(dataset, resolveConfig({ model: 'cnn-s' }));
+    expect(await task.attention(initWeights(task.layers, 1))).toBeNull();
+    task.dispose();
+  });
+});

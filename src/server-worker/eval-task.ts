@@ -5,6 +5,7 @@ import { TARGET_LABEL, TARGET_SOURCE } from '../shared/targeted-attack';
 import type { Dataset } from '../shared/data/dataset-store';
 import { buildModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
+import { ATTENTION_IMAGES, firstOfEachClass, hasAttention, readAttention } from '../shared/ml/attention-images';
 import type { FederationConfig } from '../shared/config';
 import { attackSuccessRate } from '../shared/metrics';
 import { deriveSeed } from '../shared/prng';
@@ -19,6 +20,8 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
   const n = config.evalSamples > 0 ? Math.min(config.evalSamples, dataset.test.count) : dataset.test.count;
   const testImages = dataset.test.images.subarray(0, n * 28 * 28);
   const testLabels = dataset.test.labels.subarray(0, n);
+  const attentive = hasAttention(model);
+  const attentionIdx = firstOfEachClass(dataset.test.labels, ATTENTION_IMAGES);
   const holdout = () => serverHoldout(dataset.train.labels, dataset.numClasses, config.seed);
   const needImages = () => {
     if (dataset.train.images.length === 0) throw new Error('the coordinator loaded no training images');
@@ -42,6 +45,11 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
         targetedAsr: attackSuccessRate(r.confusion, TARGET_SOURCE, TARGET_LABEL),
         numTensors: tf.memory().numTensors,
       };
+    }),
+    attention: serial(async (weights: Float32Array) => {
+      if (!attentive) return null;
+      setFlatWeights(model, weights);
+      return readAttention(model, dataset.test.images, dataset.test.labels, attentionIdx);
     }),
     rootUpdate: serial(async (weights: Float32Array, round: number) => {
       needImages();

@@ -87,6 +87,7 @@ function harness(store = new MemoryStore(), taskOverrides: Partial<Task> = {}) {
       clock.jump(250); // evaluation takes 250 ms
       return { accuracy: mean(weights), loss: 1 - mean(weights), recall: [mean(weights)], confusion: [], targetedAsr: 0, numTensors: 0 };
     },
+    attention: async () => null,
     rootUpdate: async (weights) => new Float32Array(weights.length).fill(0.01),
     validationLosses: async (list) => list.map(() => 1),
     dispose: () => void disposed++,
@@ -388,6 +389,29 @@ describe('Federation: rounds', () => {
     await h.fed.flush();
     expect(h.status().history.map((r) => r.accuracy !== null)).toEqual([false, true, true]);
     expect(h.evaluated).toHaveLength(2);
+  });
+
+  it('status().attention: the task\'s attention of the latest evaluated model, taken after its evaluation; null without', async () => {
+    const asked: number[] = [];
+    const image = { testIndex: 0, label: 7, pixels: [], predicted: 7, probability: 0.9, gates: [{ layer: 'sa1', shape: [1, 1], values: [1] }] };
+    const h = make(undefined, { attention: async (w) => (asked.push(w[0]), [image]) });
+    await h.fed.start({ ...CFG, rounds: 3, evalEvery: 2 });
+    await h.register('a', 'b', 'c');
+    expect(h.status().attention).toBeNull();
+    for (let i = 0; i < 2; i++) await h.completeRound([0.5, 0, 0, 0, 0, 0]);
+    await h.fed.flush();
+    expect(h.status().attention).toEqual({ round: 2, images: [image] });
+    await h.completeRound([0.5, 0, 0, 0, 0, 0]);
+    await h.fed.flush();
+    expect(h.status().attention!.round).toBe(3);
+    expect(asked).toEqual([2, 2.5]); // the weights of rounds 2 and 3 (round 1 is not evaluated)
+    expect(h.evaluated).toHaveLength(2);
+    const plain = make();
+    await plain.fed.start({ ...CFG, rounds: 1 });
+    await plain.register('a', 'b', 'c');
+    await plain.completeRound();
+    await plain.fed.flush();
+    expect(plain.status()).toMatchObject({ state: 'done', attention: null });
   });
 
   it('an evaluated round carries the imbalance metrics; head and tail come from the run\'s global training counts', async () => {

@@ -21,7 +21,7 @@ import {
 import { attackerSlots, expectedSteps, isEvalRound, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
 import { serialQueue } from '../shared/serial';
 import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
-import type { CoordinatorStatus, Rejection, RunState } from '../shared/status';
+import type { AttentionSnapshot, CoordinatorStatus, Rejection, RunState } from '../shared/status';
 import { initWeights, totalSize } from '../shared/weights';
 import { aggregateRound } from './aggregate-round';
 import { ClientRegistry, type Connection } from './client-registry';
@@ -59,6 +59,8 @@ interface Run extends PersistedRun {
   fedEvals: FederatedEvaluations;
   /** Per-client extras of the round in progress. */
   perClient: Map<string, Record<string, Float32Array>>;
+  /** The latest evaluated model's attention (not persisted: a restored run shows it again after its next evaluation). */
+  attention: AttentionSnapshot | null;
 }
 
 const defaultRandomHex = (bytes: number) => Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -141,6 +143,7 @@ export class Federation {
       rejections: this.rejections,
       registrationsRefused: this.registry.refused,
       broadcastsDropped,
+      attention: run?.attention ?? null,
       error: this.error,
     };
   }
@@ -345,6 +348,7 @@ export class Federation {
       evaluating: new Set(),
       fedEvals,
       perClient: new Map(),
+      attention: null,
     };
     return run;
   }
@@ -644,6 +648,7 @@ export class Federation {
         if (this.run !== run) return;
         const i = run.history.findIndex((h) => h.round === round);
         if (i >= 0) run.history[i] = withEvaluation(run.history[i], r, this.deps.now() - t0, run.config.attack, run.trainClassCounts ?? []);
+        return this.attentionOf(run, round, weights);
       })
       .catch((e: unknown) => {
         if (this.run === run) this.message = `evaluation of round ${round} failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -654,6 +659,17 @@ export class Federation {
         this.persist();
         this.maybeDone(run);
       }));
+  }
+
+  /** The dashboard's attention pictures of a round's model: a forward pass on a few images, after its evaluation. */
+  private async attentionOf(run: Run, round: number, weights: Float32Array): Promise<void> {
+    try {
+      const images = await run.task!.attention(weights);
+      // Calls run in order, but a later round's may have been queued first: keep the newest.
+      if (images && this.run === run && round >= (run.attention?.round ?? 0)) run.attention = { round, images };
+    } catch (e) {
+      if (this.run === run) this.message = `attention of round ${round} failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
   }
 
   /** Asks the strategy's evaluators (every slot holder) to score `round`'s model on their own split; what the broadcast carries. */

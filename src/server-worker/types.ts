@@ -2,7 +2,7 @@
 // client connection may do. Federation implements them; the SharedWorker, the Node runtime and the tests provide them.
 import type { FederationConfig } from '../shared/config';
 import type { BroadcastMessage, HeartbeatReply, KeyReply, RegisterReply, RejectReason } from '../shared/protocol';
-import type { RoundRecord, RunState } from '../shared/status';
+import type { AttentionImage, RoundRecord, RunState } from '../shared/status';
 import type { LayerSpec } from '../shared/weights';
 import type { Connection } from './client-registry';
 
@@ -24,6 +24,8 @@ export interface Task {
   layers: LayerSpec[];
   /** On the test set (its first config.evalSamples images when that is > 0). */
   evaluate(weights: Float32Array): Promise<EvalResult>;
+  /** The attention of `weights` on a few fixed test images (one per class), for the dashboard; null without attention layers. */
+  attention(weights: Float32Array): Promise<AttentionImage[] | null>;
   /** FLTrust's Δ₀: the clients' local procedure on the server root set, from `weights`. */
   rootUpdate(weights: Float32Array, round: number): Promise<Float32Array>;
   /** Mean loss on the first `samples` images of the server validation split, for each weight vector. */

@@ -129,6 +129,32 @@ export interface RoundRecord {
   coordinatorTensors: number | null;
 }
 
+/** One attention layer's gate on one image: ca*: [C] channel weights, sa* and apool: [H, W] maps, fatt: [d] feature weights. */
+export interface AttentionGate {
+  layer: string;
+  shape: number[];
+  /** Row-major, 3 significant digits (the picture needs no more). */
+  values: number[];
+}
+
+/** What the global model's attention does on one fixed test image. */
+export interface AttentionImage {
+  testIndex: number;
+  label: number;
+  /** 28×28 grey levels 0–255, row-major. */
+  pixels: number[];
+  predicted: number;
+  /** Softmax probability of the predicted class. */
+  probability: number;
+  gates: AttentionGate[];
+}
+
+/** The attention of the global model after `round` on the same few test images every time. */
+export interface AttentionSnapshot {
+  round: number;
+  images: AttentionImage[];
+}
+
 export interface Rejection {
   at: number;
   clientId: string | null;
@@ -158,6 +184,8 @@ export interface CoordinatorStatus {
   registrationsRefused: number;
   /** Broadcasts the clients dropped, summed over their heartbeats, by reason. */
   broadcastsDropped: Partial<Record<BroadcastDropReason, number>>;
+  /** The latest evaluated global model's attention on a few fixed test images; null for a model without attention layers. */
+  attention: AttentionSnapshot | null;
   error: string | null;
 }
 

@@ -7,6 +7,7 @@ import { roundsChart } from './chart-svg';
 import { applyVisibility, formHtml, readForm } from './config-form';
 import { addWorkerClient, connectCoordinator } from './coordinator-link';
 import { ATTACKER_MARK, STRAGGLER_MARK, weightHeatmapSvg } from './heatmap-svg';
+import { attentionHtml, paintAttention } from './attention-view';
 import { imbalanceSummaryHtml } from './imbalance-view';
 import { droppedCounts, esc, fmt, histogramSvg } from './html';
 import { attackBannerHtml, reliabilitySparklines, roundIssuesHtml, roundTableHtml } from './round-table';
@@ -52,6 +53,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     </section>
     <section class="summary" id="summary"></section>
     <section class="chart" id="chart"></section>
+    <section id="attention-section" hidden><h2>What the attention looks at <small id="attention-round"></small></h2><div id="attention"></div></section>
     <section><h2>Latest round: dropped and flagged clients</h2><div id="round-issues"></div></section>
     <section><h2>Aggregation weights <small>clients × rounds; hover a cell for weight, ρ and reasons</small></h2><div id="heatmap" class="heatmap-wrap"></div></section>
     <section><h2>Rounds</h2><div id="rounds"></div></section>
@@ -111,6 +113,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
   act('add-workers', () => handle.addWorkers(Number($<HTMLInputElement>('n-workers').value)));
 
   let historyKey = '';
+  let attentionKey = '';
   let sparks = new Map<string, string>();
   let shownRunId: string | null = null;
   const render = (s: CoordinatorStatus) => {
@@ -160,6 +163,15 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       const threshold = s.config?.algorithm === 'fed-adaptive-next' ? s.config.reliabilityThreshold : null;
       sparks = reliabilitySparklines(s.history, threshold);
     }
+    // Only models with attention layers have a snapshot; it changes once per evaluated round.
+    $('attention-section').hidden = !s.attention;
+    const nextAttention = s.attention ? `${s.runId}:${s.attention.round}` : '';
+    if (s.attention && nextAttention !== attentionKey) {
+      $('attention-round').textContent = `from the global model after round ${s.attention.round}, on the first test image of ${s.attention.images.length} classes`;
+      $('attention').innerHTML = attentionHtml(s.attention);
+      paintAttention($('attention'), s.attention);
+    }
+    attentionKey = nextAttention;
     const stragglers = new Map<string, string>();
     for (const c of last?.clients ?? []) if (c.straggler) stragglers.set(c.clientId, c.straggler);
     for (const d of last?.dropped ?? []) if (d.straggler) stragglers.set(d.clientId, d.straggler);
