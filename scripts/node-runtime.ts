@@ -9,7 +9,7 @@ import { registerConv2DBackpropInput } from '../src/kernels/conv2d-backprop-inpu
 import { channelColluders, type Colluders } from '../src/client/attacks';
 import { BroadcastInbox } from '../src/client/broadcast-inbox';
 import { evaluateLocal, evaluationJob, evaluationMessage, jobFor, runLocalRound, slotData, type SlotData } from '../src/client/local-round';
-import { buildModel } from '../src/shared/ml/models';
+import { buildRunModel } from '../src/shared/ml/models';
 import type { FederationConfig } from '../src/shared/config';
 import { CHANNEL_NAME, PROTOCOL_VERSION, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../src/shared/protocol';
 import { settledRounds, type CoordinatorStatus, type RoundRecord } from '../src/shared/status';
@@ -154,7 +154,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
       const conn = fed.connect();
       const id = await conn.register({ v: PROTOCOL_VERSION, type: 'register', kind: 'node', backend: 'wasm', probe: [], userAgent: `node ${process.version}`, lock: `fedtab-client-node-${String(i).padStart(4, '0')}` });
       const inbox = new BroadcastInbox({ identity: () => id, fetchKey: async (runId) => (await conn.runKey({ v: PROTOCOL_VERSION, type: 'key', ...id, runId })).key });
-      clients.push({ conn, id, inbox, net: buildModel(config.model), data: null, colluders: channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)), queue: Promise.resolve() });
+      clients.push({ conn, id, inbox, net: buildRunModel(config), data: null, colluders: channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)), queue: Promise.resolve() });
     }
     let printed = 0;
     for (;;) {

@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION, checkExtras, type EvaluateMessage, type EvaluationMes
 import { attackerSlots, expectedSteps, slotSplit, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
 import { strategyDefinition } from '../shared/strategies/registry';
 import { subtract, unpackWeights } from '../shared/weights';
+import { localObjective, teacherNeeds, teacherTargets } from './local-objective';
 import { attackScale, craftUpdate, forgeLosses, poisonedLabelMap, type Colluders } from './attacks';
 
 /** A late straggler replies this long after the deadline. */
@@ -108,8 +109,16 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   const ck = inp.perClient?.clientControl ?? new Float32Array(msg.weights.length);
   // q-FedAvg's F_k: the loss on the training data at w_t, before any step.
   const initialLoss = side.initialLoss ? await lossOn(net, inp.xs, ys) : undefined;
+  // FedAKD / FedNTD: the frozen teacher w_t's outputs, taken while the model still holds w_t.
+  const needs = teacherNeeds(side);
+  if (msg.classCounts && msg.classCounts.length !== inp.ys.shape[1]) {
+    throw new Error(`the round's class counts cover ${msg.classCounts.length} classes, the data has ${inp.ys.shape[1]}`);
+  }
+  const teacher = needs.logits ? await teacherTargets(net, inp.xs, needs.attention) : null;
+  let local: ReturnType<typeof localObjective> | null = null;
   let result;
   try {
+    local = localObjective(side, teacher, msg.classCounts ?? null);
     result = await trainLocal(net, inp.xs, ys, {
       epochs: cfg.epochs,
       batchSize: cfg.batchSize,
@@ -118,10 +127,13 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
       seed: trainSeed(cfg, slot, msg.round),
       maxSteps: straggler?.mode === 'partial' ? straggler.steps : undefined,
       correction: scaffold ? unpackWeights(subtract(c, ck), layerSpecs(net)) : undefined,
+      objective: local.objective,
       onEpoch: inp.onEpoch,
     });
   } finally {
     if (ys !== inp.ys) ys.dispose();
+    local?.dispose();
+    if (teacher) tf.dispose([teacher.logits, ...(teacher.attention ? [teacher.attention] : [])]);
   }
   let delta = subtract(getFlatWeights(net), msg.weights);
 

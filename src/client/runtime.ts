@@ -3,9 +3,9 @@
 // this client checks out (broadcast-inbox.ts); updates and evaluations go back over the port.
 import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
-import type { BackendChoice, BackendName, FederationConfig } from '../shared/config';
+import { runModelHead, type BackendChoice, type BackendName, type FederationConfig } from '../shared/config';
 import { loadDataset, type Dataset } from '../shared/data/dataset-store';
-import { buildModel } from '../shared/ml/models';
+import { buildRunModel } from '../shared/ml/models';
 import { labelHistogram } from '../shared/partition';
 import {
   CHANNEL_NAME,
@@ -217,10 +217,10 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       local = { key: dataKey, ...slotData(dataset, cfg, msg.numPartitions, slot) };
       changed({ numSamples: local.count, labelHistogram: labelHistogram(dataset.train.labels, local.indices, dataset.numClasses) });
     }
-    const modelKey = `${cfg.model}|${view.backend}`;
+    const modelKey = `${cfg.model}|${runModelHead(cfg)}|${view.backend}`;
     if (model?.key !== modelKey) {
       model?.net.dispose();
-      model = { key: modelKey, net: buildModel(cfg.model) };
+      model = { key: modelKey, net: buildRunModel(cfg) };
     }
     return { data: local, net: model.net };
   }

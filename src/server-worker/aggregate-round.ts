@@ -50,6 +50,11 @@ export async function aggregateRound(r: RoundToAggregate): Promise<AggregateOutc
       input.validationIncrease = Object.fromEntries(updates.map((u, k) => [u.clientId, (losses[k + 1] - losses[0]) / base]));
     }
     const out = strategy.aggregate(input, state);
+    if (needs.distill) {
+      const d = await r.task.distill(out.result.weights, updates.map((u) => applyStep(r.weights, u.delta, 1)), r.round, needs.distill);
+      out.result.weights = checkVector(d.weights, r.weights.length, 'distilled weights');
+      out.result.distill = { steps: d.steps, bestStep: d.bestStep, validationLossBefore: d.validationLossBefore, validationLoss: d.validationLoss };
+    }
     const bad = out.result.weights.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) return none(`the aggregate is not finite (w[${bad}] = ${out.result.weights[bad]}): round skipped, w_t kept`);
     // A fallback moves the server optimizer on; the strategy's own state stays as it was.

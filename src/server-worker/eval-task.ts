@@ -3,20 +3,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { TARGET_LABEL, TARGET_SOURCE } from '../shared/targeted-attack';
 import type { Dataset } from '../shared/data/dataset-store';
-import { buildModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
+import { buildRunModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
 import { ATTENTION_IMAGES, firstOfEachClass, hasAttention, readAttention } from '../shared/ml/attention-images';
 import type { FederationConfig } from '../shared/config';
 import { attackSuccessRate } from '../shared/metrics';
 import { deriveSeed } from '../shared/prng';
-import { serverHoldout } from '../shared/run-plan';
+import { proxySplit, serverHoldout } from '../shared/run-plan';
+import type { DistillNeeds } from '../shared/strategies/strategy';
+import { serverDistill } from './server-distill';
 import { serialQueue } from '../shared/serial';
 import { subtract } from '../shared/weights';
 import type { Task } from './types';
 
 /** `dataset` needs train labels and the test split; train images too for fltrust or a validation split. */
 export function createTask(dataset: Dataset, config: FederationConfig): Task {
-  const model = buildModel(config.model);
+  const model = buildRunModel(config);
   const n = config.evalSamples > 0 ? Math.min(config.evalSamples, dataset.test.count) : dataset.test.count;
   const testImages = dataset.test.images.subarray(0, n * 28 * 28);
   const testLabels = dataset.test.labels.subarray(0, n);
@@ -29,6 +31,7 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
   // One model serves every call, and a call awaits between batches: calls queue so none sets weights under another,
   // and dispose waits for the ones in flight (a reset during an evaluation must not free the model it is using).
   const queue = serialQueue();
+  let proxy: tf.Tensor4D | null = null;
   const serial = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> => queue(() => fn(...args));
   return {
     numClasses: dataset.numClasses,
@@ -83,6 +86,29 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
       }
       return out;
     }),
-    dispose: () => void serial(async () => model.dispose())(),
+    distill: serial(async (average: Float32Array, clients: Float32Array[], round: number, budget: DistillNeeds) => {
+      needImages();
+      const { proxy: proxyIdx } = proxySplit(dataset.train.labels, dataset.numClasses, config);
+      if (proxyIdx.length === 0) throw new Error('server distillation needs a proxy split (proxySamples > 0)');
+      proxy ??= imagesToTensor(dataset.train.images, proxyIdx);
+      const idx = holdout().validation;
+      const images = new Uint8Array(idx.length * 784);
+      idx.forEach((i, k) => images.set(dataset.train.images.subarray(i * 784, (i + 1) * 784), k * 784));
+      return serverDistill({
+        model,
+        average,
+        clients,
+        proxy,
+        validation: { images, labels: Uint8Array.from(idx, (i) => dataset.train.labels[i]) },
+        steps: budget.steps,
+        patience: budget.patience,
+        seed: deriveSeed(config.seed, 'distill', round),
+      });
+    }),
+    dispose: () =>
+      void serial(async () => {
+        model.dispose();
+        proxy?.dispose();
+      })(),
   };
 }

@@ -90,6 +90,7 @@ function harness(store = new MemoryStore(), taskOverrides: Partial<Task> = {}) {
     attention: async () => null,
     rootUpdate: async (weights) => new Float32Array(weights.length).fill(0.01),
     validationLosses: async (list) => list.map(() => 1),
+    distill: async (average) => ({ weights: average, steps: 0, bestStep: 0, validationLossBefore: 1, validationLoss: 1 }),
     dispose: () => void disposed++,
     ...taskOverrides,
   };

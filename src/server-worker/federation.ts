@@ -555,6 +555,7 @@ export class Federation {
       weights: run.weights,
       ...(payload.broadcast && Object.keys(payload.broadcast).length ? { extras: payload.broadcast } : {}),
       perClient: [...run.perClient.keys()],
+      ...(def.needs?.(cfg as never).classPrior && run.trainClassCounts ? { classCounts: run.trainClassCounts } : {}),
       evaluate,
     });
   }

@@ -12,10 +12,10 @@ export async function initEvalBackend(): Promise<string> {
   throw new Error('neither wasm nor cpu backend could start');
 }
 
-/** Training images only when the server trains (FLTrust's root set) or scores updates (a validation split). */
+/** Training images only when the server trains (FLTrust's root set, FedDF's proxy) or scores updates (a validation split). */
 export function coordinatorNeedsTrainImages(config: FederationConfig): boolean {
   const needs = strategyDefinition(config.algorithm).needs?.(config as never) ?? {};
-  return !!needs.rootUpdate || (needs.validation ?? 0) > 0;
+  return !!needs.rootUpdate || (needs.validation ?? 0) > 0 || !!needs.distill;
 }
 
 export async function loadTask(config: FederationConfig): Promise<Task> {

@@ -18,6 +18,9 @@ export interface EvalResult {
 }
 
 /** What the coordinator needs that depends on tf and the dataset. Calls run one at a time (one model). */
+import type { DistillNeeds } from '../shared/strategies/strategy';
+import type { DistillResult } from './server-distill';
+
 export interface Task {
   numClasses: number;
   trainLabels: Uint8Array;
@@ -30,6 +33,8 @@ export interface Task {
   rootUpdate(weights: Float32Array, round: number): Promise<Float32Array>;
   /** Mean loss on the first `samples` images of the server validation split, for each weight vector. */
   validationLosses(weights: Float32Array[], samples: number): Promise<number[]>;
+  /** FedDF: distils `average` towards the clients' mean logits on the proxy split (spec §6). */
+  distill(average: Float32Array, clients: Float32Array[], round: number, budget: DistillNeeds): Promise<DistillResult>;
   /** Frees the model once the calls already queued are done. */
   dispose(): void;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CONFIG_KEYS, ConfigError, DEFAULT_CONFIG, configFromQuery, configToQuery, resolveConfig, type FederationConfig,
+  CONFIG_KEYS, ConfigError, DEFAULT_CONFIG, configFromQuery, configToQuery, resolveConfig, runModelHead, type FederationConfig,
 } from './config';
 
 /** The ConfigError thrown by fn (fails the test if fn does not throw one). */
@@ -90,7 +90,7 @@ describe('URL query', () => {
 
   it('configFromQuery rejects bad values', () => {
     expect(configError(() => configFromQuery('role=client&rounds=0')).message).toContain('invalid rounds "0"');
-    expect(configError(() => configFromQuery('model=resnet')).message).toContain('model must be one of: cnn-s, 2nn, cnn-m');
+    expect(configError(() => configFromQuery('model=resnet')).message).toContain('model must be one of: cnn-s, cnn-s-ca-mlp, cnn-s-ca, cnn-s-sa, cnn-s-cbam, 2nn, cnn-m');
     expect(configError(() => configFromQuery('clients=2&minClients=5')).message).toContain('minClients (5) cannot exceed clients (2)');
   });
 
@@ -119,6 +119,33 @@ describe('the config schema: new keys, aliases, and keys that are not own fields
     expect(configError(() => resolveConfig({ localEval: 0.6 })).message).toContain('localEval must be a number >= 0 and <= 0.5');
     expect(configError(() => resolveConfig({ serverOpt: 'rmsprop' })).message).toContain('serverOpt must be one of: sgd, momentum, adam, yogi, adagrad');
     expect(resolveConfig({ tau: 'Infinity' }).tau).toBe(Infinity);
+  });
+
+  it('validates the attention-model, distillation and imbalance keys (issue 8)', () => {
+    expect(resolveConfig({ model: 'cnn-s-cbam', algorithm: 'fedakd', kdLambda: '0.1', kdTemperature: '4' })).toMatchObject({ model: 'cnn-s-cbam', kdLambda: 0.1, kdTemperature: 4 });
+    expect(configError(() => resolveConfig({ model: 'cnn-s-attention' })).message).toContain('model must be one of');
+    expect(configError(() => resolveConfig({ algorithm: 'fedakd', kdLambda: -0.1 })).message).toContain('kdLambda');
+    expect(configError(() => resolveConfig({ algorithm: 'fedakd', kdTemperature: 0 })).message).toContain('kdTemperature');
+    expect(configError(() => resolveConfig({ algorithm: 'fedntd', ntdTemperature: 0 })).message).toContain('ntdTemperature');
+    expect(configError(() => resolveConfig({ algorithm: 'fedakd', attentionTransfer: -1 })).message).toContain('attentionTransfer');
+    expect(configError(() => resolveConfig({ algorithm: 'fedakd', akdAttention: 'channel' })).message).toContain('akdAttention');
+    expect(configError(() => resolveConfig({ algorithm: 'fedavg-la', laTau: -1 })).message).toContain('laTau');
+    // distillation on the server needs a proxy split held out of the partitions
+    expect(configError(() => resolveConfig({ algorithm: 'feddf' })).message).toBe(
+      'server distillation (feddf) needs an unlabelled proxy split held out of the partitions: set proxySamples > 0, e.g. 2000',
+    );
+    expect(configError(() => resolveConfig({ algorithm: 'fedakd', serverDistill: true })).message).toContain('fedakd with serverDistill) needs an unlabelled proxy split');
+    expect(resolveConfig({ algorithm: 'fedakd', serverDistill: true, proxySamples: 2000 }).proxySamples).toBe(2000);
+    expect(configError(() => resolveConfig({ algorithm: 'feddf', proxySamples: 2000, distillSteps: 0 })).message).toContain('distillSteps');
+    expect(configError(() => resolveConfig({ proxySamples: 50_000 })).message).toContain('proxySamples');
+    expect(configError(() => resolveConfig({ algorithm: 'fedakd', akdAttention: 'pooling', model: '2nn' })).message).toContain('model 2nn has none');
+  });
+
+  it('runModelHead: FedAKD adds its feature attention by itself, other strategies none', () => {
+    expect(runModelHead(resolveConfig({ algorithm: 'fedakd' }))).toBe('feature');
+    expect(runModelHead(resolveConfig({ algorithm: 'fedakd', akdAttention: 'pooling', model: 'cnn-s-sa' }))).toBe('pooling');
+    expect(runModelHead(resolveConfig({ algorithm: 'fedntd' }))).toBe('none');
+    expect(runModelHead(resolveConfig({ algorithm: 'fedprox', model: 'cnn-s-cbam' }))).toBe('none');
   });
 
   it('a FedOpt alias fixes its server optimizer; naming another one with it is an error', () => {

@@ -3,6 +3,7 @@
 import * as v from 'valibot';
 import { boolField, enumField, fieldInfo, numberField, type FieldInfo } from './schema/fields';
 import { ConfigError, defined, parseFields } from './schema/parse';
+import type { FeatureHead } from './ml/feature-head';
 import { STRATEGY_NAMES, STRATEGY_PARAMS, strategyDefinition } from './strategies/registry';
 
 export { ConfigError };
@@ -28,6 +29,7 @@ const RUN_FIELDS = {
   imbalanceFactor: numberField({ default: 10, min: 1, max: 1000, help: 'long-tail imbalance factor (longtail)' }),
   dataFraction: numberField({ default: 1, gt: 0, max: 1, help: 'share of the training set used, drawn (class-stratified) before partitioning, so quantity and label skew survive' }),
   maxSamples: numberField({ default: 1500, int: true, min: 0, max: 1_000_000, help: 'cap on training samples per client after partitioning (0 = none); flattens size skew' }),
+  proxySamples: numberField({ default: 0, int: true, min: 0, max: 20_000, help: 'training images held out of every partition as the unlabelled proxy split for server distillation (FedDF)' }),
   localEval: numberField({ default: 0.1, min: 0, max: 0.5, help: "share of each client's partition held out for federated evaluation (0 = none)" }),
   clients: numberField({ default: 0, int: true, min: 0, max: 1000, help: 'clients to wait for before round 1 (0 = whoever is registered)' }),
   fraction: numberField({ default: 1, gt: 0, max: 1, help: 'fraction C of clients sampled per round' }),
@@ -84,8 +86,15 @@ function checkTogether(cfg: FederationConfig, given: Record<string, unknown>): F
   if (cfg.attack === 'none' && (cfg.attackers > 0 || cfg.forgeLosses)) {
     throw new ConfigError('attackers and forgeLosses need an attack (label-flip, targeted-label-flip, sign-flip, gaussian, scaling or alie)');
   }
+  const def = strategyDefinition(cfg.algorithm);
+  if (def.needs?.(cfg as never).distill && cfg.proxySamples === 0) {
+    throw new ConfigError(`server distillation (${cfg.algorithm}${cfg.algorithm === 'feddf' ? '' : ' with serverDistill'}) needs an unlabelled proxy split held out of the partitions: set proxySamples > 0, e.g. 2000`);
+  }
+  if (def.client?.(cfg as never).featureHead === 'pooling' && cfg.model === '2nn') {
+    throw new ConfigError('akdAttention "pooling" pools a convolutional feature map; model 2nn has none (use "feature", or a CNN)');
+  }
   // A FedOpt alias names its optimizer; another one given with it is a contradiction, not a preference.
-  const forced = strategyDefinition(cfg.algorithm).serverOpt;
+  const forced = def.serverOpt;
   if (forced) {
     if (given.serverOpt !== undefined && cfg.serverOpt !== forced) {
       throw new ConfigError(`${cfg.algorithm} is FedAvg with serverOpt ${forced}; drop serverOpt ${cfg.serverOpt}, or use algorithm fedavg with it`);
@@ -119,4 +128,9 @@ export function configToQuery(cfg: Partial<FederationConfig>): URLSearchParams {
   const params = new URLSearchParams();
   for (const key of CONFIG_KEYS) if (cfg[key] !== undefined) params.set(key, String(cfg[key]));
   return params;
+}
+
+/** The head every model of the run carries (FedAKD adds feature attention by itself); 'none' for most strategies. */
+export function runModelHead(cfg: FederationConfig): FeatureHead {
+  return strategyDefinition(cfg.algorithm).client?.(cfg as never).featureHead ?? 'none';
 }

@@ -301,6 +301,8 @@ const ROUND = v.object({
   extras: v.optional(extras),
   /** Selected clients that have extras of their own to fetch over their port. */
   perClient: v.pipe(v.array(id), v.maxLength(MAX_BROADCAST_CLIENTS)),
+  /** The run's training samples per class, counted by the coordinator over every partition (logit adjustment's prior). */
+  classCounts: v.optional(v.pipe(v.array(v.pipe(count, v.maxValue(1e9))), v.minLength(1), v.maxLength(1000))),
   evaluate: v.nullable(evaluateRequest),
 });
 export type RoundMessage = v.InferOutput<typeof ROUND>;

@@ -6,6 +6,7 @@ import {
   expectedSteps,
   localEvalCount,
   partitionParams,
+  proxySplit,
   runPool,
   ROOT_SET_SIZE,
   sampleSlots,
@@ -75,6 +76,30 @@ describe('slotIndices', () => {
     for (const i of all) expect(held.has(i)).toBe(false);
     expect(slotIndices(labels, 10, { ...cfg }, 4, 2)).toEqual(parts[2]);
     expect(slotIndices(labels, 10, { ...cfg, seed: 5 }, 4, 2)).not.toEqual(parts[2]);
+  });
+
+  it('holds the FedDF proxy split out of every partition and of the server holdout; without it nothing changes', () => {
+    const withProxy = resolveConfig({ partition: 'iid', seed: 4, maxSamples: 0, algorithm: 'feddf', proxySamples: 60, localEval: 0.1 });
+    const { proxy, pool } = proxySplit(labels, 10, withProxy);
+    expect(proxy).toHaveLength(60);
+    expect(Array.from(proxy)).toEqual(Array.from(proxy).sort((a, b) => a - b));
+    const { root, validation } = serverHoldout(labels, 10, withProxy.seed);
+    const server = new Set([...root, ...validation]);
+    for (const i of proxy) expect(server.has(i)).toBe(false);
+    const proxySet = new Set(proxy);
+    const clients = [0, 1, 2, 3].flatMap((s) => {
+      const { train, eval: held } = slotSplit(labels, 10, withProxy, 4, s);
+      return [...train, ...held];
+    });
+    for (const i of clients) expect(proxySet.has(i)).toBe(false);
+    // clients share what is left: 400 − 80 (server) − 60 (proxy)
+    expect(clients.sort((a, b) => a - b)).toEqual(Array.from(pool));
+    expect(clients).toHaveLength(260);
+    expect(proxySplit(labels, 10, { ...withProxy }).proxy).toEqual(proxy);
+    expect(proxySplit(labels, 10, { ...withProxy, seed: 5 }).proxy).not.toEqual(proxy);
+    // proxySamples 0 (the default) leaves every run's partitions as they were before the key existed
+    expect(proxySplit(labels, 10, cfg).proxy).toHaveLength(0);
+    expect(slotIndices(labels, 10, cfg, 4, 1)).toEqual(slotIndices(labels, 10, { ...cfg, proxySamples: 0 }, 4, 1));
   });
 
   it('respects maxSamples (a sorted, deterministic subset of the uncapped share; 0 = no cap)', () => {

@@ -64,15 +64,37 @@ export function serverHoldout(trainLabels: Uint8Array, numClasses: number, seed:
   return holdout;
 }
 
+const proxyCache = new WeakMap<Int32Array, { key: string; proxy: Int32Array; pool: Int32Array; labels: Uint8Array }>();
+
+/**
+ * FedDF's unlabelled proxy split (spec §6): cfg.proxySamples images drawn uniformly (seeded) from what the server
+ * holdout leaves, and the pool without them, so no client ever trains on a proxy image and the test set is never used.
+ */
+export function proxySplit(trainLabels: Uint8Array, numClasses: number, cfg: Pick<FederationConfig, 'seed'> & { proxySamples?: number }): { proxy: Int32Array; pool: Int32Array; poolLabels: Uint8Array } {
+  const held = serverHoldout(trainLabels, numClasses, cfg.seed);
+  const size = cfg.proxySamples ?? 0;
+  if (size <= 0) return { proxy: new Int32Array(0), pool: held.pool, poolLabels: held.poolLabels };
+  const key = `${cfg.seed}|${size}`;
+  const hit = proxyCache.get(held.pool);
+  if (hit?.key === key) return { proxy: hit.proxy, pool: hit.pool, poolLabels: hit.labels };
+  const k = Math.min(size, Math.floor(held.pool.length / 2));
+  const picked = new Set(sampleWithoutReplacement(held.pool.length, k, createRng(deriveSeed(cfg.seed, 'proxy'))));
+  const proxy = Int32Array.from([...picked].map((j) => held.pool[j])).sort();
+  const pool = held.pool.filter((_, j) => !picked.has(j));
+  const labels = Uint8Array.from(pool, (i) => trainLabels[i]);
+  proxyCache.set(held.pool, { key, proxy, pool, labels });
+  return { proxy, pool, poolLabels: labels };
+}
+
 const fractionCache = new WeakMap<Int32Array, { key: string; pool: Int32Array; labels: Uint8Array }>();
 
 /**
- * The training data a run partitions: the pool left after the server's holdout, subsampled to cfg.dataFraction per
+ * The training data a run partitions: the pool left after the server's holdout and the proxy split, subsampled to cfg.dataFraction per
  * class (seeded) before partitioning, so that a partitioner's quantity and label skew survive, unlike maxSamples,
  * which truncates each client afterwards.
  */
-export function runPool(trainLabels: Uint8Array, numClasses: number, cfg: Pick<FederationConfig, 'seed' | 'dataFraction'>): { pool: Int32Array; poolLabels: Uint8Array } {
-  const { pool, poolLabels } = serverHoldout(trainLabels, numClasses, cfg.seed);
+export function runPool(trainLabels: Uint8Array, numClasses: number, cfg: Pick<FederationConfig, 'seed' | 'dataFraction'> & { proxySamples?: number }): { pool: Int32Array; poolLabels: Uint8Array } {
+  const { pool, poolLabels } = proxySplit(trainLabels, numClasses, cfg);
   if (cfg.dataFraction >= 1) return { pool, poolLabels };
   const key = `${cfg.seed}|${cfg.dataFraction}`;
   const hit = fractionCache.get(pool);

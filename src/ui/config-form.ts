@@ -24,7 +24,7 @@ export const FORM_GROUPS: readonly FormGroup[] = [
   {
     id: 'cfg-data',
     legend: 'Data',
-    fields: ['dataset', 'partition', 'alpha', 'shardsPerClient', 'labelsPerClient', 'beta', 'imbalanceFactor', 'dataFraction', 'maxSamples', 'localEval', 'evalSamples', 'evalEvery'],
+    fields: ['dataset', 'partition', 'alpha', 'shardsPerClient', 'labelsPerClient', 'beta', 'imbalanceFactor', 'dataFraction', 'maxSamples', 'proxySamples', 'localEval', 'evalSamples', 'evalEvery'],
   },
   {
     id: 'cfg-training',

@@ -1,8 +1,9 @@
 // Model architectures from spec §0.1. All output logits; the loss applies the softmax.
 import * as tf from '@tensorflow/tfjs';
+import { runModelHead, type FederationConfig } from '../config';
 import { accuracyFromPredictions, confusionMatrix, perClassRecall } from '../metrics';
 import { packWeights, unpackWeights, type LayerSpec } from '../weights';
-import { IMAGE_SHAPE, NUM_CLASSES } from './architectures/registry';
+import { buildModel, IMAGE_SHAPE, NUM_CLASSES } from './architectures/registry';
 import { yieldToEventLoop } from './yield';
 
 export { buildModel, IMAGE_SHAPE, NUM_CLASSES, type FeatureHead } from './architectures/registry';
@@ -76,4 +77,9 @@ export async function evaluate(
   }
   const confusion = confusionMatrix(predictions, labels, NUM_CLASSES);
   return { accuracy: accuracyFromPredictions(predictions, labels), loss: lossSum / n, recall: perClassRecall(confusion), confusion };
+}
+
+/** The model a run trains: its architecture with the head its strategy asks for (FedAKD's feature attention). */
+export function buildRunModel(cfg: FederationConfig): tf.Sequential {
+  return buildModel(cfg.model, runModelHead(cfg));
 }

@@ -21,16 +21,16 @@ export interface TrainOptions {
   correction?: Float32Array[];
   /** The loss of one batch (default: softmax cross-entropy of the model's logits); called inside a tidy. */
   objective?: Objective;
-  /** Default sgd; central training uses adam. */
-  optimizer?: 'sgd' | 'adam';
+  /** Default sgd at lr; central training passes its own Adam, kept (and disposed) by the caller across calls. */
+  optimizer?: 'sgd' | tf.Optimizer;
   /** Called every few steps with the steps done so far (progress bars). */
   onStep?: (steps: number) => void;
   /** Called after every epoch with its mean loss. */
   onEpoch?: (epoch: number, meanLoss: number, samplesPerSec: number) => void;
 }
 
-/** A batch's loss from the model being trained, the batch's images and its one-hot labels. */
-export type Objective = (model: tf.LayersModel, xb: tf.Tensor, yb: tf.Tensor) => tf.Scalar;
+/** A batch's loss from the model being trained, the batch's images, its one-hot labels and its rows in xs. */
+export type Objective = (model: tf.LayersModel, xb: tf.Tensor, yb: tf.Tensor, rows: tf.Tensor1D) => tf.Scalar;
 
 export const crossEntropyObjective: Objective = (model, xb, yb) =>
   tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true }) as tf.Tensor) as tf.Scalar;
@@ -56,7 +56,9 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
   }
   const correction = opts.correction?.map((c, i) => tf.tensor(c, vars[i].shape)) ?? [];
   const maxSteps = opts.maxSteps ?? Infinity;
-  const optimizer: tf.Optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.lr) : tf.train.sgd(opts.lr);
+  // Not instanceof: tf.Optimizer's Symbol.hasInstance reads `.minimize` of its argument, which throws on undefined.
+  const given = typeof opts.optimizer === 'object' ? opts.optimizer : null;
+  const optimizer: tf.Optimizer = given ?? tf.train.sgd(opts.lr);
   const objective = opts.objective ?? crossEntropyObjective;
   const rng = createRng(opts.seed);
   const order = Int32Array.from({ length: n }, (_, i) => i);
@@ -76,7 +78,7 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
           const idxT = tf.tensor1d(idx, 'int32');
           const xb = tf.gather(xs, idxT);
           const yb = tf.gather(ys, idxT);
-          const { value, grads } = tf.variableGrads(() => objective(model, xb, yb), vars);
+          const { value, grads } = tf.variableGrads(() => objective(model, xb, yb, idxT), vars);
           if (opts.mu > 0) {
             vars.forEach((v, i) => {
               grads[v.name] = tf.add(grads[v.name], tf.mul(opts.mu, tf.sub(v, anchor[i])));
@@ -104,7 +106,7 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
       opts.onEpoch?.(epoch, mean, (n * 1000) / (performance.now() - te));
     }
   } finally {
-    optimizer.dispose();
+    if (!given) optimizer.dispose();
     tf.dispose([...anchor, ...correction]);
   }
   const trainMs = performance.now() - t0;

@@ -10,7 +10,11 @@ import { fedavg } from './fedavg';
 import { fednova } from './fednova';
 import { fedadagrad, fedadam, fedavgm, fedyogi } from './fedopt';
 import { evaluators, summarizeEvaluations } from './federated-eval';
+import { fedakd } from './fedakd';
+import { feddf } from './feddf';
+import { fedntd } from './fedntd';
 import { fedprox } from './fedprox';
+import { fedavgLa } from './logit-adjust';
 import { fltrust } from './fltrust';
 import { krum, multiKrum } from './krum';
 import { median } from './median';
@@ -25,6 +29,7 @@ export const STRATEGIES = [
   fedavg, fedprox, scaffold, fednova, fedatt, fedAdaptiveNext,
   fedavgm, fedadam, fedyogi, fedadagrad, qfedavg,
   krum, multiKrum, bulyan, median, trimmedMean, fltrust, clip,
+  fedavgLa, fedntd, fedakd, feddf,
 ] as const;
 
 export type StrategyName = (typeof STRATEGIES)[number]['name'];
@@ -42,6 +47,9 @@ export const STRATEGY_PARAMS = {
   ...bulyan.params,
   ...trimmedMean.params,
   ...clip.params,
+  ...fedavgLa.params,
+  ...fedntd.params,
+  ...fedakd.params,
 };
 export type StrategyParams = v.InferOutput<v.ObjectSchema<typeof STRATEGY_PARAMS, undefined>>;
 
@@ -83,7 +91,11 @@ export interface ComposedState<S = unknown> {
   prevStep: Float32Array | null;
 }
 
-export type ComposedResult = AggregationResult & { weights: Float32Array };
+export type ComposedResult = AggregationResult & {
+  weights: Float32Array;
+  /** FedDF's server distillation of this round, when the strategy asks for one. */
+  distill?: { steps: number; bestStep: number; validationLossBefore: number; validationLoss: number };
+};
 
 export interface ComposedStrategy extends Strategy<ComposedState> {
   definition: StrategyDefinition;

@@ -26,7 +26,7 @@ describe('createStrategy', () => {
   it('builds every named strategy', () => {
     expect(STRATEGY_NAMES).toEqual([
       'fedavg', 'fedprox', 'scaffold', 'fednova', 'fedatt', 'fed-adaptive-next', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad', 'qfedavg',
-      'krum', 'multi-krum', 'bulyan', 'median', 'trimmed-mean', 'fltrust', 'clip',
+      'krum', 'multi-krum', 'bulyan', 'median', 'trimmed-mean', 'fltrust', 'clip', 'fedavg-la', 'fedntd', 'fedakd', 'feddf',
     ]);
     for (const name of STRATEGY_NAMES) expect(createStrategy(name).name).toBe(name);
   });

@@ -3,6 +3,7 @@
 // Every rule is a pure function of (input, state) on flat Float32Array weight vectors with LayerSpec structure,
 // declared in one file (name, parameter schema, needs, factory) and listed in registry.ts.
 import type * as v from 'valibot';
+import type { FeatureHead } from '../ml/feature-head';
 import type { ClientEvaluation, FederatedEvaluation } from '../status';
 import type { LayerSpec } from '../weights';
 import type { ServerOptimizerName } from './server-optimizer';
@@ -103,6 +104,20 @@ export interface ClientSide {
   controlVariates?: boolean;
   /** q-FedAvg: report the loss at w_t before training. */
   initialLoss?: boolean;
+  /** The head every model of the run carries, the coordinator's included (FedAKD: feature attention). */
+  featureHead?: FeatureHead;
+  /** Distil from the frozen global model w_t of the round: FedAKD's KD (+ attention transfer) or FedNTD. */
+  distill?: { kind: 'kd'; lambda: number; tau: number; attentionTransfer: number } | { kind: 'ntd'; beta: number; tau: number };
+  /** Logit adjustment τ: train on z + τ·log π with the class prior the round carries. */
+  logitAdjust?: number;
+}
+
+/** FedDF server distillation's budget. */
+export interface DistillNeeds {
+  /** Most Adam steps per round. */
+  steps: number;
+  /** Stop after this many steps without a better server-validation loss. */
+  patience: number;
 }
 
 /** Named extra vectors a strategy exchanges with clients; each is |w| long and validated like an update. */
@@ -118,6 +133,10 @@ export interface ServerNeeds {
   rootUpdate?: boolean;
   /** Images of the server validation split to score every update on (0 = none). */
   validation?: number;
+  /** FedDF: distil the aggregate on the proxy split (needs config.proxySamples > 0). */
+  distill?: DistillNeeds;
+  /** Send the run's global class prior with every round (logit adjustment). */
+  classPrior?: boolean;
 }
 
 /** When a round has fewer updates than minUpdates: keep w_t, or aggregate with another named strategy. */

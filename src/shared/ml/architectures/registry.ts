@@ -15,7 +15,9 @@ export const NUM_CLASSES = 10;
  * What sits between the body and the classifier: nothing, FedAKD's feature attention on the penultimate features
  * (§6), or its variant, attention pooling over the last conv map instead of flattening it.
  */
-export type FeatureHead = 'none' | 'feature' | 'pooling';
+import type { FeatureHead } from '../feature-head';
+
+export type { FeatureHead };
 
 export interface ArchitectureOptions {
   input: number[];
