@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/shared/config';
 import type { RoundRecord } from '../src/shared/status';
 import { parseSpec, planRuns, type ExperimentSpec, type PlannedRun } from './experiment/grid';
+import { checkClaims, claimsMarkdown } from './experiment/claims';
 import { IMBALANCE_KEYS, plotSvg, summarize, toCsv, toMarkdown, type RunRecord } from './experiment/summary';
 
 export interface RunFile {
@@ -129,7 +130,8 @@ function writeSummary(spec: ExperimentSpec, plan: PlannedRun[], runsDir: string,
   mkdirSync(summaryDir, { recursive: true });
   const missing = plan.length - runs.length;
   const scale = `${spec.scale} Runtime: ${runs[0].runtime}; ${runs.length} of ${plan.length} planned runs finished${missing ? ` (${missing} missing)` : ''}; wall time ${(runs.reduce((s, r) => s + r.wallSeconds, 0) / 60).toFixed(1)} min of run time in total.`;
-  writeFileSync(join(summaryDir, 'summary.md'), toMarkdown(rows, opts, { title: spec.title, command, scale }));
+  const claims = spec.claims?.length ? checkClaims(records, spec.claims, spec.lastRounds) : null;
+  writeFileSync(join(summaryDir, 'summary.md'), toMarkdown(rows, opts, { title: spec.title, command, scale }) + (claims ? `\n${claimsMarkdown(claims)}` : ''));
   writeFileSync(join(summaryDir, 'summary.csv'), toCsv(rows));
   writeFileSync(join(summaryDir, 'plot.svg'), plotSvg(records, opts));
   // The curves behind the table, small enough to commit: accuracy (and ASR) per round per run.

@@ -1,6 +1,7 @@
 // An experiment file (experiments/*.json) → the list of runs it asks for. Pure, so it is unit-tested.
 import * as v from 'valibot';
 import { ConfigError, resolveConfig, type FederationConfig } from '../../src/shared/config';
+import { CLAIM_SCHEMA, type Claim } from './claims';
 import { EXTRA_COLUMNS, type ExtraColumns } from './summary';
 
 /** One labelled choice on an axis: a config patch. */
@@ -32,6 +33,8 @@ export interface ExperimentSpec {
   timeoutMin?: number;
   /** Summary column sets beyond the default table ('imbalance', 'stability'). */
   extraColumns?: ExtraColumns[];
+  /** Pre-registered claim checks, each a paired comparison of two cells (scripts/experiment/claims.ts). */
+  claims?: Claim[];
 }
 
 export interface PlannedRun {
@@ -78,6 +81,7 @@ const SPEC_SCHEMA = v.strictObject({
   lastRounds: v.pipe(v.number(), v.integer(), v.minValue(1, '"lastRounds" must be an integer >= 1')),
   timeoutMin: v.optional(v.pipe(v.number(), v.check((x) => x > 0, '"timeoutMin" must be a number > 0'))),
   extraColumns: v.optional(v.array(v.picklist(EXTRA_COLUMNS, EXTRA_COLUMNS_HELP), EXTRA_COLUMNS_HELP)),
+  claims: v.optional(v.array(CLAIM_SCHEMA, '"claims" must be an array of {label, metric, a: {strategy, group}, b: {strategy, group}, expect}')),
 });
 
 export function parseSpec(json: unknown): ExperimentSpec {
@@ -110,6 +114,7 @@ export function parseSpec(json: unknown): ExperimentSpec {
     lastRounds: o.lastRounds,
     timeoutMin: o.timeoutMin,
     extraColumns: o.extraColumns,
+    claims: o.claims,
   };
 }
 
