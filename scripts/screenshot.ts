@@ -5,7 +5,7 @@
 //     'model=2nn&partition=longtail&imbalanceFactor=100&rounds=5&maxSamples=0&batchSize=32&lr=0.05&backend=wasm&clients=4&evalSamples=2000&seed=3'
 // and docs/screenshots/attention-cbam.png (attention-ca.png: model=cnn-s-ca-mlp), what the attention looks at, is
 //   npx tsx scripts/screenshot.ts docs/screenshots/attention-cbam.png 1366 768 \
-//     'model=cnn-s-cbam&rounds=3&evalSamples=500&maxSamples=200&clients=2&backend=wasm&seed=3'
+//     'model=cnn-s-cbam&algorithm=fedprox&rounds=4&evalSamples=500&maxSamples=400&batchSize=16&lr=0.05&clients=3&backend=wasm&seed=5'
 import { chromium } from '@playwright/test';
 import { launchOptions } from './browser';
 import { ensureBuilt, serveDist } from './serve';
