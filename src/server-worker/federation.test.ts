@@ -796,6 +796,41 @@ describe('Federation: strategies', () => {
     expect(h.status().history[0].flagged.map((f) => f.clientId)).toEqual([h.id('c')]);
   });
 
+  it('feddf: the task distils the average from every client model, and the round records it', async () => {
+    const calls: Array<{ average: number[]; clients: number[][]; steps: number }> = [];
+    const h = make(undefined, {
+      distill: async (average, clients, _round, budget) => {
+        calls.push({ average: Array.from(average), clients: clients.map((c) => Array.from(c)), steps: budget.steps });
+        return { weights: average.map((w) => w + 0.5), steps: 40, bestStep: 20, validationLossBefore: 1.2, validationLoss: 0.9 };
+      },
+    });
+    await h.fed.start({ ...CFG, algorithm: 'feddf', proxySamples: 40, distillSteps: 60 });
+    await h.register('a', 'b', 'c');
+    h.submit('a', [1, 0, 0, 0, 0, 0]);
+    h.submit('b', [1, 0, 0, 0, 0, 0]);
+    h.submit('c', [1, 0, 0, 0, 0, 0]);
+    await flush();
+    expect(calls).toHaveLength(1);
+    expect(calls[0].steps).toBe(60);
+    // w_t = 1: every client model is w_t + Δ_k, the FedAvg average the same, and the distilled weights go out next
+    expect(calls[0].clients).toEqual([[2, 1, 1, 1, 1, 1], [2, 1, 1, 1, 1, 1], [2, 1, 1, 1, 1, 1]]);
+    expect(calls[0].average).toEqual([2, 1, 1, 1, 1, 1]);
+    expect(Array.from(h.last().weights)).toEqual([2.5, 1.5, 1.5, 1.5, 1.5, 1.5]);
+    expect(h.status().history[0].serverDistill).toEqual({ steps: 40, bestStep: 20, validationLossBefore: 1.2, validationLoss: 0.9 });
+  });
+
+  it('fedavg-la: every round carries the coordinator\'s own class counts of all partitions; other strategies send none', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, algorithm: 'fedavg-la' });
+    await h.register('a', 'b', 'c');
+    expect(h.last().classCounts).toEqual(h.status().trainClassCounts);
+    expect(h.last().classCounts!.reduce((x, y) => x + y, 0)).toBe(h.status().clients.reduce((n, c) => n + c.numSamples, 0));
+    const f = make();
+    await f.fed.start({ ...CFG, algorithm: 'fedavg' });
+    await f.register('a', 'b', 'c');
+    expect(f.last().classCounts).toBeUndefined();
+  });
+
   it('fedadam: FedAvg’s aggregate through a server Adam step (η = 0.01, τ = 1e-3)', async () => {
     const h = make();
     await h.fed.start({ ...CFG, algorithm: 'fedadam' });

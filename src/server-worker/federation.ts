@@ -629,6 +629,7 @@ export class Federation {
       flagged: out.result?.flagged ?? [],
       skipped: out.skipped,
       aggregateMs,
+      serverDistill: out.result?.distill ?? null,
     });
     run.history.push(record);
     run.round = cur.round;

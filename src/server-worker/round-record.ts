@@ -58,6 +58,7 @@ export interface RoundFacts {
   flagged: RoundRecord['flagged'];
   skipped: string | null;
   aggregateMs: number;
+  serverDistill: RoundRecord['serverDistill'];
 }
 
 export function newRoundRecord(f: RoundFacts): RoundRecord {
@@ -86,6 +87,7 @@ export function newRoundRecord(f: RoundFacts): RoundRecord {
     flagged: f.flagged,
     attackSuccessRate: null,
     aggregateMs: f.aggregateMs,
+    serverDistill: f.serverDistill,
     coordinatorTensors: null,
   };
 }

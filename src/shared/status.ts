@@ -124,6 +124,8 @@ export interface RoundRecord {
   /** Targeted attacks (targeted-label-flip, scaling): share of test 7s classified as 1. Null otherwise. */
   attackSuccessRate: number | null;
   /** Time the server spent on its own work this round: FLTrust root update, validation losses, aggregation (ms). */
+  /** FedDF's server distillation of this round (feddf, fedakd --serverDistill), else null. */
+  serverDistill: { steps: number; bestStep: number; validationLossBefore: number; validationLoss: number } | null;
   aggregateMs: number;
   /** tf.memory().numTensors in the coordinator after evaluating this round (null: not evaluated). */
   coordinatorTensors: number | null;

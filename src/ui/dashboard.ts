@@ -145,6 +145,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       <div><b>algorithm</b> ${esc(s.config?.algorithm ?? '–')}</div>
       ${attack ? `<div class="attack"><b>attack</b> ${ATTACKER_MARK} ${esc(attack)} × ${attackerSlots.length || esc(s.config?.attackers)}</div>` : ''}
       ${last && typeof last.aggregateMs === 'number' ? `<div><b>aggregation</b> ${fmt(last.aggregateMs, 0)} ms</div>` : ''}
+      ${last?.serverDistill ? `<div title="FedDF: Adam steps on the unlabelled proxy split; the weights kept are those with the best server-validation loss"><b>server distillation</b> ${last.serverDistill.steps} steps, kept step ${last.serverDistill.bestStep}, validation loss ${fmt(last.serverDistill.validationLossBefore, 3)} → ${fmt(last.serverDistill.validationLoss, 3)}</div>` : ''}
       <div><b>partition</b> ${esc(s.config?.partition ?? '–')} (TV ${fmt(s.heterogeneityTV)})</div>
       <div><b>clients</b> ${s.clients.length}${s.registrationsRefused ? ` <span class="error" title="registrations the coordinator refused: too many clients, or too many from one connection">(${s.registrationsRefused} refused)</span>` : ''}</div>
       ${last?.federatedEval ? `<div title="federated evaluation: the global model on each client's own held-out data"><b>on clients' data</b> mean ${fmt(last.federatedEval.meanAccuracy * 100, 1)}%, worst 10% ${fmt(last.federatedEval.worst10Accuracy * 100, 1)}%</div>` : ''}
