@@ -22,6 +22,14 @@ const lastDim = (s: tf.Shape | tf.Shape[]) => {
   return c;
 };
 
+/** F ⊙ M_c: every channel of x scaled by its gate ([b, C]). */
+function scaleChannels(x: tf.Tensor4D, gate: (x: tf.Tensor4D) => tf.Tensor2D): tf.Tensor {
+  return tf.tidy(() => {
+    const [b, , , c] = x.shape;
+    return tf.mul(x, tf.reshape(gate(x), [b, 1, 1, c]));
+  });
+}
+
 /** An attention layer that can also report its gate for a given input: what the dashboard draws. */
 export interface AttentionLayer {
   /** The attention weights the layer applies to `input` (a tensor the caller disposes). */
@@ -53,11 +61,7 @@ export class ChannelAttentionMlp extends tf.layers.Layer implements AttentionLay
     return channelMlpGate(input as tf.Tensor4D, w0 as tf.Tensor2D, b0 as tf.Tensor1D, w1 as tf.Tensor2D, b1 as tf.Tensor1D);
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = first(inputs) as tf.Tensor4D;
-      const [b, , , c] = x.shape;
-      return tf.mul(x, tf.reshape(this.gate(x), [b, 1, 1, c]));
-    });
+    return scaleChannels(first(inputs) as tf.Tensor4D, (x) => this.gate(x));
   }
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), reduction: this.reduction };
@@ -81,11 +85,7 @@ export class ChannelAttentionConv extends tf.layers.Layer implements AttentionLa
     return channelConvGate(input as tf.Tensor4D, this.kernel.read() as tf.Tensor3D);
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = first(inputs) as tf.Tensor4D;
-      const [b, , , c] = x.shape;
-      return tf.mul(x, tf.reshape(this.gate(x), [b, 1, 1, c]));
-    });
+    return scaleChannels(first(inputs) as tf.Tensor4D, (x) => this.gate(x));
   }
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), kernelSize: this.kernelSize };
