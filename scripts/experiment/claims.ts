@@ -1,5 +1,5 @@
 // Pre-registered claim checks of an experiment file ("claims"): each compares a metric of two cells, paired by seed
-// (same seed: same partition and initialisation), and reads the paired 95% t-interval of the difference a − b against
+// (same seed: same partition and client sampling), and reads the paired 95% t-interval of the difference a − b against
 // what the claim expects. Pure, so it is unit-tested.
 import * as v from 'valibot';
 import { lastRoundsStd, meanAbsChange, stabilityWindow } from '../../src/shared/stability';
@@ -83,7 +83,7 @@ export function claimsMarkdown(results: readonly ClaimResult[]): string {
     '| --- | --- | --- | --- | ---: | --- |',
     ...rows,
     '',
-    'Paired by seed (same partition and initialisation; group * pools every group, paired by group and seed); 95% CI from Student t with n − 1 df. accuracyStd: std of test accuracy over the last N evaluated rounds (N as in the table); meanAbsChange: mean |acc_t − acc_{t−1}|; other metrics: the final round (finalAccuracy: mean of the last rounds).',
+    'Paired by seed (same partition, same client sampling; the same initial weights where the two models have the same layers; group * pools every group, paired by group and seed); 95% CI from Student t with n − 1 df. accuracyStd: std of test accuracy over the last N evaluated rounds (N as in the table); meanAbsChange: mean |acc_t − acc_{t−1}|; other metrics: the final round (finalAccuracy: mean of the last rounds).',
     '',
   ].join('\n');
 }
