@@ -135,7 +135,7 @@ export async function trainCentral(config: CentralConfig, log: (line: string) =>
       const ev = await evaluate(net, data.test.images, data.test.labels);
       const seconds = (performance.now() - t0) / 1000;
       result.epochs.push({ epoch, testAccuracy: ev.accuracy, testLoss: ev.loss, trainLoss: tr.epochLosses[0], seconds });
-      if (process.stderr.isTTY) process.stderr.write('\r');
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K'); // clear the progress bar before the epoch's line
       log(`${label}  train loss ${tr.epochLosses[0].toFixed(4)}  test accuracy ${(ev.accuracy * 100).toFixed(2)}%  loss ${ev.loss.toFixed(4)}  ${seconds.toFixed(0)} s`);
     }
     result.testAccuracy = result.epochs[result.epochs.length - 1].testAccuracy;
