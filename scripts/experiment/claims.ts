@@ -2,8 +2,8 @@
 // (same seed: same partition and client sampling), and reads the paired 95% t-interval of the difference a − b against
 // what the claim expects. Pure, so it is unit-tested.
 import * as v from 'valibot';
-import { lastRoundsStd, meanAbsChange, stabilityWindow } from '../../src/shared/stability';
-import { finalAccuracy, IMBALANCE_KEYS, pairedTCi, type RunRecord } from './summary';
+import { lastRoundsStd, meanAbsChange } from '../../src/shared/stability';
+import { evaluatedOf, finalAccuracy, IMBALANCE_KEYS, lastMeasured, pairedTCi, tableStabilityWindow, type RunRecord } from './summary';
 
 export const CLAIM_METRICS = ['finalAccuracy', 'accuracyStd', 'meanAbsChange', ...IMBALANCE_KEYS] as const;
 export type ClaimMetric = (typeof CLAIM_METRICS)[number];
@@ -32,22 +32,17 @@ export interface ClaimResult {
   verdict: 'holds' | 'does not hold' | 'inconclusive (fewer than 2 pairs)';
 }
 
-const lastValue = (xs: Array<number | null> | undefined): number => {
-  for (let i = (xs?.length ?? 0) - 1; i >= 0; i--) if (xs![i] !== null && Number.isFinite(xs![i])) return xs![i]!;
-  return NaN;
-};
-
 export function metricOf(r: RunRecord, metric: ClaimMetric, lastRounds: number, window: number): number {
-  const evaluated = r.evaluatedAccuracy ?? r.accuracy;
+  const evaluated = evaluatedOf(r);
   if (metric === 'finalAccuracy') return finalAccuracy(r.accuracy, lastRounds);
   if (metric === 'accuracyStd') return lastRoundsStd(evaluated, window);
   if (metric === 'meanAbsChange') return meanAbsChange(evaluated);
-  return lastValue(r.imbalance?.[metric]);
+  return lastMeasured(r.imbalance?.[metric]) ?? NaN;
 }
 
 export function checkClaims(runs: RunRecord[], claims: readonly Claim[], lastRounds: number): ClaimResult[] {
   // One stability window for the whole table, as the summary uses.
-  const window = stabilityWindow(Math.min(...runs.map((r) => (r.evaluatedAccuracy ?? r.accuracy).filter((x) => x !== null).length)));
+  const window = tableStabilityWindow(runs);
   return claims.map((claim) => {
     const pooled = claim.a.group === '*' && claim.b.group === '*';
     const key = (r: RunRecord) => (pooled ? `${r.group}|${r.seed}` : String(r.seed));
@@ -66,12 +61,11 @@ export function checkClaims(runs: RunRecord[], claims: readonly Claim[], lastRou
   });
 }
 
-const PERCENT: ReadonlySet<ClaimMetric> = new Set<ClaimMetric>(['finalAccuracy', 'accuracyStd', 'meanAbsChange', ...IMBALANCE_KEYS]);
-
 export function claimsMarkdown(results: readonly ClaimResult[]): string {
   const pp = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}`;
   const rows = results.map((r) => {
-    const unit = PERCENT.has(r.claim.metric) ? ' pp' : '';
+    // Every claim metric is a fraction of 1, shown in percentage points.
+    const unit = ' pp';
     const diff = r.mean === null ? '—' : `${pp(r.mean)}${r.ci ? ` [${pp(r.ci[0])}, ${pp(r.ci[1])}]` : ''}${unit}`;
     const want = r.claim.expect === 'within' ? `within ±${(100 * (r.claim.margin ?? 0)).toFixed(1)}${unit}` : `${r.claim.expect} (interval ${r.claim.expect === 'lower' ? '< 0' : '> 0'})`;
     return `| ${r.claim.label} | ${r.claim.metric} | ${r.claim.a.strategy} @ ${r.claim.a.group} − ${r.claim.b.strategy} @ ${r.claim.b.group} | ${want} | ${diff} (n=${r.n}) | **${r.verdict}** |`;

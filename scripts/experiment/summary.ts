@@ -360,7 +360,7 @@ function compare(method: Cell, base: Cell, opts: SummaryOptions): BaselineCompar
 }
 
 /** The last measured value of a per-round series; null if none. */
-function lastMeasured(xs: Array<number | null> = []): number | null {
+export function lastMeasured(xs: Array<number | null> = []): number | null {
   for (let i = xs.length - 1; i >= 0; i--) {
     const x = xs[i];
     if (x !== null && Number.isFinite(x)) return x;
@@ -378,7 +378,10 @@ function imbalanceStat(runs: RunRecord[]): SummaryRow['imbalance'] {
   return Object.values(stats).some((m) => m !== null) ? stats : null;
 }
 
-const evaluatedOf = (r: RunRecord) => r.evaluatedAccuracy ?? r.accuracy;
+export const evaluatedOf = (r: RunRecord) => r.evaluatedAccuracy ?? r.accuracy;
+
+/** The table's stability window: stabilityWindow of its shortest run's evaluated rounds. */
+export const tableStabilityWindow = (runs: RunRecord[]) => stabilityWindow(Math.min(...runs.map((r) => evaluatedOf(r).filter((a) => a !== null).length)));
 
 function stabilityStat(runs: RunRecord[], window: number): StabilityStat {
   const losses = runs.flatMap((r) => (r.testLoss ? [r.testLoss] : []));
@@ -399,7 +402,7 @@ export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[]
   const cells = orderCells(groupCells(runs), opts.baseline);
   const extra = new Set(opts.extraColumns ?? []);
   // One N for the whole table, so that its header can say it; every run has at least that many evaluated rounds.
-  const window = stabilityWindow(Math.min(...runs.map((r) => evaluatedOf(r).filter((a) => a !== null).length)));
+  const window = tableStabilityWindow(runs);
   const baselineOf = new Map<string, Cell>();
   for (const c of cells) {
     if (c.strategy !== opts.baseline) continue;
