@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName, FederationConfig } from '../shared/config';
 import type { Dataset } from '../shared/data/dataset-store';
-import { evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
+import { evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, pickImages, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
 import { deriveSeed } from '../shared/prng';
 import { PROTOCOL_VERSION, checkExtras, type EvaluateMessage, type EvaluationMessage, type RoundMessage, type UpdateMessage } from '../shared/protocol';
@@ -76,14 +76,12 @@ export interface SlotData {
 /** The training tensors and the evaluation split of partition `slot` in a run; the caller disposes xs and ys. */
 export function slotData(dataset: Dataset, cfg: FederationConfig, numPartitions: number, slot: number): SlotData {
   const { train, eval: held } = slotSplit(dataset.train.labels, dataset.numClasses, cfg, numPartitions, slot);
-  const evalImages = new Uint8Array(held.length * 784);
-  held.forEach((i, k) => evalImages.set(dataset.train.images.subarray(i * 784, (i + 1) * 784), k * 784));
   return {
     indices: train,
     xs: imagesToTensor(dataset.train.images, train),
     ys: labelsToOneHot(dataset.train.labels, train),
     count: train.length,
-    evalImages,
+    evalImages: pickImages(dataset.train.images, held),
     evalLabels: Uint8Array.from(held, (i) => dataset.train.labels[i]),
   };
 }

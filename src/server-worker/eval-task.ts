@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TARGET_LABEL, TARGET_SOURCE } from '../shared/targeted-attack';
 import type { Dataset } from '../shared/data/dataset-store';
-import { buildRunModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
+import { buildRunModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, pickImages, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
 import { ATTENTION_IMAGES, firstOfEachClass, hasAttention, readAttention } from '../shared/ml/attention-images';
 import type { FederationConfig } from '../shared/config';
@@ -32,6 +32,13 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
   // and dispose waits for the ones in flight (a reset during an evaluation must not free the model it is using).
   const queue = serialQueue();
   let proxy: tf.Tensor4D | null = null;
+  // The server validation split's images and labels, gathered once for every round that scores or distils on it.
+  let validation: { images: Uint8Array; labels: Uint8Array } | null = null;
+  const validationSet = () => {
+    needImages();
+    const idx = holdout().validation;
+    return (validation ??= { images: pickImages(dataset.train.images, idx), labels: Uint8Array.from(idx, (i) => dataset.train.labels[i]) });
+  };
   const serial = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> => queue(() => fn(...args));
   return {
     numClasses: dataset.numClasses,
@@ -74,11 +81,9 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
       }
     }),
     validationLosses: serial(async (list: Float32Array[], samples: number) => {
-      needImages();
-      const idx = holdout().validation.subarray(0, samples);
-      const images = new Uint8Array(idx.length * 28 * 28);
-      idx.forEach((i, k) => images.set(dataset.train.images.subarray(i * 784, (i + 1) * 784), k * 784));
-      const labels = Uint8Array.from(idx, (i) => dataset.train.labels[i]);
+      const v = validationSet();
+      const images = v.images.subarray(0, samples * 784);
+      const labels = v.labels.subarray(0, samples);
       const out: number[] = [];
       for (const w of list) {
         setFlatWeights(model, w);
@@ -91,15 +96,12 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
       const { proxy: proxyIdx } = proxySplit(dataset.train.labels, dataset.numClasses, config);
       if (proxyIdx.length === 0) throw new Error('server distillation needs a proxy split (proxySamples > 0)');
       proxy ??= imagesToTensor(dataset.train.images, proxyIdx);
-      const idx = holdout().validation;
-      const images = new Uint8Array(idx.length * 784);
-      idx.forEach((i, k) => images.set(dataset.train.images.subarray(i * 784, (i + 1) * 784), k * 784));
       return serverDistill({
         model,
         average,
         clients,
         proxy,
-        validation: { images, labels: Uint8Array.from(idx, (i) => dataset.train.labels[i]) },
+        validation: validationSet(),
         steps: budget.steps,
         patience: budget.patience,
         seed: deriveSeed(config.seed, 'distill', round),

@@ -1,4 +1,5 @@
-// Model architectures from spec §0.1. All output logits; the loss applies the softmax.
+// The models as the rest of the code uses them: weights as one flat vector, images and labels as tensors, evaluation.
+// The architectures (spec §0.1, §3) are in architectures/; all output logits and the loss applies the softmax.
 import * as tf from '@tensorflow/tfjs';
 import { runModelHead, type FederationConfig } from '../config';
 import { accuracyFromPredictions, confusionMatrix, perClassRecall } from '../metrics';
@@ -26,6 +27,14 @@ export function setFlatWeights(model: tf.LayersModel, flat: Float32Array): void 
   const tensors = unpackWeights(flat, specs).map((a, i) => tf.tensor(a.slice(), specs[i].shape));
   model.setWeights(tensors);
   tf.dispose(tensors);
+}
+
+/** The images at `indices`, copied into one contiguous array (28×28 bytes each). */
+export function pickImages(images: Uint8Array, indices: ArrayLike<number>): Uint8Array {
+  const pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1];
+  const out = new Uint8Array(indices.length * pixels);
+  for (let k = 0; k < indices.length; k++) out.set(images.subarray(indices[k] * pixels, (indices[k] + 1) * pixels), k * pixels);
+  return out;
 }
 
 /** Images as float tensors in [0, 1], shape [n, 28, 28, 1]. */
