@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, DATASETS, MODELS, type DatasetId, type ModelId } from '../src/shared/config';
+import { FEATURE_HEADS } from '../src/shared/ml/feature-head';
 import { buildModel, evaluate, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights, type FeatureHead } from '../src/shared/ml/models';
 import { trainLocal } from '../src/shared/ml/train';
 import { deriveSeed } from '../src/shared/prng';
@@ -15,7 +16,6 @@ import { loadDatasetFromDisk } from './node-dataset';
 import { initBackend } from './node-runtime';
 
 export const ACCEPTANCE: Record<DatasetId, number> = { mnist: 0.99, 'fashion-mnist': 0.9 };
-const HEADS = ['none', 'feature', 'pooling'] as const;
 
 export interface CentralConfig {
   dataset: DatasetId;
@@ -47,7 +47,7 @@ const USAGE = `usage: npm run central -- --dataset ${DATASETS.join('|')} --model
   --lr X            learning rate (default 0.001 for adam, 0.05 for sgd)
   --optimizer O     adam|sgd (default adam)
   --lr-decay X      multiply the learning rate by X after every epoch (default 0.7; 1 = constant)
-  --head H          ${HEADS.join('|')}: FedAKD's feature attention or attention pooling before the classifier (default none)
+  --head H          ${FEATURE_HEADS.join('|')}: FedAKD's feature attention or attention pooling before the classifier (default none)
   --seed S          initialisation and shuffling (default 1)
   --train-samples N use only the first N training images (default 0 = all 60,000)
   --out FILE        write the result JSON there`;
@@ -78,7 +78,7 @@ export function parseCli(argv: string[]): { config: CentralConfig; out: string |
     config: {
       dataset: oneOf('dataset', values.dataset, DATASETS),
       model: oneOf('model', values.model, MODELS),
-      head: oneOf('head', values.head, HEADS, 'none'),
+      head: oneOf('head', values.head, FEATURE_HEADS, 'none'),
       epochs: num('epochs', values.epochs, 5, int(1, 200), 'an integer from 1 to 200'),
       batchSize: num('batch-size', values['batch-size'], 64, int(1, 4096), 'an integer from 1 to 4096'),
       lr: num('lr', values.lr, optimizer === 'adam' ? 1e-3 : 0.05, (n) => n > 0 && n <= 10, 'a number in (0, 10]'),

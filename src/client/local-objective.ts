@@ -3,7 +3,7 @@
 // model w_t: its logits (and attention) on every local sample are computed once before training, which is exact
 // (no augmentation) and cheaper than a second model's forward pass at every step.
 import * as tf from '@tensorflow/tfjs';
-import { hasHeadAttention, logitsWithHeadAttention } from '../shared/ml/attention-probe';
+import { logitsWithHeadAttention } from '../shared/ml/attention-probe';
 import { attentionTransferLoss, crossEntropy, distillationLoss, logitAdjustedLoss, logPrior, notTrueDistillationLoss } from '../shared/ml/losses';
 import type { Objective } from '../shared/ml/train';
 import { yieldToEventLoop } from '../shared/ml/yield';
@@ -59,18 +59,12 @@ export function localObjective(side: ClientSide, teacher: TeacherTargets | null,
     if (at > 0 && !teacher.attention) throw new Error("the attention-transfer term needs the teacher's attention");
     const objective: Objective = (model, xb, yb, rows) => {
       const zt = tf.gather(teacher.logits, rows);
-      if (d.kind === 'ntd') {
-        const z = model.apply(xb, { training: true }) as tf.Tensor;
-        return tf.add(crossEntropy(yb, z), tf.mul(d.beta, notTrueDistillationLoss(yb, zt, z, d.tau))) as tf.Scalar;
-      }
-      if (at > 0) {
-        if (!hasHeadAttention(model)) throw new Error('attention transfer needs a model with the FedAKD attention head');
-        const { logits: z, attention: a } = logitsWithHeadAttention(model, xb, true);
-        const kd = tf.add(crossEntropy(yb, z), tf.mul(d.lambda, distillationLoss(zt, z, d.tau)));
-        return tf.add(kd, tf.mul(at, attentionTransferLoss(a, tf.gather(teacher.attention!, rows)))) as tf.Scalar;
-      }
-      const z = model.apply(xb, { training: true }) as tf.Tensor;
-      return tf.add(crossEntropy(yb, z), tf.mul(d.lambda, distillationLoss(zt, z, d.tau))) as tf.Scalar;
+      // The student's attention only when the attention-transfer term needs it (the probe throws without a head).
+      const { logits: z, attention: a } = at > 0 ? logitsWithHeadAttention(model, xb, true) : { logits: model.apply(xb, { training: true }) as tf.Tensor, attention: null };
+      const ce = crossEntropy(yb, z);
+      if (d.kind === 'ntd') return tf.add(ce, tf.mul(d.beta, notTrueDistillationLoss(yb, zt, z, d.tau))) as tf.Scalar;
+      const kd = tf.add(ce, tf.mul(d.lambda, distillationLoss(zt, z, d.tau))) as tf.Scalar;
+      return a ? (tf.add(kd, tf.mul(at, attentionTransferLoss(a, tf.gather(teacher.attention!, rows)))) as tf.Scalar) : kd;
     };
     return { objective, dispose: () => undefined };
   }

@@ -18,12 +18,8 @@ function probe(net: tf.LayersModel): { model: tf.LayersModel; layers: Gated[] } 
   return p;
 }
 
-/** The name of the FedAKD head's attention layer, if the model has one. */
+/** The names of the FedAKD head's attention layer. */
 const HEAD_LAYERS = new Set(['fatt', 'apool']);
-
-export function hasHeadAttention(net: tf.LayersModel): boolean {
-  return net.layers.some((l) => HEAD_LAYERS.has(l.name) && isAttentionLayer(l));
-}
 
 /** Logits and the FedAKD head's attention weights a (rows sum to 1) on x; inside a tidy, so the caller owns both. */
 export function logitsWithHeadAttention(net: tf.LayersModel, x: tf.Tensor, training: boolean): { logits: tf.Tensor2D; attention: tf.Tensor2D } {

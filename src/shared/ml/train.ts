@@ -22,7 +22,7 @@ export interface TrainOptions {
   /** The loss of one batch (default: softmax cross-entropy of the model's logits); called inside a tidy. */
   objective?: Objective;
   /** Default sgd at lr; central training passes its own Adam, kept (and disposed) by the caller across calls. */
-  optimizer?: 'sgd' | tf.Optimizer;
+  optimizer?: tf.Optimizer;
   /** Called every few steps with the steps done so far (progress bars). */
   onStep?: (steps: number) => void;
   /** Called after every epoch with its mean loss. */
@@ -32,7 +32,7 @@ export interface TrainOptions {
 /** A batch's loss from the model being trained, the batch's images, its one-hot labels and its rows in xs. */
 export type Objective = (model: tf.LayersModel, xb: tf.Tensor, yb: tf.Tensor, rows: tf.Tensor1D) => tf.Scalar;
 
-export const crossEntropyObjective: Objective = (model, xb, yb) =>
+const crossEntropyObjective: Objective = (model, xb, yb) =>
   tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true }) as tf.Tensor) as tf.Scalar;
 
 export interface TrainResult {
@@ -56,8 +56,7 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
   }
   const correction = opts.correction?.map((c, i) => tf.tensor(c, vars[i].shape)) ?? [];
   const maxSteps = opts.maxSteps ?? Infinity;
-  // Not instanceof: tf.Optimizer's Symbol.hasInstance reads `.minimize` of its argument, which throws on undefined.
-  const given = typeof opts.optimizer === 'object' ? opts.optimizer : null;
+  const given = opts.optimizer ?? null;
   const optimizer: tf.Optimizer = given ?? tf.train.sgd(opts.lr);
   const objective = opts.objective ?? crossEntropyObjective;
   const rng = createRng(opts.seed);

@@ -2,6 +2,7 @@
 // config.ts's MODELS list (which stays free of TensorFlow.js so the dashboard's config code does not load it).
 import * as tf from '@tensorflow/tfjs';
 import type { ModelId } from '../../config';
+import type { FeatureHead } from '../feature-head';
 import { AttentionPooling, FeatureAttention } from '../layers/attention-layers';
 import { cnnM } from './cnn-m';
 import { cnnS } from './cnn-s';
@@ -10,12 +11,6 @@ import { twoNN } from './two-nn';
 
 export const IMAGE_SHAPE = [28, 28, 1] as const;
 export const NUM_CLASSES = 10;
-
-/**
- * What sits between the body and the classifier: nothing, FedAKD's feature attention on the penultimate features
- * (§6), or its variant, attention pooling over the last conv map instead of flattening it.
- */
-import type { FeatureHead } from '../feature-head';
 
 export type { FeatureHead };
 
