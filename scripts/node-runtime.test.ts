@@ -24,6 +24,22 @@ describe('runInProcess', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 
+  it('compressed uplinks train and every round accounts its bytes against dense FedAvg', async () => {
+    const size = 199_210; // 2NN: 784·200 + 200 + 200·200 + 200 + 200·10 + 10
+    for (const [compress, perClient] of [['topk', 8 * Math.ceil(0.1 * size)], ['int8', size + 6 * 4], ['float16', 2 * size]] as const) {
+      const { status } = await runInProcess({ config: resolveConfig({ ...SMALL, compress, topk: 0.1 }), clients: 4, timeoutMs: 60_000 });
+      expect(status.state).toBe('done');
+      expect(status.history.at(-1)!.accuracy).toBeGreaterThan(0.6);
+      for (const r of status.history) {
+        expect(r.clients.map((c) => c.bytesUp)).toEqual([perClient, perClient, perClient, perClient]);
+        expect(r.bytesUp).toBe(4 * perClient);
+        expect(r.denseBytesUp).toBe(4 * 4 * size);
+        expect(r.bytesDown).toBe(4 * 4 * size); // w_t to each of the 4; FedAvg sends no extras
+        for (const c of r.clients) expect(c.bytesDown).toBe(4 * size);
+      }
+    }
+  }, 120_000);
+
   it('runs a targeted attack against fedavg and reports its success rate; leaks no tensors', async () => {
     const before = tf.memory().numTensors;
     const cfg = resolveConfig({ ...SMALL, attack: 'targeted-label-flip', attackers: 0.5, partition: 'iid' });

@@ -8,6 +8,7 @@ import { registerConv2DBackpropFilter } from '../src/kernels/conv2d-backprop-fil
 import { registerConv2DBackpropInput } from '../src/kernels/conv2d-backprop-input';
 import { channelColluders, type Colluders } from '../src/client/attacks';
 import { BroadcastInbox } from '../src/client/broadcast-inbox';
+import { UplinkEncoder } from '../src/shared/compression/uplink';
 import { evaluateLocal, evaluationJob, evaluationMessage, jobFor, runLocalRound, slotData, type SlotData } from '../src/client/local-round';
 import { buildRunModel } from '../src/shared/ml/models';
 import type { FederationConfig } from '../src/shared/config';
@@ -49,6 +50,7 @@ interface VirtualClient {
   net: tf.LayersModel;
   data: (SlotData & { key: string }) | null;
   colluders: Colluders;
+  uplink: UplinkEncoder;
   /** One job at a time, in arrival order, as a tab's client runs them. */
   queue: Promise<void>;
 }
@@ -96,6 +98,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
       backend: 'wasm',
       perClient,
       colluders: c.colluders,
+      uplink: c.uplink,
       numTensors: () => tf.memory().numTensors,
     });
     if (sendAt > Date.now()) await new Promise((r) => setTimeout(r, sendAt - Date.now()));
@@ -154,7 +157,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
       const conn = fed.connect();
       const id = await conn.register({ v: PROTOCOL_VERSION, type: 'register', kind: 'node', backend: 'wasm', probe: [], userAgent: `node ${process.version}`, lock: `fedtab-client-node-${String(i).padStart(4, '0')}` });
       const inbox = new BroadcastInbox({ identity: () => id, fetchKey: async (runId) => (await conn.runKey({ v: PROTOCOL_VERSION, type: 'key', ...id, runId })).key });
-      clients.push({ conn, id, inbox, net: buildRunModel(config), data: null, colluders: channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)), queue: Promise.resolve() });
+      clients.push({ conn, id, inbox, net: buildRunModel(config), data: null, colluders: channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)), uplink: new UplinkEncoder(), queue: Promise.resolve() });
     }
     let printed = 0;
     for (;;) {

@@ -34,7 +34,7 @@ export const IMBALANCE_KEYS = ['balancedAccuracy', 'macroF1', 'headRecall', 'tai
 export type ImbalanceKey = (typeof IMBALANCE_KEYS)[number];
 
 /** Column sets a table shows only when asked for, so tables made before them regenerate unchanged. */
-export const EXTRA_COLUMNS = ['imbalance', 'stability'] as const;
+export const EXTRA_COLUMNS = ['imbalance', 'stability', 'traffic'] as const;
 export type ExtraColumns = (typeof EXTRA_COLUMNS)[number];
 
 export interface SummaryOptions {

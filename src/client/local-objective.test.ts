@@ -8,6 +8,7 @@ import { createRng } from '../shared/prng.ts';
 import { initWeights } from '../shared/weights.ts';
 import { PROTOCOL_VERSION, type RoundMessage } from '../shared/protocol.ts';
 import { strategyDefinition } from '../shared/strategies/registry.ts';
+import { UplinkEncoder } from '../shared/compression/uplink.ts';
 import type { ClientSide } from '../shared/strategies/strategy.ts';
 import { localObjective, teacherNeeds, teacherTargets } from './local-objective.ts';
 import { runLocalRound } from './local-round.ts';
@@ -121,9 +122,9 @@ describe('a FedAKD local round', () => {
     const teacher = await teacherTargets(net, xs, false);
     const { update } = await runLocalRound({
       msg: roundMsg(cfg, w0, layerSpecs(net)), slot: 0, clientId: 'me', secret: 's'.repeat(32), net, xs, ys, count: N,
-      backend: 'cpu', colluders: null, numTensors: () => tf.memory().numTensors,
+      backend: 'cpu', colluders: null, uplink: new UplinkEncoder(), numTensors: () => tf.memory().numTensors,
     });
-    setFlatWeights(net, w0.map((x, i) => x + update.delta[i]));
+    setFlatWeights(net, w0.map((x, i) => x + (update.delta as Float32Array)[i]));
     const kl = tf.tidy(() => distillationLoss(teacher.logits, net.predict(xs) as tf.Tensor, 1));
     teacher.logits.dispose();
     net.dispose();
@@ -141,7 +142,7 @@ describe('a FedAKD local round', () => {
     const cfg = cfgOf({ algorithm: 'fedakd', attentionTransfer: 100 });
     const net = buildRunModel(cfg);
     const w0 = getFlatWeights(net);
-    const input = { slot: 0, clientId: 'me', secret: 's'.repeat(32), net, xs, ys, count: N, backend: 'cpu' as const, colluders: null, numTensors: () => tf.memory().numTensors };
+    const input = { slot: 0, clientId: 'me', secret: 's'.repeat(32), net, xs, ys, count: N, backend: 'cpu' as const, colluders: null, uplink: new UplinkEncoder(), numTensors: () => tf.memory().numTensors };
     await runLocalRound({ ...input, msg: roundMsg(cfg, w0, layerSpecs(net)) });
     const before = tf.memory().numTensors;
     for (let r = 0; r < 3; r++) await runLocalRound({ ...input, msg: roundMsg(cfg, w0, layerSpecs(net)) });

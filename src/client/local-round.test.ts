@@ -6,6 +6,7 @@ import { createRng } from '../shared/prng.ts';
 import { attackerSlots, stragglerPlan } from '../shared/run-plan.ts';
 import { l2Norm, subtract } from '../shared/weights.ts';
 import type { Colluders } from './attacks.ts';
+import { UplinkEncoder } from '../shared/compression/uplink';
 import { evaluateLocal, evaluationJob, jobFor, runLocalRound, LATE_REPLY_MS, type LocalRoundInput, type LocalRoundResult } from './local-round.ts';
 import { buildModel, getFlatWeights, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models.ts';
 
@@ -68,8 +69,11 @@ function roundMsg(config: Partial<FederationConfig>, opts: { slot: number; round
   };
 }
 
-function run(msg: RoundMessage, slot: number, extra: Partial<LocalRoundInput> = {}): Promise<LocalRoundResult> {
-  return runLocalRound({
+/** The result with its delta as the Float32Array an uncompressed run sends (these tests are about training). */
+type DenseResult = LocalRoundResult & { update: { delta: Float32Array } };
+
+async function run(msg: RoundMessage, slot: number, extra: Partial<LocalRoundInput> = {}): Promise<DenseResult> {
+  const r = await runLocalRound({
     msg,
     slot,
     clientId: 'me',
@@ -80,9 +84,12 @@ function run(msg: RoundMessage, slot: number, extra: Partial<LocalRoundInput> = 
     count: N,
     backend: 'cpu',
     colluders: null,
+    uplink: new UplinkEncoder(),
     numTensors: () => tf.memory().numTensors,
     ...extra,
   });
+  if (!(r.update.delta instanceof Float32Array)) throw new Error('expected a dense delta');
+  return r as DenseResult;
 }
 
 /** Index of the first element whose bits differ (or the shorter length when lengths differ), −1 when identical. */
@@ -117,8 +124,8 @@ function slotsFor(config: Partial<FederationConfig>): { attacker: number; honest
 }
 
 /** Memoised honest fedavg deltas per (slot, labels), for comparing attackers against. */
-const honestCache = new Map<string, LocalRoundResult>();
-async function honest(slot: number, which: 'clean' | 'flipped' | 'targeted' = 'clean', others: number[] = []): Promise<LocalRoundResult> {
+const honestCache = new Map<string, DenseResult>();
+async function honest(slot: number, which: 'clean' | 'flipped' | 'targeted' = 'clean', others: number[] = []): Promise<DenseResult> {
   const key = `${slot}|${which}|${others.join(',')}`;
   if (!honestCache.has(key)) {
     const y = which === 'clean' ? ys : which === 'flipped' ? ysFlipped : ysTargeted;

@@ -2,6 +2,7 @@
 // straggler, or as a simulated attacker), and build the update message; and its federated evaluation of a global model.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName, FederationConfig } from '../shared/config';
+import type { UplinkEncoder } from '../shared/compression/uplink';
 import type { Dataset } from '../shared/data/dataset-store';
 import { evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, pickImages, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
@@ -51,6 +52,8 @@ export interface LocalRoundInput {
   perClient?: Readonly<Record<string, Float32Array>>;
   /** How ALIE attackers share updates; null where no attack can run. */
   colluders: Colluders | null;
+  /** This client's uplink encoder: Top-K's error-feedback residual lives in it, per run. */
+  uplink: UplinkEncoder;
   numTensors(): number;
   onEpoch?: (epoch: number, loss: number, samplesPerSec: number) => void;
 }
@@ -170,7 +173,7 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
     round: msg.round,
     numSamples: inp.count,
     layers: msg.layers,
-    delta,
+    delta: inp.uplink.encode(delta, msg.layers, cfg, msg.runId),
     epochLosses,
     batchLosses,
     steps: result.steps,

@@ -22,6 +22,8 @@ import type { ClientApi } from '../server-worker/api';
 import { channelColluders } from './attacks';
 import { selectBackend } from './backend';
 import { BroadcastInbox } from './broadcast-inbox';
+import { UplinkEncoder, wireBuffers, wireBytes } from '../shared/compression/uplink';
+import { formatBytes } from '../shared/format-bytes';
 import { evaluateLocal, evaluationJob, evaluationMessage, jobFor, runLocalRound, slotData, type ClientJob, type SlotData } from './local-round';
 
 export const HEARTBEAT_MS = 2000;
@@ -144,6 +146,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   let pending: ClientJob[] = [];
   let stoppedRunId: string | null = null;
   const colluders = channelColluders(new BroadcastChannel(COLLUDER_CHANNEL));
+  const uplink = new UplinkEncoder();
 
   async function register(): Promise<void> {
     identity = await coordinator.register({
@@ -264,6 +267,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       backend: view.backend as BackendName,
       perClient,
       colluders,
+      uplink,
       numTensors,
       onEpoch: (_e, loss, sps) => changed({ localLoss: loss, samplesPerSec: sps }),
     });
@@ -277,14 +281,15 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       await new Promise((r) => setTimeout(r, sendAt - Date.now()));
     }
     changed({ state: 'uploading', samplesPerSec: update.samplesPerSec });
-    const buffers = [update.delta.buffer, ...Object.values(update.extras ?? {}).map((x) => x.buffer)];
+    const sent = wireBytes(update.delta) + Object.values(update.extras ?? {}).reduce((n, x) => n + x.byteLength, 0);
+    const buffers = [...wireBuffers(update.delta), ...Object.values(update.extras ?? {}).map((x) => x.buffer)];
     const res = await coordinator.submitUpdate(Comlink.transfer(update, buffers as ArrayBuffer[]));
     const loss = update.epochLosses[update.epochLosses.length - 1];
     changed({
       state: 'idle',
       lastResult: res,
       lossHistory: [...view.lossHistory, { round: msg.round, loss }].slice(-200),
-      message: res.accepted ? `round ${msg.round} update accepted` : `round ${msg.round} update rejected: ${res.reason} (${res.detail})`,
+      message: res.accepted ? `round ${msg.round} update accepted (${formatBytes(sent)} sent)` : `round ${msg.round} update rejected: ${res.reason} (${res.detail})`,
     });
     // The model this round started from is the previous round's result: evaluate it now that the update is in.
     const ev = evaluationJob(msg, me.clientId);

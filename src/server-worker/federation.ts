@@ -30,7 +30,7 @@ import { RoundInProgress, type ClosedRound } from './round';
 import type { ClientConnection, FederationDeps, PersistedRun, Task, UpdateResult } from './types';
 
 export type { ClientConnection, EvalResult, FederationDeps, PersistedRun, RunStore, Task, UpdateResult } from './types';
-import { clientRecords, droppedRecords, newRoundRecord, withEvaluation } from './round-record';
+import { clientRecords, droppedRecords, newRoundRecord, roundTraffic, vectorBytes, withEvaluation } from './round-record';
 
 /** When resuming, how long to wait for every slot to be taken once minClients are back. */
 export const RESUME_GRACE_MS = 5_000;
@@ -216,7 +216,7 @@ export class Federation {
       if (this.isLateForClosedRound(head)) fail('late', `update for round ${this.closed!.round} arrived after that round closed`);
       fail('wrong-round', 'no round is accepting updates');
     }
-    const msg = parseUpdate(raw, run.task.layers);
+    const msg = parseUpdate(raw, run.task.layers, run.config);
     if (msg.round !== cur.round && this.isLateForClosedRound(msg)) fail('late', `update for round ${msg.round} arrived after that round closed`);
     try {
       cur.accept(msg, this.deps.now());
@@ -537,6 +537,8 @@ export class Federation {
     }
     const now = this.deps.now();
     const cur = new RoundInProgress(run.runId, round, now, now + cfg.roundDeadlineMs, participants, expected, def.payload?.upload ?? [], size);
+    const sharedDown = run.weights.byteLength + vectorBytes(payload.broadcast);
+    for (const id of participants.keys()) cur.bytesDown.set(id, sharedDown + vectorBytes(run.perClient.get(id)));
     this.current = cur;
     cur.timer = this.deps.setTimer(() => void this.track(this.finishRound()), cfg.roundDeadlineMs + 1);
     this.message = `round ${round}: training on ${participants.size} clients`;
@@ -615,7 +617,7 @@ export class Federation {
       run.weights = out.weights;
       run.strategyState = out.state;
     }
-    const clients = clientRecords(updates, out.result, (id) => this.registry.get(id), run.attackerSlots, stragglers);
+    const clients = clientRecords(updates, out.result, (id) => this.registry.get(id), run.attackerSlots, stragglers, cur.bytesDown);
     for (const c of clients) {
       const row = this.registry.get(c.clientId);
       if (row) Object.assign(row, { lastUpdateNorm: c.updateNorm, lastWeight: c.weight, localLoss: c.trainLoss, reliability: c.reliability });
@@ -630,6 +632,7 @@ export class Federation {
       skipped: out.skipped,
       aggregateMs,
       serverDistill: out.result?.distill ?? null,
+      traffic: roundTraffic(cur),
     });
     run.history.push(record);
     run.round = cur.round;

@@ -9,10 +9,10 @@ import type { ClientRoundRecord, ClientRow, DroppedClient, RoundRecord } from '.
 import { l2Norm } from '../shared/weights';
 import type { EvalResult } from './types';
 import type { RoundInProgress } from './round';
-import type { UpdateMessage } from '../shared/protocol';
+import type { ReceivedUpdate } from '../shared/protocol';
 import type { AttackId } from '../shared/config';
 
-type Received = StrategyUpdate & { message: UpdateMessage };
+type Received = StrategyUpdate & { message: ReceivedUpdate };
 
 export function clientRecords(
   updates: readonly Received[],
@@ -20,6 +20,7 @@ export function clientRecords(
   row: (clientId: string) => ClientRow | undefined,
   attackerSlots: readonly number[],
   stragglers: ReadonlyMap<number, StragglerMode>,
+  bytesDown: ReadonlyMap<string, number>,
 ): ClientRoundRecord[] {
   const flagOf = new Map((result?.flagged ?? []).map((f) => [f.clientId, f.reason]));
   return updates.map((u) => ({
@@ -39,6 +40,8 @@ export function clientRecords(
     straggler: stragglers.get(u.slot) ?? null,
     reliability: result?.reliability?.[u.clientId] ?? null,
     flagged: flagOf.get(u.clientId) ?? null,
+    bytesUp: u.message.bytesUp,
+    bytesDown: bytesDown.get(u.clientId) ?? 0,
   }));
 }
 
@@ -59,6 +62,27 @@ export interface RoundFacts {
   skipped: string | null;
   aggregateMs: number;
   serverDistill: RoundRecord['serverDistill'];
+  traffic: Pick<RoundRecord, 'bytesUp' | 'bytesDown' | 'denseBytesUp'>;
+}
+
+/**
+ * A round's traffic. Up: every update that arrived (one dropped later for partial work was still sent). Down: what
+ * each participant was sent. denseBytesUp: the same updates as dense float32 deltas, what FedAvg without
+ * compression would have cost.
+ */
+export function roundTraffic(cur: RoundInProgress): RoundFacts['traffic'] {
+  let bytesUp = 0;
+  for (const u of cur.received.values()) bytesUp += u.message.bytesUp;
+  let bytesDown = 0;
+  for (const b of cur.bytesDown.values()) bytesDown += b;
+  return { bytesUp, bytesDown, denseBytesUp: cur.received.size * cur.size * Float32Array.BYTES_PER_ELEMENT };
+}
+
+/** Bytes of a set of named vectors (a payload's extras). */
+export function vectorBytes(extras: Readonly<Record<string, Float32Array>> | undefined): number {
+  let n = 0;
+  for (const x of Object.values(extras ?? {})) n += x.byteLength;
+  return n;
 }
 
 export function newRoundRecord(f: RoundFacts): RoundRecord {
@@ -88,6 +112,7 @@ export function newRoundRecord(f: RoundFacts): RoundRecord {
     attackSuccessRate: null,
     aggregateMs: f.aggregateMs,
     serverDistill: f.serverDistill,
+    ...f.traffic,
     coordinatorTensors: null,
   };
 }

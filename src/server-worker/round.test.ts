@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, ProtocolError, type UpdateMessage } from '../shared/protocol';
+import { PROTOCOL_VERSION, ProtocolError, type ReceivedUpdate } from '../shared/protocol';
 import { RoundInProgress } from './round';
 
-const update = (over: Partial<UpdateMessage> = {}): UpdateMessage => ({
+const update = (over: Partial<ReceivedUpdate> = {}): ReceivedUpdate => ({
   v: PROTOCOL_VERSION, type: 'update', clientId: 'a', secret: 's'.repeat(32), runId: 'run-1', round: 2, numSamples: 90, steps: 6,
   layers: [{ name: 'w', shape: [3] }], delta: Float32Array.of(1, 2, 3), epochLosses: [1], batchLosses: [1], trainMs: 5, samplesPerSec: 1,
-  backend: 'wasm', numTensors: 0, ...over,
+  backend: 'wasm', numTensors: 0, bytesUp: 12, ...over,
 });
 
 function round(uploads: string[] = []) {
@@ -33,7 +33,7 @@ describe('RoundInProgress.accept', () => {
     expect(r.complete()).toBe(true);
   });
 
-  it.each<[string, Partial<UpdateMessage>, number, string]>([
+  it.each<[string, Partial<ReceivedUpdate>, number, string]>([
     ['another run', { runId: 'run-0' }, 2000, 'wrong-run'],
     ['another round', { round: 1 }, 2000, 'wrong-round'],
     ['a client not selected', { clientId: 'c' }, 2000, 'not-selected'],

@@ -1,7 +1,7 @@
 // One round in progress: who was selected for which slot, what the coordinator expects of each of them (its own
 // count of their samples and local steps), what came back, and who was dropped and why. Checking an update against
 // it is pure, so every rejection is unit-tested without a coordinator.
-import { ProtocolError, checkExtras, type UpdateMessage } from '../shared/protocol';
+import { ProtocolError, checkExtras, type ReceivedUpdate } from '../shared/protocol';
 import type { StrategyUpdate } from '../shared/strategies/strategy';
 
 export interface SlotExpectation {
@@ -12,8 +12,10 @@ export interface SlotExpectation {
 }
 
 export class RoundInProgress {
-  readonly received = new Map<string, StrategyUpdate & { message: UpdateMessage }>();
+  readonly received = new Map<string, StrategyUpdate & { message: ReceivedUpdate }>();
   readonly dropped = new Map<string, string>();
+  /** What the round's broadcast and port carry to each participant (weights and extras), bytes. */
+  readonly bytesDown = new Map<string, number>();
   timer: unknown = null;
 
   constructor(
@@ -36,7 +38,7 @@ export class RoundInProgress {
   }
 
   /** Checks an update that is well-formed and comes from its client; returns what the strategy will see. */
-  accept(u: UpdateMessage, now: number): StrategyUpdate & { message: UpdateMessage } {
+  accept(u: ReceivedUpdate, now: number): StrategyUpdate & { message: ReceivedUpdate } {
     if (u.runId !== this.runId) throw new ProtocolError('wrong-run', `update for run ${u.runId}, current run is ${this.runId}`);
     if (u.round !== this.round) throw new ProtocolError('wrong-round', `update for round ${u.round}, current round is ${this.round}`);
     const slot = this.participants.get(u.clientId);

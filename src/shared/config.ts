@@ -4,6 +4,7 @@ import * as v from 'valibot';
 import { boolField, enumField, fieldInfo, numberField, type FieldInfo } from './schema/fields';
 import { ConfigError, defined, parseFields } from './schema/parse';
 import type { FeatureHead } from './ml/feature-head';
+import { COMPRESSIONS } from './compression/uplink';
 import { STRATEGY_NAMES, STRATEGY_PARAMS, strategyDefinition } from './strategies/registry';
 
 export { ConfigError };
@@ -46,6 +47,13 @@ const RUN_FIELDS = {
   evalEvery: numberField({ default: 1, int: true, min: 1, max: 10_000, help: 'evaluate the global model every N rounds (and after the last)' }),
 };
 
+/** How client updates travel (src/shared/compression/): every strategy aggregates the decoded, dense updates. */
+const UPLINK_FIELDS = {
+  compress: enumField(COMPRESSIONS, 'none', 'uplink compression of client updates: topk (with error feedback), int8, float16 or none'),
+  topk: numberField({ default: 0.1, gt: 0, max: 1, help: 'share of coordinates a topk uplink sends' }),
+  errorFeedback: boolField(true, 'topk adds what it did not send to the next update (error feedback); off only as an ablation'),
+};
+
 const SIMULATION_FIELDS = {
   attack: enumField(ATTACKS, 'none', 'simulated attack run by the attacker clients'),
   attackers: numberField({ default: 0, min: 0, max: 0.9, help: 'fraction of clients that attack' }),
@@ -55,7 +63,7 @@ const SIMULATION_FIELDS = {
   stragglerMode: enumField(STRAGGLER_MODES, 'partial', 'stragglers do partial work or reply after the deadline'),
 };
 
-export const CONFIG_ENTRIES = { ...RUN_FIELDS, ...STRATEGY_PARAMS, ...SIMULATION_FIELDS };
+export const CONFIG_ENTRIES = { ...RUN_FIELDS, ...STRATEGY_PARAMS, ...UPLINK_FIELDS, ...SIMULATION_FIELDS };
 export const CONFIG_SCHEMA = v.strictObject(CONFIG_ENTRIES);
 
 export type FederationConfig = v.InferOutput<typeof CONFIG_SCHEMA>;

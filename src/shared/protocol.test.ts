@@ -39,14 +39,15 @@ function reason(fn: () => unknown): RejectReason {
   }
   throw new Error('expected a ProtocolError');
 }
-const rejectUpdate = (msg: unknown) => reason(() => parseUpdate(msg, layers));
+const DENSE = { compress: 'none', topk: 0.1 } as const;
+const rejectUpdate = (msg: unknown) => reason(() => parseUpdate(msg, layers, DENSE));
 
 describe('parseUpdate (shape; who may send it is the round’s business)', () => {
   it('accepts a valid update', () => {
-    const msg = parseUpdate(update(), layers);
+    const msg = parseUpdate(update(), layers, DENSE);
     expect(msg).toMatchObject({ clientId: 'tab-1', runId: 'run-1', round: 3, numSamples: 120, steps: 8, backend: 'wasm', epochLosses: [0.9, 0.7] });
     expect(Array.from(msg.delta)).toEqual([0.5, -1, 0, 2, 0.25, 0]);
-    expect(parseUpdate(update({ initialLoss: 2.3, extras: { controlDelta: new Float32Array(6) } }), layers)).toMatchObject({ initialLoss: 2.3 });
+    expect(parseUpdate(update({ initialLoss: 2.3, extras: { controlDelta: new Float32Array(6) } }), layers, DENSE)).toMatchObject({ initialLoss: 2.3 });
   });
 
   it('bad-version', () => {
@@ -90,9 +91,26 @@ describe('parseUpdate (shape; who may send it is the round’s business)', () =>
 
   it('too-large: delta longer than MAX_PARAMS, too many losses', () => {
     const huge = [{ name: 'w', shape: [MAX_PARAMS + 1] }];
-    expect(reason(() => parseUpdate(update({ delta: new Float32Array(MAX_PARAMS + 1), layers: huge }), huge))).toBe('too-large');
+    expect(reason(() => parseUpdate(update({ delta: new Float32Array(MAX_PARAMS + 1), layers: huge }), huge, DENSE))).toBe('too-large');
     expect(rejectUpdate(update({ batchLosses: new Array(MAX_LOSSES + 1).fill(0.5) }))).toBe('too-large');
-    expect(parseUpdate(update({ batchLosses: new Array(MAX_LOSSES).fill(0.5) }), layers).batchLosses).toHaveLength(MAX_LOSSES);
+    expect(parseUpdate(update({ batchLosses: new Array(MAX_LOSSES).fill(0.5) }), layers, DENSE).batchLosses).toHaveLength(MAX_LOSSES);
+  });
+
+  it('an encoded delta is decoded, checked against the run’s encoding, and its bytes counted', () => {
+    const topk = { compress: 'topk', topk: 0.34 } as const; // k = ⌈0.34·6⌉ = 3
+    const sparse = { encoding: 'topk', indices: Uint32Array.of(1, 3), values: Float32Array.of(-1, 2) };
+    const msg = parseUpdate(update({ delta: sparse }), layers, topk);
+    expect(Array.from(msg.delta)).toEqual([0, -1, 0, 2, 0, 0]);
+    expect(msg.bytesUp).toBe(16);
+    expect(parseUpdate(update({ extras: { controlDelta: new Float32Array(6) } }), layers, DENSE).bytesUp).toBe(48);
+    expect(reason(() => parseUpdate(update({ delta: sparse }), layers, DENSE))).toBe('malformed');
+    expect(reason(() => parseUpdate(update(), layers, topk))).toBe('malformed');
+    expect(reason(() => parseUpdate(update({ delta: { ...sparse, indices: Uint32Array.of(3, 1) } }), layers, topk))).toBe('malformed');
+    expect(reason(() => parseUpdate(update({ delta: { ...sparse, values: Float32Array.of(1, NaN) } }), layers, topk))).toBe('non-finite');
+    expect(reason(() => parseUpdate(update({ delta: { encoding: 'topk', indices: [1], values: [1] } as never }), layers, topk))).toBe('malformed');
+    // A float16 NaN pattern (0x7e00) decodes to NaN and is refused like a dense NaN.
+    const f16 = { compress: 'float16', topk: 0.1 } as const;
+    expect(reason(() => parseUpdate(update({ delta: { encoding: 'float16', values: Uint16Array.of(0, 0, 0x7e00, 0, 0, 0) } }), layers, f16))).toBe('non-finite');
   });
 
   it('checkExtras: exactly the strategy’s vectors, each model-sized and finite', () => {

@@ -4,6 +4,7 @@
 // issued; coordinator → client broadcasts are signed per client (broadcast-auth.ts).
 import * as v from 'valibot';
 import { CONFIG_SCHEMA, type BackendName, type FederationConfig } from './config';
+import { DeltaError, decodeDelta, wireBytes, type UplinkSettings, type WireDelta } from './compression/uplink';
 import { specsEqual, totalSize, type LayerSpec } from './weights';
 
 export const PROTOCOL_VERSION = 2;
@@ -75,6 +76,14 @@ const finiteList = (max: number) => v.pipe(v.array(finite), v.maxLength(max));
 const text = (max: number) => v.pipe(v.string(), v.transform((s) => s.slice(0, max)));
 const float32 = v.custom<Float32Array>((x) => x instanceof Float32Array, 'expected a Float32Array');
 const bytes = v.custom<Uint8Array>((x) => x instanceof Uint8Array, 'expected a Uint8Array');
+const typed = <T>(ctor: abstract new (...a: never[]) => T, name: string) => v.custom<T>((x) => x instanceof ctor, `expected a ${name}`);
+/** Δ_k dense (Float32Array) or as one of the uplink encodings; shapes and values are checked in compression/uplink.ts. */
+const wireDelta = v.union([
+  float32,
+  v.object({ encoding: v.literal('topk'), indices: typed(Uint32Array, 'Uint32Array'), values: float32 }),
+  v.object({ encoding: v.literal('int8'), scales: float32, values: typed(Int8Array, 'Int8Array') }),
+  v.object({ encoding: v.literal('float16'), values: typed(Uint16Array, 'Uint16Array') }),
+]);
 const layerSpec = v.object({ name: v.pipe(v.string(), v.maxLength(256)), shape: v.pipe(v.array(positiveInt), v.minLength(1), v.maxLength(8)) });
 const layerList = v.pipe(v.array(layerSpec), v.minLength(1), v.maxLength(256));
 const extras = v.pipe(v.record(v.pipe(v.string(), v.regex(/^[a-zA-Z][a-zA-Z0-9]{0,31}$/)), float32), v.check((r) => Object.keys(r).length <= MAX_EXTRAS, 'too many extras'));
@@ -206,8 +215,8 @@ const UPDATE = v.object({
   numSamples: count,
   steps: count,
   layers: layerList,
-  /** w_k − w_t, flat, packed by `layers`. */
-  delta: float32,
+  /** w_k − w_t, flat, packed by `layers`: dense, or encoded as the run's `compress` setting says. */
+  delta: v.custom<WireDelta>((x) => v.is(wireDelta, x), 'expected a Float32Array or an encoded delta (topk, int8, float16)'),
   extras: v.optional(extras),
   /** Mean training loss per local epoch. */
   epochLosses: finiteList(MAX_LOSSES),
@@ -222,12 +231,30 @@ const UPDATE = v.object({
 });
 export type UpdateMessage = v.InferOutput<typeof UPDATE>;
 
-/** Shape checks only: who may send it and whether it is expected is the round's business (server-worker/round.ts). */
-export function parseUpdate(msg: unknown, layers: readonly LayerSpec[]): UpdateMessage {
+/** An update after parsing: its delta decoded to a dense, checked vector, and what the uplink cost. */
+export type ReceivedUpdate = Omit<UpdateMessage, 'delta'> & {
+  delta: Float32Array;
+  /** Bytes of the delta as sent plus the extras (4 per value): message headers and loss lists not counted. */
+  bytesUp: number;
+};
+
+/**
+ * Shape checks only: who may send it and whether it is expected is the round's business (server-worker/round.ts).
+ * The delta must use the run's encoding; a sparse one must have ascending unique in-range indices.
+ */
+export function parseUpdate(msg: unknown, layers: readonly LayerSpec[], uplink: UplinkSettings): ReceivedUpdate {
   const u = parseWith(UPDATE, msg, 'update');
   if (!specsEqual(u.layers, layers)) fail('shape-mismatch', 'layer shapes differ from the global model');
-  checkVector(u.delta, totalSize(layers), 'delta');
-  return u;
+  let delta: Float32Array;
+  try {
+    delta = decodeDelta(u.delta, layers, uplink);
+  } catch (e) {
+    if (e instanceof DeltaError) fail(e.reason, `delta: ${e.message}`);
+    throw e;
+  }
+  checkVector(delta, totalSize(layers), 'delta');
+  const extrasBytes = Object.values(u.extras ?? {}).reduce((n, x) => n + x.byteLength, 0);
+  return { ...u, delta, bytesUp: wireBytes(u.delta) + extrasBytes };
 }
 
 const EVALUATION = v.object({

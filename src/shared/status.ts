@@ -51,6 +51,10 @@ export interface ClientRoundRecord {
   reliability: number | null;
   /** Why the strategy excluded or distrusted this update, if it did. */
   flagged: string | null;
+  /** Bytes of this client's update as sent (delta encoding + extras). */
+  bytesUp: number;
+  /** Bytes the round sent this client (weights + extras). */
+  bytesDown: number;
 }
 
 export type ClientRole = 'honest' | 'attacker';
@@ -127,6 +131,12 @@ export interface RoundRecord {
   /** FedDF's server distillation of this round (feddf, fedakd --serverDistill), else null. */
   serverDistill: { steps: number; bestStep: number; validationLossBefore: number; validationLoss: number } | null;
   aggregateMs: number;
+  /** Uplink bytes of the round's updates (vector payloads, as encoded by config.compress). */
+  bytesUp: number;
+  /** Bytes sent to the round's participants: w_t and the strategy's extras, to each of them. */
+  bytesDown: number;
+  /** What the same updates would have cost as dense float32 deltas (uncompressed FedAvg). */
+  denseBytesUp: number;
   /** tf.memory().numTensors in the coordinator after evaluating this round (null: not evaluated). */
   coordinatorTensors: number | null;
 }

@@ -1,0 +1,123 @@
+// Compressed uplinks (issue 9): how a client's Δ_k travels and what it costs. The client encodes after training
+// (and after any simulated attack); the coordinator decodes and checks the encoding as strictly as a dense update
+// before any strategy sees it, so every strategy works on dense vectors and compression is orthogonal to them.
+import { layerOffsets, type LayerSpec } from '../weights';
+import { decodeFloat16, encodeFloat16 } from './float16';
+import { decodeInt8, encodeInt8 } from './int8';
+import { densify, topKCount, topKWithFeedback } from './top-k';
+
+export const COMPRESSIONS = ['none', 'topk', 'int8', 'float16'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+/** A sparse update travels as its indices and values, never as a dense array with zeros. */
+export type EncodedDelta =
+  | { encoding: 'topk'; indices: Uint32Array; values: Float32Array }
+  | { encoding: 'int8'; scales: Float32Array; values: Int8Array }
+  | { encoding: 'float16'; values: Uint16Array };
+
+/** What a client sends as its delta: a plain Float32Array when the run does not compress. */
+export type WireDelta = Float32Array | EncodedDelta;
+
+export interface UplinkSettings {
+  compress: Compression;
+  /** Top-K: the fraction of coordinates sent. */
+  topk: number;
+  /** Top-K: carry the unsent remainder into the next update (default on; off is the ablation). */
+  errorFeedback?: boolean;
+}
+
+/** Bytes of the vector payload: what the encoding puts on the wire (message headers and loss lists not counted). */
+export function wireBytes(d: WireDelta): number {
+  if (d instanceof Float32Array) return d.byteLength;
+  if (d.encoding === 'topk') return d.indices.byteLength + d.values.byteLength;
+  if (d.encoding === 'int8') return d.scales.byteLength + d.values.byteLength;
+  return d.values.byteLength;
+}
+
+/** The buffers to transfer (not copy) when posting an encoded delta. */
+export function wireBuffers(d: WireDelta): ArrayBufferLike[] {
+  if (d instanceof Float32Array) return [d.buffer];
+  if (d.encoding === 'float16') return [d.values.buffer];
+  return d.encoding === 'topk' ? [d.indices.buffer, d.values.buffer] : [d.scales.buffer, d.values.buffer];
+}
+
+/**
+ * A client's uplink encoder. Top-K keeps its error-feedback residual per run: a new run id (or a changed model
+ * size) starts from zero, so nothing of an earlier run leaks into the next one.
+ */
+export class UplinkEncoder {
+  private runId: string | null = null;
+  private residual: Float32Array | null = null;
+
+  encode(delta: Float32Array, layers: readonly LayerSpec[], s: UplinkSettings, runId: string): WireDelta {
+    if (runId !== this.runId || this.residual?.length !== delta.length) {
+      this.runId = runId;
+      this.residual = null;
+    }
+    switch (s.compress) {
+      case 'none':
+        return delta;
+      case 'float16':
+        return { encoding: 'float16', values: encodeFloat16(delta) };
+      case 'int8':
+        return { encoding: 'int8', ...encodeInt8(delta, layers) };
+      case 'topk': {
+        const { sent, residual } = topKWithFeedback(delta, this.residual, topKCount(delta.length, s.topk));
+        this.residual = s.errorFeedback === false ? null : residual;
+        return { encoding: 'topk', ...sent };
+      }
+    }
+  }
+
+  /** The residual Top-K still owes the server (tests and the dashboard's tooltips read it). */
+  pending(): Float32Array | null {
+    return this.residual;
+  }
+}
+
+/** Why a received delta is refused; the protocol turns it into a rejection with this reason. */
+export class DeltaError extends Error {
+  constructor(
+    readonly reason: 'malformed' | 'shape-mismatch' | 'non-finite' | 'too-large',
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** Decodes a received delta after checking it against the run's settings and the model's layers. */
+export function decodeDelta(d: WireDelta, layers: readonly LayerSpec[], s: UplinkSettings): Float32Array {
+  const off = layerOffsets(layers);
+  const size = off[layers.length];
+  const kind = d instanceof Float32Array ? 'none' : d.encoding;
+  if (kind !== s.compress) throw new DeltaError('malformed', `this run's uplink is ${s.compress}; the update is ${kind === 'none' ? 'dense' : kind}`);
+  if (d instanceof Float32Array) {
+    if (d.length !== size) throw new DeltaError('shape-mismatch', `delta has ${d.length} values, model has ${size}`);
+    return d;
+  }
+  if (d.encoding === 'float16') {
+    if (d.values.length !== size) throw new DeltaError('shape-mismatch', `float16 delta has ${d.values.length} values, model has ${size}`);
+    return decodeFloat16(d.values);
+  }
+  if (d.encoding === 'int8') {
+    if (d.scales.length !== layers.length) throw new DeltaError('shape-mismatch', `int8 delta has ${d.scales.length} layer scales, model has ${layers.length} layers`);
+    if (d.values.length !== size) throw new DeltaError('shape-mismatch', `int8 delta has ${d.values.length} values, model has ${size}`);
+    for (let l = 0; l < d.scales.length; l++) {
+      const sc = d.scales[l];
+      if (!Number.isFinite(sc)) throw new DeltaError('non-finite', `int8 scale of layer ${layers[l].name} is ${sc}`);
+      if (sc < 0) throw new DeltaError('malformed', `int8 scale of layer ${layers[l].name} is negative`);
+    }
+    for (let i = 0; i < d.values.length; i++) if (d.values[i] === -128) throw new DeltaError('malformed', `int8 value ${i} is −128 (the range is ±127)`);
+    return decodeInt8(d, layers);
+  }
+  const k = topKCount(size, s.topk);
+  const { indices, values } = d;
+  if (indices.length !== values.length) throw new DeltaError('malformed', `top-k delta has ${indices.length} indices and ${values.length} values`);
+  if (indices.length > k) throw new DeltaError('too-large', `top-k delta has ${indices.length} coordinates; topk ${s.topk} of ${size} allows ${k}`);
+  for (let j = 0; j < indices.length; j++) {
+    if (indices[j] >= size) throw new DeltaError('shape-mismatch', `top-k index ${indices[j]} is beyond the model's ${size} values`);
+    if (j > 0 && indices[j] <= indices[j - 1]) throw new DeltaError('malformed', `top-k indices must be ascending and unique (${indices[j - 1]} then ${indices[j]})`);
+    if (!Number.isFinite(values[j])) throw new DeltaError('non-finite', `top-k value at index ${indices[j]} is ${values[j]}`);
+  }
+  return densify(d, size);
+}
