@@ -10,7 +10,7 @@ import { resolveConfig } from '../src/shared/config';
 import type { RoundRecord } from '../src/shared/status';
 import { parseSpec, planRuns, type ExperimentSpec, type PlannedRun } from './experiment/grid';
 import { checkClaims, claimsMarkdown } from './experiment/claims';
-import { IMBALANCE_KEYS, plotSvg, summarize, toCsv, toMarkdown, type RunRecord } from './experiment/summary';
+import { IMBALANCE_KEYS, TRAFFIC_KEYS, plotSvg, summarize, toCsv, toMarkdown, trafficSvg, type RunRecord } from './experiment/summary';
 
 export interface RunFile {
   id: string;
@@ -124,6 +124,8 @@ function writeSummary(spec: ExperimentSpec, plan: PlannedRun[], runsDir: string,
     evaluatedAccuracy: r.history.map((h) => h.accuracy),
     // JSON writes a NaN loss as null: an evaluated round (accuracy set) with a null loss had a non-finite one.
     testLoss: r.history.map((h) => (h.accuracy === null ? null : (h.loss ?? NaN))),
+    // Bytes per round; runs stored before they were counted have none (null): the summary leaves them out of the traffic columns.
+    traffic: Object.fromEntries(TRAFFIC_KEYS.map((k) => [k, r.history.map((h) => (h as Partial<RoundRecord>)[k] ?? null)])) as RunRecord['traffic'],
   }));
   const opts = { targets: spec.targets, lastRounds: spec.lastRounds, baseline: spec.baseline, seed: 1, extraColumns: spec.extraColumns };
   const rows = summarize(records, opts);
@@ -134,6 +136,8 @@ function writeSummary(spec: ExperimentSpec, plan: PlannedRun[], runsDir: string,
   writeFileSync(join(summaryDir, 'summary.md'), toMarkdown(rows, opts, { title: spec.title, command, scale }) + (claims ? `\n${claimsMarkdown(claims)}` : ''));
   writeFileSync(join(summaryDir, 'summary.csv'), toCsv(rows));
   writeFileSync(join(summaryDir, 'plot.svg'), plotSvg(records, opts));
+  const traffic = rows.some((r) => r.traffic) ? trafficSvg(records, opts) : null;
+  if (traffic) writeFileSync(join(summaryDir, 'traffic.svg'), traffic);
   // The curves behind the table, small enough to commit: accuracy (and ASR) per round per run.
   const curves = runs
     .sort((a, b) => a.id.localeCompare(b.id))

@@ -11,6 +11,7 @@ import {
   tQuantile975,
   toCsv,
   toMarkdown,
+  trafficSvg,
   type RunRecord,
   type SummaryOptions,
 } from './summary.ts';
@@ -220,6 +221,110 @@ describe('extra columns', () => {
     [2, Math.SQRT2 / 20, 0.1, 0.5 / 6, Math.SQRT2 / 12, 2, 1].forEach((x, i) => expect(Number(csv[1][i])).toBeCloseTo(x, 12));
     // Runs with no evaluated-accuracy series use their accuracy curve, and without losses there is no divergence count.
     expect(summarize([run('fedavg', 1, [0.5, 0.7])], opts)[0].stability).toMatchObject({ window: 1, accuracyStd: { mean: 0 }, seedsWithLoss: 0 });
+  });
+});
+
+describe('traffic columns', () => {
+  const meta = { title: 't', command: 'c', scale: 's' };
+  const opts: SummaryOptions = { ...OPTS, targets: [0.9, 0.99], extraColumns: ['traffic'] };
+  const bytes = (up: Array<number | null>, down: Array<number | null>, dense: Array<number | null>) => ({
+    traffic: { bytesUp: up, bytesDown: down, denseBytesUp: dense },
+  });
+  const M = 1e6;
+  // 2 seeds × 3 rounds, 1 MB up, 2 MB down and 5 MB dense per round; best-so-far reaches 0.9 at round 2 in both.
+  const SIMPLE = [
+    run('fedavg', 1, [0.5, 0.92, 0.95], bytes([M, M, M], [2 * M, 2 * M, 2 * M], [5 * M, 5 * M, 5 * M])),
+    run('fedavg', 2, [0.6, 0.91, 0.93], bytes([M, M, M], [2 * M, 2 * M, 2 * M], [5 * M, 5 * M, 5 * M])),
+  ];
+
+  it('MB per round, share of dense, MB to target (2 seeds, 3 rounds, 1 MB a round)', () => {
+    const [row] = summarize(SIMPLE, opts);
+    expect(row.traffic).toEqual({
+      upPerRound: { mean: 1, std: 0, n: 2 },
+      downPerRound: { mean: 2, std: 0, n: 2 },
+      upShareOfDense: 0.2, // 6 MB / 30 MB
+      upToTarget: [
+        { target: 0.9, medianMB: 2, reached: 2, n: 2 }, // R = 2 → 1 + 1 MB
+        { target: 0.99, medianMB: null, reached: 0, n: 2 },
+      ],
+    });
+    const md = toMarkdown([row], opts, meta);
+    expect(md).toContain('| R̃@99% ² | Up MB/round ⁹ | Down MB/round ⁹ | Up vs dense ⁹ | Up MB to 90% ⁹ | Up MB to 99% ⁹ | Δ final acc');
+    expect(md).toContain('| 1.00 ± 0.00 | 2.00 ± 0.00 | 20.0% | 2.00 (2/2) | not reached (0/2) | baseline |');
+    expect(md).toContain('MB = 10^6 bytes');
+    const [head, line] = toCsv([row]).split('\r\n').map((l) => l.split(',').slice(-12));
+    expect(head).toEqual([
+      'up_mb_per_round_mean', 'up_mb_per_round_std', 'up_mb_per_round_n', 'down_mb_per_round_mean', 'down_mb_per_round_std', 'up_share_of_dense',
+      'up_mb_to_target_median@0.9', 'up_mb_to_target_reached@0.9', 'up_mb_to_target_n@0.9',
+      'up_mb_to_target_median@0.99', 'up_mb_to_target_reached@0.99', 'up_mb_to_target_n@0.99',
+    ]);
+    expect(line).toEqual(['1', '0', '2', '2', '0', '0.2', '2', '2', '2', '', '0', '2']);
+  });
+
+  it('seeds that differ, a seed that never reaches the target, a missing round, a run from before byte counts', () => {
+    const runs = [
+      // Up 1, 2, 3 MB (mean 2); R@0.9 = 2 → 1 + 2 = 3 MB. Down 2 MB a round.
+      run('fedavg', 1, [0.5, 0.95, 0.6], bytes([M, 2 * M, 3 * M], [2 * M, 2 * M, 2 * M], [4 * M, 4 * M, 4 * M])),
+      // Up 3 MB a round (mean 3); never reaches 0.9 → 9 MB spent + one more mean round = 12 MB. Down: round 1 missing → 1 MB.
+      run('fedavg', 2, [0.5, 0.6, 0.7], bytes([3 * M, 3 * M, 3 * M], [null, M, M], [6 * M, 6 * M, 6 * M])),
+      run('fedavg', 3, [0.5, 0.6, 0.7]), // stored before byte counts
+    ];
+    const [row] = summarize(runs, opts);
+    const t = row.traffic!;
+    expect(t.upPerRound.mean).toBeCloseTo(2.5, 12);
+    expect(t.upPerRound.std).toBeCloseTo(Math.SQRT1_2, 12); // √((0.5² + 0.5²) / 1)
+    expect(t.upPerRound.n).toBe(2);
+    expect(t.downPerRound!.mean).toBeCloseTo(1.5, 12);
+    expect(t.upShareOfDense).toBeCloseTo(0.5, 12); // (6 + 9) / (12 + 18)
+    // 1 of 2 reached: half, so the median (3 + 12) / 2 stands, as R's does.
+    expect(t.upToTarget[0]).toEqual({ target: 0.9, medianMB: 7.5, reached: 1, n: 2 });
+    const md = toMarkdown([row], opts, meta);
+    expect(md).toContain('| 2.50 ± 0.71 (2/3) | 1.50 ± 0.71 (2/3) | 50.0% | 7.50 (1/2) | not reached (0/2) |');
+    // Small values keep 3 significant digits.
+    const tiny = run('fedavg', 1, [0.95], bytes([40_000], [400_000], [2_000_000]));
+    expect(toMarkdown(summarize([tiny], opts), opts, meta)).toContain('| 0.0400 ± 0.0000 | 0.400 ± 0.000 | 2.0% | 0.0400 (1/1) |');
+  });
+
+  it('no traffic columns unless asked for; runs without byte counts give null, not NaN', () => {
+    expect(summarize(SIMPLE, OPTS)[0].traffic).toBeNull();
+    const plain = { ...opts, extraColumns: [] };
+    expect(toMarkdown(summarize(SIMPLE, plain), plain, meta)).not.toContain('MB');
+    expect(toCsv(summarize(SIMPLE, plain))).not.toContain('_mb_');
+    // Old runs: no traffic field, or all-null series as writeSummary builds them.
+    const old = [
+      run('fedavg', 1, [0.5, 0.92, 0.95]),
+      run('fedavg', 2, [0.6, 0.91, 0.93], bytes([null, null, null], [null, null, null], [null, null, null])),
+    ];
+    expect(summarize(old, opts)[0].traffic).toBeNull();
+    expect(toMarkdown(summarize(old, opts), opts, meta)).toBe(toMarkdown(summarize(old, plain), plain, meta));
+    expect(toCsv(summarize(old, opts))).toBe(toCsv(summarize(old, plain)));
+    expect(trafficSvg(old, opts)).toBeNull();
+    // A cell without byte counts next to one with them: dashes and empty CSV fields, never NaN.
+    const mixed = summarize([...SIMPLE, ...old.map((r) => ({ ...r, id: `${r.id} old`, cell: `${G} | fedprox`, strategy: 'fedprox' }))], opts);
+    expect(mixed[1].traffic).toBeNull();
+    const md = toMarkdown(mixed, opts, meta);
+    expect(md).toContain('| — | — | — | — | — |');
+    expect(md + toCsv(mixed)).not.toMatch(/NaN|undefined/);
+    expect(() => summarize([run('fedavg', 1, [0.5, 0.6], bytes([M], [M, M], [M, M]))], opts)).toThrow(/has 1 bytesUp values for 2 rounds/);
+    expect(() => summarize([run('fedavg', 1, [0.5], bytes([-1], [M], [M]))], opts)).toThrow(/bytesUp -1 in round 1/);
+  });
+
+  it('traffic.svg: accuracy on a fixed 0–100% axis against mean cumulative uplink MB (log axis), legend outside', () => {
+    const other = [run('int8', 1, [0.4, 0.8, 0.9], bytes([M / 4, M / 4, M / 4], [M, M, M], [M, M, M]))];
+    const svg = trafficSvg([...SIMPLE, ...other], opts)!;
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    expect(svg).toContain('fedavg (n=2)');
+    expect(svg).toContain('int8 (n=1)');
+    // fedavg: cumulative 1, 2, 3 MB with mean accuracy 0.55, 0.915, 0.94; x decades 0.1–10 MB over 520 px from x = 64,
+    // y 100% at 30 and 0% at 290: x = 64 + 520 (log10(v) + 1) / 2.
+    expect(svg).toContain('points="324.0,147.0 402.3,52.1 448.1,45.6"');
+    for (const v of ['0', '20', '100']) expect(svg).toContain(`text-anchor="end" fill="#444">${v}</text>`);
+    for (const v of ['0.1', '0.2', '0.5', '1', '2', '5', '10']) expect(svg).toContain(`fill="#444">${v}</text>`);
+    expect(svg).toContain('cumulative uplink MB (10^6 bytes, log scale), mean over seeds');
+    expect(svg).toContain('test accuracy %, mean over seeds');
+    // The legend sits right of the plot area (which ends at x = 584).
+    expect(svg).toMatch(/<text x="628" y="\d+" fill="#1f77b4">fedavg \(n=2\)<\/text>/);
   });
 });
 

@@ -27,7 +27,20 @@ export interface RunRecord {
   evaluatedAccuracy?: Array<number | null>;
   /** Per round, the global test loss: null where not evaluated, NaN where it was not a finite number. */
   testLoss?: Array<number | null>;
+  /**
+   * Per round, bytes as the coordinator counted them (RoundRecord fields of the same names): the uplink as encoded by
+   * config.compress, the downlink to the round's participants, and the uplink as dense float32; null where missing
+   * (runs stored before they existed).
+   */
+  traffic?: Record<TrafficKey, Array<number | null>>;
 }
+
+/** The per-round byte counts a traffic summary reads. */
+export const TRAFFIC_KEYS = ['bytesUp', 'bytesDown', 'denseBytesUp'] as const;
+export type TrafficKey = (typeof TRAFFIC_KEYS)[number];
+
+/** 1 MB = 10^6 bytes (decimal, as network traffic is counted). */
+export const BYTES_PER_MB = 1e6;
 
 /** The imbalance metrics a summary reports (RoundRecord fields of the same names). */
 export const IMBALANCE_KEYS = ['balancedAccuracy', 'macroF1', 'headRecall', 'tailRecall', 'worstClassRecall'] as const;
@@ -48,7 +61,10 @@ export interface SummaryOptions {
   bootstrapSamples?: number;
   /** Bootstrap seed (default 0). */
   seed?: number;
-  /** 'imbalance': final-round balanced accuracy, macro-F1, head / tail / worst-class recall; 'stability': spec §3's oscillation and divergence. */
+  /**
+   * 'imbalance': final-round balanced accuracy, macro-F1, head / tail / worst-class recall; 'stability': spec §3's oscillation
+   * and divergence; 'traffic': uplink / downlink MB per round, uplink share of dense float32, uplink MB to each target.
+   */
   extraColumns?: ExtraColumns[];
 }
 
@@ -121,6 +137,32 @@ export interface SummaryRow {
   imbalance: Record<ImbalanceKey, MeanStd | null> | null;
   /** Null unless asked for. */
   stability: StabilityStat | null;
+  /** Null unless asked for and some run of the cell has byte counts. */
+  traffic: TrafficStat | null;
+}
+
+export interface TrafficStat {
+  /** Uplink MB per round: each run's mean over its rounds, then mean ± std over the seeds with byte counts. */
+  upPerRound: MeanStd;
+  /** Downlink MB per round, the same way; null when no run reports downlink bytes. */
+  downPerRound: MeanStd | null;
+  /** Σ uplink bytes / Σ dense float32 uplink bytes over the cell's runs and rounds (e.g. 0.2); null when the dense total is 0. */
+  upShareOfDense: number | null;
+  /** Cumulative uplink MB through round R (the rounds-to-target R, best-so-far accuracy ≥ target), per target. */
+  upToTarget: UplinkToTarget[];
+}
+
+export interface UplinkToTarget {
+  target: number;
+  /**
+   * Median over the seeds with byte counts, a seed that never reached the target counted as its total uplink plus one
+   * more mean round (as R counts it as T + 1); null when fewer than half of them reached it.
+   */
+  medianMB: number | null;
+  /** Seeds (with byte counts) that reached the target. */
+  reached: number;
+  /** Seeds with byte counts. */
+  n: number;
 }
 
 export interface StabilityStat {
@@ -271,6 +313,19 @@ function groupCells(runs: RunRecord[]): Cell[] {
         throw new Error(`summary: ${name} has attack success rate ${a} in round ${i + 1}, expected null or a number in [0, 1]`);
       }
     });
+    if (r.traffic !== undefined) {
+      for (const k of TRAFFIC_KEYS) {
+        const xs = r.traffic[k];
+        if (!Array.isArray(xs) || xs.length !== r.accuracy.length) {
+          throw new Error(`summary: ${name} has ${Array.isArray(xs) ? xs.length : 'no'} ${k} values for ${r.accuracy.length} rounds`);
+        }
+        xs.forEach((b, i) => {
+          if (b !== null && (typeof b !== 'number' || !Number.isFinite(b) || b < 0)) {
+            throw new Error(`summary: ${name} has ${k} ${b} in round ${i + 1}, expected null or a number ≥ 0`);
+          }
+        });
+      }
+    }
     const key = JSON.stringify([r.cell, r.seed]);
     const prev = seen.get(key);
     if (prev !== undefined) throw new Error(`summary: duplicate runs for cell "${r.cell}" seed ${r.seed} (ids "${prev}" and "${r.id}")`);
@@ -396,6 +451,57 @@ function stabilityStat(runs: RunRecord[], window: number): StabilityStat {
   };
 }
 
+/** A run's uplink bytes per round when it has any (null rounds as 0), else null: runs from before byte counts existed. */
+function uplinkOf(r: RunRecord): number[] | null {
+  const up = r.traffic?.bytesUp;
+  return up && up.some((b) => b !== null) ? up.map((b) => b ?? 0) : null;
+}
+
+const finiteOf = (xs: Array<number | null> | undefined) => (xs ?? []).filter((x): x is number => x !== null);
+
+/** Cumulative uplink MB after each round (a run's up bytes, null rounds as 0). */
+function cumulativeMB(up: number[]): number[] {
+  let s = 0;
+  return up.map((b) => (s += b) / BYTES_PER_MB);
+}
+
+function trafficStat(runs: RunRecord[], targets: number[]): TrafficStat | null {
+  const withBytes = runs.flatMap((r) => {
+    const up = uplinkOf(r);
+    return up ? [{ r, up }] : [];
+  });
+  if (withBytes.length === 0) return null;
+  const perRound = (xs: number[]) => mean(xs) / BYTES_PER_MB;
+  let up = 0;
+  let dense = 0;
+  for (const { r } of withBytes) {
+    r.accuracy.forEach((_, i) => {
+      const u = r.traffic!.bytesUp[i];
+      const d = r.traffic!.denseBytesUp[i];
+      if (u !== null && d !== null) [up, dense] = [up + u, dense + d];
+    });
+  }
+  return {
+    upPerRound: meanStd(withBytes.map(({ r }) => perRound(finiteOf(r.traffic!.bytesUp)))),
+    downPerRound: meanStdOrNull(withBytes.map(({ r }) => {
+      const down = finiteOf(r.traffic!.bytesDown);
+      return down.length ? perRound(down) : null;
+    })),
+    upShareOfDense: dense > 0 ? up / dense : null,
+    upToTarget: targets.map((target): UplinkToTarget => {
+      const mb = withBytes.map(({ r, up }) => {
+        const R = roundsToTarget(r.accuracy, target);
+        const cum = cumulativeMB(up);
+        // Never reached: what the run spent plus one more round at its mean rate, like R = T + 1.
+        return { reached: R !== null, mb: R !== null ? cum[R - 1] : cum[cum.length - 1] * (1 + 1 / cum.length) };
+      });
+      const reached = mb.filter((x) => x.reached).length;
+      const n = mb.length;
+      return { target, medianMB: 2 * reached < n ? null : median(mb.map((x) => x.mb)), reached, n };
+    }),
+  };
+}
+
 /** Per-cell statistics and paired comparisons against `opts.baseline`, one row per cell. */
 export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[] {
   validateOptions(opts);
@@ -435,6 +541,7 @@ export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[]
       vsBaseline: !isBaseline && base ? compare(c, base, opts) : null,
       imbalance: extra.has('imbalance') ? imbalanceStat(c.runs) : null,
       stability: extra.has('stability') ? stabilityStat(c.runs, window) : null,
+      traffic: extra.has('traffic') ? trafficStat(c.runs, opts.targets) : null,
     };
   });
 }
@@ -462,6 +569,22 @@ const IMBALANCE_HEADERS: Record<ImbalanceKey, string> = {
   tailRecall: 'Tail recall %',
   worstClassRecall: 'Worst-class recall %',
 };
+
+/** MB with 3 significant digits (at most 6 decimals), the std with as many decimals as the mean. */
+function mbDigits(x: number): number {
+  return x === 0 || !Number.isFinite(x) ? 0 : Math.min(6, Math.max(0, 2 - Math.floor(Math.log10(Math.abs(x)))));
+}
+export const formatMB = (x: number) => x.toFixed(mbDigits(x));
+const formatMBStd = (m: MeanStd | null, n: number) => {
+  if (!m) return '—';
+  const d = mbDigits(m.mean);
+  return `${m.mean.toFixed(d)} ± ${m.std.toFixed(d)}${m.n < n ? ` (${m.n}/${n})` : ''}`;
+};
+const formatShare = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(x < 0.01 ? 2 : 1)}%`);
+function formatUpToTarget(u: UplinkToTarget | undefined): string {
+  if (!u) return '—';
+  return `${u.medianMB === null ? 'not reached' : formatMB(u.medianMB)} (${u.reached}/${u.n})`;
+}
 
 function formatDiverging(s: StabilityStat): string {
   if (s.seedsWithLoss === 0) return '—';
@@ -502,6 +625,7 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
   const hasWorst = rows.some((r) => r.finalClientWorst10 !== null);
   const hasImbalance = rows.some((r) => r.imbalance !== null);
   const stabilityWindowN = rows.find((r) => r.stability)?.stability?.window ?? null;
+  const hasTraffic = rows.some((r) => r.traffic !== null);
   const B = opts.bootstrapSamples ?? 2000;
   const header = ['Group', 'Strategy', 'n', `Final acc % (last ${opts.lastRounds})`, 'Best acc %'];
   if (hasWorst) header.push('Worst-10% client acc % ⁶');
@@ -509,6 +633,7 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
   for (const t of opts.targets) header.push(`R@${pctLabel(t)} ¹`, `R̃@${pctLabel(t)} ²`);
   if (hasAsr) header.push('Final ASR % ³');
   if (stabilityWindowN !== null) header.push(`Acc std (last ${stabilityWindowN}) pp ⁸`, 'Mean |Δacc| pp ⁸', 'Diverging rounds ⁸');
+  if (hasTraffic) header.push('Up MB/round ⁹', 'Down MB/round ⁹', 'Up vs dense ⁹', ...opts.targets.map((t) => `Up MB to ${pctLabel(t)} ⁹`));
   header.push(`Δ final acc vs ${opts.baseline} (pp) [95% CI] ⁴`);
   for (const t of opts.targets) header.push(`R@${pctLabel(t)} reduction [95% CI] ⁵`);
 
@@ -525,6 +650,11 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
     if (stabilityWindowN !== null) {
       const st = r.stability;
       cells.push(st ? formatSome(st.accuracyStd, r.n, 2) : '—', st ? formatSome(st.meanAbsChange, r.n, 2) : '—', st ? formatDiverging(st) : '—');
+    }
+    if (hasTraffic) {
+      const tr = r.traffic;
+      cells.push(formatMBStd(tr?.upPerRound ?? null, r.n), formatMBStd(tr?.downPerRound ?? null, r.n), formatShare(tr?.upShareOfDense ?? null));
+      cells.push(...opts.targets.map((t) => formatUpToTarget(tr?.upToTarget.find((u) => u.target === t))));
     }
     cells.push(formatDiff(r.vsBaseline, r.isBaseline));
     opts.targets.forEach((t) => cells.push(formatReduction(r.vsBaseline?.reductions.find((x) => x.target === t), r.vsBaseline, r.isBaseline)));
@@ -566,6 +696,15 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
       `⁸ Spec §3, over evaluated rounds: sample std of test accuracy over each run's last ${stabilityWindowN} (min(20, half the evaluated rounds of the shortest run)), ` +
         'and mean |acc_t − acc_{t−1}|, both in percentage points, mean ± std over seeds; diverging rounds: test loss NaN, infinite or above 10× the first evaluated round\'s, ' +
         'summed over seeds (seeds with any).',
+    );
+  }
+  if (hasTraffic) {
+    notes.push(
+      '⁹ Bytes as the coordinator counted them (vector payloads, headers excluded), MB = 10^6 bytes: uplink = the round\'s updates as encoded by the run\'s compression, ' +
+        'downlink = what the round sent its participants; per round: mean over each run\'s rounds, then mean ± std over seeds. ' +
+        'Up vs dense: total uplink / total uplink the same updates would cost as dense float32, over the cell\'s runs. ' +
+        'Up MB to a target: cumulative uplink through round R (¹), median over seeds (reached/n); a seed that never reached it counts as its total uplink ' +
+        'plus one more round at its mean rate, "not reached" when fewer than half the seeds reached it. "—": runs stored before byte counts existed.',
     );
   }
   const noBaseline = rows.filter((r) => !r.isBaseline && !r.vsBaseline).map((r) => r.group);
@@ -631,7 +770,12 @@ export function toCsv(rows: SummaryRow[]): string {
   const hasStability = rows.some((r) => r.stability !== null);
   const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   if (hasImbalance) header.push(...IMBALANCE_KEYS.flatMap((k) => [`final_${snake(k)}_mean`, `final_${snake(k)}_std`, `final_${snake(k)}_n`]));
+  const hasTraffic = rows.some((r) => r.traffic !== null);
   if (hasStability) header.push('stability_window', 'acc_std_last_n_mean', 'acc_std_last_n_std', 'mean_abs_delta_acc_mean', 'mean_abs_delta_acc_std', 'diverging_rounds', 'diverging_seeds');
+  if (hasTraffic) {
+    header.push('up_mb_per_round_mean', 'up_mb_per_round_std', 'up_mb_per_round_n', 'down_mb_per_round_mean', 'down_mb_per_round_std', 'up_share_of_dense');
+    header.push(...targets.flatMap((t) => [`up_mb_to_target_median@${t}`, `up_mb_to_target_reached@${t}`, `up_mb_to_target_n@${t}`]));
+  }
   const lines = [header.map(csvField).join(',')];
   for (const r of rows) {
     const c = r.vsBaseline;
@@ -658,9 +802,28 @@ export function toCsv(rows: SummaryRow[]): string {
         st && st.seedsWithLoss ? st.divergingRounds : null, st && st.seedsWithLoss ? st.divergingSeeds : null,
       );
     }
+    const tr = r.traffic;
+    if (hasTraffic) {
+      fields.push(
+        tr?.upPerRound.mean ?? null, tr?.upPerRound.std ?? null, tr?.upPerRound.n ?? null,
+        tr?.downPerRound?.mean ?? null, tr?.downPerRound?.std ?? null, tr?.upShareOfDense ?? null,
+        ...targets.flatMap((t) => {
+          const u = tr?.upToTarget.find((x) => x.target === t);
+          return [u?.medianMB ?? null, u?.reached ?? null, u?.n ?? null];
+        }),
+      );
+    }
     lines.push(fields.map(csvField).join(','));
   }
   return lines.join('\r\n') + '\r\n';
+}
+
+/** A strategy's colour, the same in every panel and plot: the baseline first, then first appearance. */
+function strategyColors(cells: Cell[], baseline: string): (strategy: string) => string {
+  const strategies: string[] = [];
+  for (const c of cells) if (!strategies.includes(c.strategy)) strategies.push(c.strategy);
+  strategies.sort((a, b) => Number(b === baseline) - Number(a === baseline));
+  return (s) => PALETTE[strategies.indexOf(s) % PALETTE.length];
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -672,10 +835,7 @@ const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b
 export function plotSvg(runs: RunRecord[], opts: SummaryOptions): string {
   validateOptions(opts);
   const cells = orderCells(groupCells(runs), opts.baseline);
-  const strategies: string[] = [];
-  for (const c of cells) if (!strategies.includes(c.strategy)) strategies.push(c.strategy);
-  strategies.sort((a, b) => Number(b === opts.baseline) - Number(a === opts.baseline));
-  const color = (s: string) => PALETTE[strategies.indexOf(s) % PALETTE.length];
+  const color = strategyColors(cells, opts.baseline);
   const groups = [...new Set(cells.map((c) => c.group))];
   const perPanel = Math.max(...groups.map((g) => cells.filter((c) => c.group === g).length));
   // lineChartSvg spaces legend labels 150 px apart from x = 56; widen the panels so they all fit.
@@ -698,6 +858,92 @@ export function plotSvg(runs: RunRecord[], opts: SummaryOptions): string {
   const total = H * groups.length;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${total}" width="${W}" height="${total}">` +
+    panels.join('') +
+    '</svg>'
+  );
+}
+
+const escXml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const f1 = (x: number) => x.toFixed(1);
+
+/** Tick values 1, 2, 5 × 10^k in [10^lo, 10^hi]; only the powers of ten when that spans more than 4 decades. */
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let k = lo; k <= hi; k++) for (const m of hi - lo > 4 ? [1] : [1, 2, 5]) if (k < hi || m === 1) out.push(+(m * 10 ** k).toPrecision(1));
+  return out;
+}
+
+/**
+ * Mean test accuracy (fixed 0–100% axis) against mean cumulative uplink MB (log axis), both over seeds per round:
+ * one panel per group, one line per strategy with its plot.svg colour, the legend right of the plot. Only runs with
+ * byte counts are drawn; null when no run has them. One standalone SVG.
+ */
+export function trafficSvg(runs: RunRecord[], opts: SummaryOptions): string | null {
+  validateOptions(opts);
+  const all = orderCells(groupCells(runs), opts.baseline);
+  const color = strategyColors(all, opts.baseline);
+  const cells = all.map((c) => ({ ...c, runs: c.runs.filter((r) => uplinkOf(r) !== null) })).filter((c) => c.runs.length > 0);
+  if (cells.length === 0) return null;
+  const groups = [...new Set(cells.map((c) => c.group))];
+  const lines = cells.map((c) => {
+    const cum = c.runs.map((r) => cumulativeMB(uplinkOf(r)!));
+    const T = Math.max(...c.runs.map((r) => r.accuracy.length));
+    const points = Array.from({ length: T }, (_, i) => {
+      const idx = c.runs.flatMap((r, k) => (i < r.accuracy.length ? [k] : []));
+      return { x: mean(idx.map((k) => cum[k][i])), y: mean(idx.map((k) => c.runs[k].accuracy[i])) };
+    }).filter((p) => p.x > 0);
+    return { group: c.group, label: `${c.strategy} (n=${c.runs.length})`, color: color(c.strategy), points };
+  });
+  const xs = lines.flatMap((l) => l.points.map((p) => p.x));
+  // Decades around every point, the same for all panels so that they compare.
+  let lo = xs.length ? Math.floor(Math.log10(Math.min(...xs))) : 0;
+  let hi = xs.length ? Math.ceil(Math.log10(Math.max(...xs))) : 1;
+  if (hi <= lo) hi = lo + 1;
+  const m = { l: 64, t: 30, b: 48 };
+  const PW = 520;
+  const PH = 260;
+  const legendX = m.l + PW + 16;
+  const legendW = 34 + 6.5 * Math.max(...lines.map((l) => l.label.length));
+  const W = Math.ceil(legendX + legendW + 8);
+  const perPanel = Math.max(...groups.map((g) => lines.filter((l) => l.group === g).length));
+  const H = Math.max(m.t + PH + m.b, m.t + 16 * perPanel + 8);
+  const X = (v: number) => m.l + ((Math.log10(v) - lo) / (hi - lo)) * PW;
+  const Y = (a: number) => m.t + (1 - a) * PH;
+  const panels = groups.map((g, gi) => {
+    const p: string[] = [`<g transform="translate(0,${gi * H})">`, `<rect width="${W}" height="${H}" fill="#fff"/>`];
+    p.push(`<text x="${m.l + PW / 2}" y="18" text-anchor="middle" font-size="13">${escXml(`${g}: test accuracy against uplink traffic`)}</text>`);
+    for (let k = 0; k <= 10; k++) {
+      const y = f1(Y(k / 10));
+      p.push(`<line x1="${m.l}" y1="${y}" x2="${m.l + PW}" y2="${y}" stroke="#e4e4e4"/>`);
+      if (k % 2 === 0) p.push(`<text x="${m.l - 6}" y="${f1(Y(k / 10) + 4)}" text-anchor="end" fill="#444">${k * 10}</text>`);
+    }
+    for (const v of logTicks(lo, hi)) {
+      const x = f1(X(v));
+      p.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + PH}" stroke="#e4e4e4"/>`);
+      p.push(`<text x="${x}" y="${m.t + PH + 15}" text-anchor="middle" fill="#444">${v}</text>`);
+    }
+    p.push(`<rect x="${m.l}" y="${m.t}" width="${PW}" height="${PH}" fill="none" stroke="#888"/>`);
+    p.push(`<text x="${m.l + PW / 2}" y="${m.t + PH + 36}" text-anchor="middle">cumulative uplink MB (10^6 bytes, log scale), mean over seeds</text>`);
+    p.push(`<text transform="translate(16,${m.t + PH / 2}) rotate(-90)" text-anchor="middle">test accuracy %, mean over seeds</text>`);
+    lines
+      .filter((l) => l.group === g)
+      .forEach((l, li) => {
+        const pts = l.points.map((q) => `${f1(X(q.x))},${f1(Y(q.y))}`);
+        if (pts.length > 1) p.push(`<polyline fill="none" stroke="${l.color}" stroke-width="2" points="${pts.join(' ')}"/>`);
+        for (const q of pts) {
+          const [cx, cy] = q.split(',');
+          p.push(`<circle cx="${cx}" cy="${cy}" r="2.5" fill="${l.color}"/>`);
+        }
+        const ly = m.t + 8 + 16 * li;
+        p.push(`<line x1="${legendX}" y1="${ly}" x2="${legendX + 22}" y2="${ly}" stroke="${l.color}" stroke-width="2"/>`);
+        p.push(`<text x="${legendX + 28}" y="${ly + 4}" fill="${l.color}">${escXml(l.label)}</text>`);
+      });
+    p.push('</g>');
+    return p.join('');
+  });
+  const total = H * groups.length;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${total}" width="${W}" height="${total}" font-family="sans-serif" font-size="11">` +
     panels.join('') +
     '</svg>'
   );
