@@ -12,6 +12,7 @@ import { fedadagrad, fedadam, fedavgm, fedyogi } from './fedopt';
 import { evaluators, summarizeEvaluations } from './federated-eval';
 import { fedakd } from './fedakd';
 import { feddf } from './feddf';
+import { fedmchain } from './fedmchain';
 import { fedntd } from './fedntd';
 import { fedprox } from './fedprox';
 import { fedavgLa } from './logit-adjust';
@@ -22,6 +23,7 @@ import { qfedavg } from './qfedavg';
 import { scaffold } from './scaffold';
 import { SERVER_OPT_PARAMS, serverOptimizerParams } from './server-opt-params';
 import { initServerOptimizerState, serverOptimizerStep, type ServerOptimizerState } from './server-optimizer';
+import { signsgd } from './signsgd';
 import type { AggregationInput, AggregationResult, Strategy, StrategyDefinition } from './strategy';
 import { trimmedMean } from './trimmed-mean';
 
@@ -30,6 +32,7 @@ export const STRATEGIES = [
   fedavgm, fedadam, fedyogi, fedadagrad, qfedavg,
   krum, multiKrum, bulyan, median, trimmedMean, fltrust, clip,
   fedavgLa, fedntd, fedakd, feddf,
+  fedmchain, signsgd,
 ] as const;
 
 export type StrategyName = (typeof STRATEGIES)[number]['name'];
@@ -50,6 +53,8 @@ export const STRATEGY_PARAMS = {
   ...fedavgLa.params,
   ...fedntd.params,
   ...fedakd.params,
+  ...fedmchain.params,
+  ...signsgd.params,
 };
 export type StrategyParams = v.InferOutput<v.ObjectSchema<typeof STRATEGY_PARAMS, undefined>>;
 

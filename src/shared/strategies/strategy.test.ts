@@ -27,6 +27,7 @@ describe('createStrategy', () => {
     expect(STRATEGY_NAMES).toEqual([
       'fedavg', 'fedprox', 'scaffold', 'fednova', 'fedatt', 'fed-adaptive-next', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad', 'qfedavg',
       'krum', 'multi-krum', 'bulyan', 'median', 'trimmed-mean', 'fltrust', 'clip', 'fedavg-la', 'fedntd', 'fedakd', 'feddf',
+      'fedmchain', 'signsgd',
     ]);
     for (const name of STRATEGY_NAMES) expect(createStrategy(name).name).toBe(name);
   });

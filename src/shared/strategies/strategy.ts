@@ -110,7 +110,16 @@ export interface ClientSide {
   distill?: { kind: 'kd'; lambda: number; tau: number; attentionTransfer: number } | { kind: 'ntd'; beta: number; tau: number };
   /** Logit adjustment τ: train on z + τ·log π with the class prior the round carries. */
   logitAdjust?: number;
+  /**
+   * FedMChain (spec §5): train modality-wise in a chain. Each cycle visits the held modalities in
+   * chainOrderFor(order, round, held) (fedmchain.ts) and trains only φ_m, h_m for `epochs` (E_m) epochs on
+   * CE(h_m, y) + lambdaEc·CE(sg[z_<m] + h_m, y); a round runs `cycles` (H) chain cycles before the update is sent.
+   */
+  chain?: { order: ChainOrder; epochs: number; lambdaEc: number; cycles: number };
 }
+
+/** FedMChain's chain order: MODALITIES order (weak modality last), or the held list rotated by round − 1. */
+export type ChainOrder = 'weak-last' | 'round-robin';
 
 /** FedDF server distillation's budget. */
 export interface DistillNeeds {
