@@ -6,7 +6,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, DATASETS, MODELS, type DatasetId, type ModelId } from '../src/shared/config';
+import { ConfigError, MODELS, type ModelId } from '../src/shared/config';
+import { DATASET_NAMES, type DatasetName } from '../src/shared/dataset-manifest';
+
+/** Central training is of one image dataset and a single-modality model. */
+const DATASETS = DATASET_NAMES;
+type DatasetId = DatasetName;
+const SINGLE_MODELS = MODELS.filter((m) => !m.startsWith('mm-')) as Array<Exclude<ModelId, 'mm-late' | 'mm-concat'>>;
 import { FEATURE_HEADS } from '../src/shared/ml/feature-head';
 import { buildModel, evaluate, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights, type FeatureHead } from '../src/shared/ml/models';
 import { trainLocal } from '../src/shared/ml/train';
@@ -19,7 +25,7 @@ export const ACCEPTANCE: Record<DatasetId, number> = { mnist: 0.99, 'fashion-mni
 
 export interface CentralConfig {
   dataset: DatasetId;
-  model: ModelId;
+  model: (typeof SINGLE_MODELS)[number];
   head: FeatureHead;
   epochs: number;
   batchSize: number;
@@ -41,7 +47,7 @@ export interface CentralResult {
   parameters: number;
 }
 
-const USAGE = `usage: npm run central -- --dataset ${DATASETS.join('|')} --model ${MODELS.join('|')} [options]
+const USAGE = `usage: npm run central -- --dataset ${DATASETS.join('|')} --model ${SINGLE_MODELS.join('|')} [options]
   --epochs N        epochs over the full training set (default 5)
   --batch-size B    (default 64)
   --lr X            learning rate (default 0.001 for adam, 0.05 for sgd)
@@ -77,7 +83,7 @@ export function parseCli(argv: string[]): { config: CentralConfig; out: string |
   return {
     config: {
       dataset: oneOf('dataset', values.dataset, DATASETS),
-      model: oneOf('model', values.model, MODELS),
+      model: oneOf('model', values.model, SINGLE_MODELS),
       head: oneOf('head', values.head, FEATURE_HEADS, 'none'),
       epochs: num('epochs', values.epochs, 5, int(1, 200), 'an integer from 1 to 200'),
       batchSize: num('batch-size', values['batch-size'], 64, int(1, 4096), 'an integer from 1 to 4096'),

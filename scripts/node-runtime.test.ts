@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ALGORITHMS, resolveConfig } from '../src/shared/config';
+import { modalityPlan } from '../src/shared/run-plan';
 import { initBackend, runInProcess } from './node-runtime';
 
 // localEval 0: the clients train on all 150 (federated evaluation has its own test below).
@@ -40,6 +41,27 @@ describe('runInProcess', () => {
     }
   }, 120_000);
 
+  it('fedmchain on mnist+fashion: clients of all three modality kinds train, unimodal accuracies are reported, bytes follow what each holds', async () => {
+    const before = tf.memory().numTensors;
+    const cfg = resolveConfig({ ...SMALL, model: undefined, dataset: 'mnist+fashion', algorithm: 'fedmchain', syncEvery: 1, rounds: 3, lr: 0.05, batchSize: 20 });
+    expect([cfg.model, cfg.compress]).toEqual(['mm-late', 'topk']);
+    const { status } = await runInProcess({ config: cfg, clients: 4, timeoutMs: 120_000 });
+    expect(status.state).toBe('done');
+    const held = modalityPlan(cfg, 4)!;
+    expect(held.map((h) => h.length).sort()).toEqual([1, 1, 2, 2]); // 4 clients: 2 both, 1 MNIST only, 1 FMNIST only
+    const last = status.history.at(-1)!;
+    expect(last.accuracy).toBeGreaterThan(0.6);
+    expect(last.unimodalAccuracy!.mnist).toBeGreaterThan(0.3);
+    expect(last.unimodalAccuracy!.fashion).toBeGreaterThan(0.3);
+    // Top-K 10% per held modality block: a client holding both sends about twice the bytes of a one-modality client.
+    const perSlot = new Map(last.clients.map((c) => [c.slot, c.bytesUp]));
+    const one = [...perSlot].filter(([s]) => held[s].length === 1).map(([, b]) => b);
+    const two = [...perSlot].filter(([s]) => held[s].length === 2).map(([, b]) => b);
+    for (const b of two) expect(b / one[0]).toBeCloseTo(2, 1);
+    expect(last.bytesUp / last.denseBytesUp).toBeLessThan(0.16);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 180_000);
+
   it('runs a targeted attack against fedavg and reports its success rate; leaks no tensors', async () => {
     const before = tf.memory().numTensors;
     const cfg = resolveConfig({ ...SMALL, attack: 'targeted-label-flip', attackers: 0.5, partition: 'iid' });
@@ -62,7 +84,8 @@ describe('runInProcess', () => {
 
   it('every strategy trains end to end: 7 clients (Bulyan needs 4f + 3), 2 rounds, above 50% on MNIST (Krum keeps one update)', async () => {
     const curves: Record<string, Array<number | null>> = {};
-    for (const algorithm of ALGORITHMS) {
+    // FedMChain trains a chain of modalities: its own test below, on mnist+fashion.
+    for (const algorithm of ALGORITHMS.filter((a) => a !== 'fedmchain')) {
       // FedDF distils on a proxy split held out of the partitions: a small one, a short budget.
       const distill = algorithm === 'feddf' ? { proxySamples: 300, distillSteps: 20 } : {};
       const cfg = resolveConfig({ ...SMALL, rounds: 2, algorithm, byzantine: 1, ...distill });

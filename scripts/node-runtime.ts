@@ -17,6 +17,7 @@ import { settledRounds, type CoordinatorStatus, type RoundRecord } from '../src/
 import { createTask } from '../src/server-worker/eval-task';
 import { Federation, type ClientConnection, type RunStore } from '../src/server-worker/federation';
 import { loadDatasetFromDisk } from './node-dataset';
+import { loadRunDataset } from '../src/shared/data/run-dataset';
 
 export interface InProcessOptions {
   config: FederationConfig;
@@ -58,7 +59,7 @@ interface VirtualClient {
 export async function runInProcess(opts: InProcessOptions): Promise<{ status: CoordinatorStatus; wallSeconds: number }> {
   await initBackend();
   const { config } = opts;
-  const dataset = loadDatasetFromDisk(config.dataset);
+  const dataset = await loadRunDataset(config, loadDatasetFromDisk);
   const t0 = Date.now();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const clients: VirtualClient[] = [];
@@ -95,6 +96,8 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
       xs: d.xs,
       ys: d.ys,
       count: d.count,
+      held: d.held,
+      epochInputs: d.epochInputs,
       backend: 'wasm',
       perClient,
       colluders: c.colluders,

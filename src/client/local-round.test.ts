@@ -25,7 +25,7 @@ const pixels = (() => {
   return Float32Array.from({ length: N * PIXELS }, () => rng.next());
 })();
 
-let net: tf.Sequential;
+let net: tf.LayersModel;
 let w0: Float32Array;
 let xs: tf.Tensor4D;
 let ys: tf.Tensor2D;

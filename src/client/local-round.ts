@@ -4,11 +4,15 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendName, FederationConfig } from '../shared/config';
 import type { UplinkEncoder } from '../shared/compression/uplink';
 import type { Dataset } from '../shared/data/dataset-store';
-import { evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, pickImages, setFlatWeights } from '../shared/ml/models';
+import { evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
 import { deriveSeed } from '../shared/prng';
 import { PROTOCOL_VERSION, checkExtras, type EvaluateMessage, type EvaluationMessage, type RoundMessage, type UpdateMessage } from '../shared/protocol';
-import { attackerSlots, expectedSteps, slotSplit, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
+import { attackerSlots, expectedSteps, heldModalities, pairingSeed, slotSplit, stragglerPlan, trainSeed, type StragglerPlan } from '../shared/run-plan';
+import { channelsOf, isPaired, trainPixels } from '../shared/data/paired-dataset';
+import { MODALITIES, type Modality } from '../shared/data/paired-modalities';
+import { isMultimodal, trainableOf } from '../shared/ml/architectures/multimodal';
+import { trainChain } from './chain-training';
 import { strategyDefinition } from '../shared/strategies/registry';
 import { subtract, unpackWeights } from '../shared/weights';
 import { localObjective, teacherNeeds, teacherTargets } from './local-objective';
@@ -54,6 +58,9 @@ export interface LocalRoundInput {
   colluders: Colluders | null;
   /** This client's uplink encoder: Top-K's error-feedback residual lives in it, per run. */
   uplink: UplinkEncoder;
+  /** mnist+fashion: the modalities the partition holds and its per-epoch inputs (SlotData). */
+  held?: readonly Modality[];
+  epochInputs?: SlotData['epochInputs'];
   numTensors(): number;
   onEpoch?: (epoch: number, loss: number, samplesPerSec: number) => void;
 }
@@ -74,18 +81,30 @@ export interface SlotData {
   /** The held-out split for federated evaluation, as raw images and labels (evaluated in batches). */
   evalImages: Uint8Array;
   evalLabels: Uint8Array;
+  /** The modalities this partition holds (mnist+fashion; every one otherwise). */
+  held: readonly Modality[];
+  /** mnist+fashion: the round's training inputs for its k-th epoch, pairs re-drawn; null for an image dataset. */
+  epochInputs: ((round: number, epoch: number) => tf.Tensor) | null;
 }
 
 /** The training tensors and the evaluation split of partition `slot` in a run; the caller disposes xs and ys. */
 export function slotData(dataset: Dataset, cfg: FederationConfig, numPartitions: number, slot: number): SlotData {
   const { train, eval: held } = slotSplit(dataset.train.labels, dataset.numClasses, cfg, numPartitions, slot);
+  const modalities = heldModalities(cfg, numPartitions, slot);
+  const channels = channelsOf(dataset);
+  // The evaluation split keeps one pairing (round 0) so that its score changes only with the model.
+  const fixed = { seed: pairingSeed(cfg, slot, 0), epoch: 0 };
   return {
     indices: train,
-    xs: imagesToTensor(dataset.train.images, train),
+    xs: imagesToTensor(trainPixels(dataset, train, fixed, modalities), undefined, channels),
     ys: labelsToOneHot(dataset.train.labels, train),
     count: train.length,
-    evalImages: pickImages(dataset.train.images, held),
+    evalImages: trainPixels(dataset, held, fixed, modalities),
     evalLabels: Uint8Array.from(held, (i) => dataset.train.labels[i]),
+    held: modalities,
+    epochInputs: isPaired(dataset)
+      ? (round, epoch) => imagesToTensor(trainPixels(dataset, train, { seed: pairingSeed(cfg, slot, round), epoch }, modalities), undefined, channels)
+      : null,
   };
 }
 
@@ -94,7 +113,8 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   const cfg = msg.config;
   const selected = Object.values(msg.assignments);
   const attacker = attackerSlots(cfg, msg.numPartitions).includes(slot);
-  const fullSteps = expectedSteps(cfg, inp.count, null);
+  const held = inp.held ?? MODALITIES;
+  const fullSteps = expectedSteps(cfg, inp.count, null, held.length);
   const straggler = stragglerPlan(cfg, selected, msg.round, slot, fullSteps);
 
   setFlatWeights(net, msg.weights);
@@ -120,17 +140,27 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   let result;
   try {
     local = localObjective(side, teacher, msg.classCounts ?? null);
-    result = await trainLocal(net, inp.xs, ys, {
-      epochs: cfg.epochs,
+    // Two modalities: pairs are re-drawn every epoch, and a modality the client lacks is never trained.
+    let epoch = 0;
+    const inputsForEpoch = inp.epochInputs ? () => inp.epochInputs!(msg.round, epoch++) : undefined;
+    const common = {
       batchSize: cfg.batchSize,
       lr: cfg.lr,
       mu: side.proximalMu ?? 0,
       seed: trainSeed(cfg, slot, msg.round),
       maxSteps: straggler?.mode === 'partial' ? straggler.steps : undefined,
-      correction: scaffold ? unpackWeights(subtract(c, ck), layerSpecs(net)) : undefined,
-      objective: local.objective,
+      inputsForEpoch,
       onEpoch: inp.onEpoch,
-    });
+    };
+    result = side.chain
+      ? await trainChain(net, inp.xs, ys, { ...common, chain: side.chain, round: msg.round, held })
+      : await trainLocal(net, inp.xs, ys, {
+          ...common,
+          epochs: cfg.epochs,
+          correction: scaffold ? unpackWeights(subtract(c, ck), layerSpecs(net)) : undefined,
+          objective: local.objective,
+          variables: inp.held && isMultimodal(net) ? trainableOf(net, held, true) : undefined,
+        });
   } finally {
     if (ys !== inp.ys) ys.dispose();
     local?.dispose();
@@ -173,7 +203,7 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
     round: msg.round,
     numSamples: inp.count,
     layers: msg.layers,
-    delta: inp.uplink.encode(delta, msg.layers, cfg, msg.runId),
+    delta: inp.uplink.encode(delta, msg.layers, cfg, msg.runId, held),
     epochLosses,
     batchLosses,
     steps: result.steps,

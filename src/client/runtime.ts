@@ -24,6 +24,7 @@ import { selectBackend } from './backend';
 import { BroadcastInbox } from './broadcast-inbox';
 import { UplinkEncoder, wireBuffers, wireBytes } from '../shared/compression/uplink';
 import { formatBytes } from '../shared/format-bytes';
+import { loadRunDataset } from '../shared/data/run-dataset';
 import { evaluateLocal, evaluationJob, evaluationMessage, jobFor, runLocalRound, slotData, type ClientJob, type SlotData } from './local-round';
 
 export const HEARTBEAT_MS = 2000;
@@ -139,6 +140,8 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   };
 
   let dataset: Dataset | null = null;
+  /** Which dataset (and modality noise) `dataset` holds. */
+  let loadedDataset = '';
   let local: (SlotData & { key: string }) | null = null;
   let model: { key: string; net: tf.LayersModel } | null = null;
   let busy = false;
@@ -210,9 +213,11 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   async function prepare(msg: RoundMessage | EvaluateMessage, slot: number): Promise<{ data: SlotData; net: tf.LayersModel }> {
     const cfg = msg.config;
     await ensureBackend(cfg);
-    if (!dataset || dataset.name !== cfg.dataset) {
+    const datasetKey = `${cfg.dataset}|${cfg.modalityNoise}`;
+    if (!dataset || datasetKey !== loadedDataset) {
       changed({ state: 'loading', message: `loading ${cfg.dataset}` });
-      dataset = (await loadDataset(cfg.dataset, { parts: ['train-images', 'train-labels'] })).dataset;
+      dataset = await loadRunDataset(cfg, async (name) => (await loadDataset(name, { parts: ['train-images', 'train-labels'] })).dataset);
+      loadedDataset = datasetKey;
     }
     const dataKey = `${msg.runId}|${slot}|${msg.numPartitions}|${view.backend}`;
     if (local?.key !== dataKey) {
@@ -264,6 +269,8 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       xs: data.xs,
       ys: data.ys,
       count: data.count,
+      held: data.held,
+      epochInputs: data.epochInputs,
       backend: view.backend as BackendName,
       perClient,
       colluders,

@@ -5,6 +5,7 @@ import type { FederationConfig } from '../shared/config';
 import { checkVector } from '../shared/protocol';
 import { applyStep } from '../shared/strategies/common';
 import { createStrategy, paramsOf, type ComposedResult, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
+import { modalityPlan } from '../shared/run-plan';
 import type { AggregationInput, StrategyUpdate } from '../shared/strategies/strategy';
 import type { Task } from './types';
 
@@ -42,7 +43,7 @@ export async function aggregateRound(r: RoundToAggregate): Promise<AggregateOutc
   }
   try {
     const needs = strategy.definition.needs?.(cfg as never) ?? {};
-    const input: AggregationInput = { global: r.weights, layers: r.task.layers, updates, round: r.round, numClients: r.numPartitions, seed: cfg.seed, clientLr: cfg.lr };
+    const input: AggregationInput = { global: r.weights, layers: r.task.layers, updates, round: r.round, numClients: r.numPartitions, seed: cfg.seed, clientLr: cfg.lr, modalities: modalityPlan(cfg, r.numPartitions) };
     if (needs.rootUpdate) input.serverUpdate = checkVector(await r.task.rootUpdate(r.weights, r.round), r.weights.length, 'root update');
     if (needs.validation) {
       const losses = await r.task.validationLosses([r.weights, ...updates.map((u) => applyStep(r.weights, u.delta, 1))], needs.validation);

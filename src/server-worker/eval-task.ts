@@ -3,6 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { TARGET_LABEL, TARGET_SOURCE } from '../shared/targeted-attack';
 import type { Dataset } from '../shared/data/dataset-store';
+import { channelsOf } from '../shared/data/paired-dataset';
+import { isMultimodal, unimodalAccuracy } from '../shared/ml/architectures/multimodal';
 import { buildRunModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, pickImages, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
 import { ATTENTION_IMAGES, firstOfEachClass, hasAttention, readAttention } from '../shared/ml/attention-images';
@@ -20,7 +22,8 @@ import type { Task } from './types';
 export function createTask(dataset: Dataset, config: FederationConfig): Task {
   const model = buildRunModel(config);
   const n = config.evalSamples > 0 ? Math.min(config.evalSamples, dataset.test.count) : dataset.test.count;
-  const testImages = dataset.test.images.subarray(0, n * 28 * 28);
+  const testImages = dataset.test.images.subarray(0, n * 28 * 28 * channelsOf(dataset));
+  const multimodal = isMultimodal(model);
   const testLabels = dataset.test.labels.subarray(0, n);
   const attentive = hasAttention(model);
   const attentionIdx = firstOfEachClass(dataset.test.labels, ATTENTION_IMAGES);
@@ -53,6 +56,7 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
         recall: r.recall,
         confusion: r.confusion,
         targetedAsr: attackSuccessRate(r.confusion, TARGET_SOURCE, TARGET_LABEL),
+        unimodalAccuracy: multimodal ? await unimodalAccuracy(model, testImages, testLabels) : null,
         numTensors: tf.memory().numTensors,
       };
     }),

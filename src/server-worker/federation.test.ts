@@ -85,7 +85,7 @@ function harness(store = new MemoryStore(), taskOverrides: Partial<Task> = {}) {
     async evaluate(weights) {
       evaluated.push(weights.slice());
       clock.jump(250); // evaluation takes 250 ms
-      return { accuracy: mean(weights), loss: 1 - mean(weights), recall: [mean(weights)], confusion: [], targetedAsr: 0, numTensors: 0 };
+      return { accuracy: mean(weights), loss: 1 - mean(weights), recall: [mean(weights)], confusion: [], targetedAsr: 0, numTensors: 0, unimodalAccuracy: null };
     },
     attention: async () => null,
     rootUpdate: async (weights) => new Float32Array(weights.length).fill(0.01),
@@ -427,7 +427,7 @@ describe('Federation: rounds', () => {
     confusion[8][0] = 10;
     const h = make(undefined, {
       trainLabels,
-      evaluate: async () => ({ accuracy: 0.85, loss: 0.5, recall: perClassRecall(confusion), confusion, targetedAsr: 0, numTensors: 0 }),
+      evaluate: async () => ({ accuracy: 0.85, loss: 0.5, recall: perClassRecall(confusion), confusion, targetedAsr: 0, numTensors: 0, unimodalAccuracy: null }),
     });
     await h.fed.start({ ...CFG, rounds: 2, evalEvery: 2 });
     await h.register('a', 'b', 'c');
@@ -944,7 +944,7 @@ describe('Federation: reset during evaluation', () => {
       async evaluate() {
         calls++;
         if (calls === 1) await gate;
-        return { accuracy: 0.42, loss: 1, recall: [], confusion: [], targetedAsr: 0, numTensors: 0 };
+        return { accuracy: 0.42, loss: 1, recall: [], confusion: [], targetedAsr: 0, numTensors: 0, unimodalAccuracy: null };
       },
     });
     await h.fed.start({ ...CFG, rounds: 1 });

@@ -15,10 +15,11 @@ import {
   parseRegister,
   parseRunRequest,
   parseUpdate,
+  checkHeldModalities,
   type RejectReason,
   type UnsignedBroadcast,
 } from '../shared/protocol';
-import { attackerSlots, expectedSteps, isEvalRound, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
+import { attackerSlots, expectedSteps, heldModalities, isEvalRound, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
 import { serialQueue } from '../shared/serial';
 import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
 import type { AttentionSnapshot, CoordinatorStatus, Rejection, RunState } from '../shared/status';
@@ -217,6 +218,8 @@ export class Federation {
       fail('wrong-round', 'no round is accepting updates');
     }
     const msg = parseUpdate(raw, run.task.layers, run.config);
+    const slot = cur.participants.get(msg.clientId);
+    if (slot !== undefined) checkHeldModalities(msg.delta, run.task.layers, heldModalities(run.config, run.numPartitions, slot));
     if (msg.round !== cur.round && this.isLateForClosedRound(msg)) fail('late', `update for round ${msg.round} arrived after that round closed`);
     try {
       cur.accept(msg, this.deps.now());
@@ -523,8 +526,9 @@ export class Federation {
     const participants = new Map(chosen.map((s) => [run.slotHolders[s]!, s]));
     const expected = new Map(
       chosen.map((s) => {
-        const full = expectedSteps(cfg, run.slotTrain[s], null);
-        return [s, { samples: run.slotTrain[s], steps: expectedSteps(cfg, run.slotTrain[s], stragglerPlan(cfg, chosen, round, s, full)) }];
+        const held = heldModalities(cfg, run.numPartitions, s).length;
+        const full = expectedSteps(cfg, run.slotTrain[s], null, held);
+        return [s, { samples: run.slotTrain[s], steps: expectedSteps(cfg, run.slotTrain[s], stragglerPlan(cfg, chosen, round, s, full), held) }];
       }),
     );
     const size = totalSize(run.task!.layers);

@@ -91,6 +91,7 @@ export function newRoundRecord(f: RoundFacts): RoundRecord {
   return {
     round: f.round,
     accuracy: null,
+    unimodalAccuracy: null,
     loss: null,
     recall: null,
     balancedAccuracy: null,
@@ -135,6 +136,7 @@ export function withEvaluation(rec: RoundRecord, r: EvalResult, evalMs: number, 
     tailRecall: finiteOrNull(m.tailRecall),
     worstClassRecall: finiteOrNull(m.worstClassRecall),
     evalMs,
+    unimodalAccuracy: r.unimodalAccuracy,
     attackSuccessRate: isTargeted(attack) ? r.targetedAsr : null,
     coordinatorTensors: r.numTensors,
   };

@@ -10,7 +10,7 @@ const rng = createRng(9);
 let proxy: tf.Tensor4D;
 /** Validation images labelled with the clients' ensemble's own predictions, so distilling towards it must help. */
 const validation = { images: Uint8Array.from({ length: 64 * 784 }, () => Math.floor(rng.next() * 256)), labels: new Uint8Array(64) };
-let net: tf.Sequential;
+let net: tf.LayersModel;
 let clients: Float32Array[];
 
 beforeAll(async () => {

@@ -2,6 +2,7 @@
 import type { FederationConfig } from '../shared/config';
 import { useBackend } from '../shared/ml/backend';
 import { loadDataset } from '../shared/data/dataset-store';
+import { loadRunDataset } from '../shared/data/run-dataset';
 import { createTask } from './eval-task';
 import { strategyDefinition } from '../shared/strategies/registry';
 import type { Task } from './types';
@@ -20,8 +21,8 @@ export function coordinatorNeedsTrainImages(config: FederationConfig): boolean {
 
 export async function loadTask(config: FederationConfig): Promise<Task> {
   const parts = ['train-labels', 'test-images', 'test-labels'] as const;
-  const { dataset } = await loadDataset(config.dataset, {
-    parts: coordinatorNeedsTrainImages(config) ? [...parts, 'train-images'] : [...parts],
-  });
+  const dataset = await loadRunDataset(config, async (name) =>
+    (await loadDataset(name, { parts: coordinatorNeedsTrainImages(config) ? [...parts, 'train-images'] : [...parts] })).dataset,
+  );
   return createTask(dataset, config);
 }

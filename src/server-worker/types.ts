@@ -1,3 +1,4 @@
+import type { Modality } from '../shared/data/paired-modalities';
 // The coordinator's boundaries: what it needs injected (clock, timers, broadcast, storage, the tf task) and what a
 // client connection may do. Federation implements them; the SharedWorker, the Node runtime and the tests provide them.
 import type { FederationConfig } from '../shared/config';
@@ -15,6 +16,8 @@ export interface EvalResult {
   /** Share of test images of class TARGET_SOURCE (7) classified as TARGET_LABEL (1). */
   targetedAsr: number;
   numTensors: number;
+  /** mnist+fashion: each modality head's own test accuracy; null for a single-modality model. */
+  unimodalAccuracy: Record<Modality, number> | null;
 }
 
 /** What the coordinator needs that depends on tf and the dataset. Calls run one at a time (one model). */

@@ -45,7 +45,7 @@ describe('resolveConfig', () => {
 
   it('rejects a bad enum value and lists the valid values', () => {
     expect(configError(() => resolveConfig({ dataset: 'cifar10' })).message).toBe(
-      'invalid dataset "cifar10": dataset must be one of: mnist, fashion-mnist',
+      'invalid dataset "cifar10": dataset must be one of: mnist, fashion-mnist, mnist+fashion',
     );
     expect(configError(() => resolveConfig({ backend: 'cuda' })).message).toContain('backend must be one of: auto, webgpu, webgl, wasm, cpu');
     expect(configError(() => resolveConfig({ partition: 3 })).message).toContain('partition must be one of: iid, dirichlet, shards, labels, quantity, longtail');
@@ -139,6 +139,23 @@ describe('the config schema: new keys, aliases, and keys that are not own fields
     expect(configError(() => resolveConfig({ algorithm: 'feddf', proxySamples: 2000, distillSteps: 0 })).message).toContain('distillSteps');
     expect(configError(() => resolveConfig({ proxySamples: 50_000 })).message).toContain('proxySamples');
     expect(configError(() => resolveConfig({ algorithm: 'fedakd', akdAttention: 'pooling', model: '2nn' })).message).toContain('model 2nn has none');
+  });
+
+  it('mnist+fashion: a two-modality model (mm-late unless named), shares that leave room, FedMChain only there and Top-K by default', () => {
+    expect(resolveConfig({ dataset: 'mnist+fashion' }).model).toBe('mm-late');
+    expect(resolveConfig({ dataset: 'mnist+fashion', model: 'mm-concat' }).model).toBe('mm-concat');
+    expect(configError(() => resolveConfig({ dataset: 'mnist+fashion', model: 'cnn-s' })).message).toContain('model must be mm-late or mm-concat');
+    expect(configError(() => resolveConfig({ model: 'mm-late' })).message).toContain('use dataset mnist+fashion');
+    expect(configError(() => resolveConfig({ dataset: 'mnist+fashion', modalityBoth: 0.8, modalityMnistOnly: 0.3 })).message).toContain('exceed 1');
+    expect(configError(() => resolveConfig({ algorithm: 'fedmchain' })).message).toContain('use dataset mnist+fashion');
+    expect(configError(() => resolveConfig({ algorithm: 'fedmchain', dataset: 'mnist+fashion', model: 'mm-concat' })).message).toContain('model mm-late');
+    expect(resolveConfig({ algorithm: 'fedmchain', dataset: 'mnist+fashion' }).compress).toBe('topk');
+    expect(resolveConfig({ algorithm: 'fedmchain', dataset: 'mnist+fashion', compress: 'none' }).compress).toBe('none');
+    expect(configError(() => resolveConfig({ algorithm: 'scaffold', dataset: 'mnist+fashion' })).message).toContain('control variates');
+    expect(configError(() => resolveConfig({ algorithm: 'fltrust', dataset: 'mnist+fashion' })).message).toContain('server split');
+    // A resolved paired config resolves to itself (what every broadcast carries).
+    const cfg = resolveConfig({ algorithm: 'fedmchain', dataset: 'mnist+fashion' });
+    expect(resolveConfig(cfg)).toEqual(cfg);
   });
 
   it('runModelHead: FedAKD adds its feature attention by itself, other strategies none', () => {

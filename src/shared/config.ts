@@ -9,9 +9,13 @@ import { STRATEGY_NAMES, STRATEGY_PARAMS, strategyDefinition } from './strategie
 
 export { ConfigError };
 
-export const DATASETS = ['mnist', 'fashion-mnist'] as const;
-/** Architectures (src/shared/ml/architectures/registry.ts): CNN-S, its attention variants (spec §3), 2NN, CNN-M. */
-export const MODELS = ['cnn-s', 'cnn-s-ca-mlp', 'cnn-s-ca', 'cnn-s-sa', 'cnn-s-cbam', '2nn', 'cnn-m'] as const;
+/** 'mnist+fashion': MNIST paired by label with Fashion-MNIST, two modalities (src/shared/data/paired-dataset.ts). */
+export const DATASETS = ['mnist', 'fashion-mnist', 'mnist+fashion'] as const;
+/**
+ * Architectures (src/shared/ml/architectures/registry.ts): CNN-S, its attention variants (spec §3), 2NN, CNN-M; and
+ * for mnist+fashion the two-modality mm-late (late fusion, FedMChain's) and mm-concat (joint model, concatenation).
+ */
+export const MODELS = ['cnn-s', 'cnn-s-ca-mlp', 'cnn-s-ca', 'cnn-s-sa', 'cnn-s-cbam', '2nn', 'cnn-m', 'mm-late', 'mm-concat'] as const;
 export const PARTITIONS = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail'] as const;
 export const ALGORITHMS = STRATEGY_NAMES;
 /** Simulated bad clients (src/client/attacks.ts); 'none' unless a config names one and a fraction of attackers. */
@@ -30,6 +34,9 @@ const RUN_FIELDS = {
   imbalanceFactor: numberField({ default: 10, min: 1, max: 1000, help: 'long-tail imbalance factor (longtail)' }),
   dataFraction: numberField({ default: 1, gt: 0, max: 1, help: 'share of the training set used, drawn (class-stratified) before partitioning, so quantity and label skew survive' }),
   maxSamples: numberField({ default: 1500, int: true, min: 0, max: 1_000_000, help: 'cap on training samples per client after partitioning (0 = none); flattens size skew' }),
+  modalityNoise: numberField({ default: 0, min: 0, max: 2, help: 'σ of Gaussian noise on modality 2 (Fashion-MNIST) of mnist+fashion, in [0,1] pixel units (spec §5: 0.5)' }),
+  modalityBoth: numberField({ default: 0.5, min: 0, max: 1, help: 'mnist+fashion: share of clients holding both modalities' }),
+  modalityMnistOnly: numberField({ default: 0.25, min: 0, max: 1, help: 'mnist+fashion: share of clients holding only MNIST (the rest hold only Fashion-MNIST)' }),
   proxySamples: numberField({ default: 0, int: true, min: 0, max: 20_000, help: 'training images held out of every partition as the unlabelled proxy split for server distillation (FedDF)' }),
   localEval: numberField({ default: 0.1, min: 0, max: 0.5, help: "share of each client's partition held out for federated evaluation (0 = none)" }),
   clients: numberField({ default: 0, int: true, min: 0, max: 1000, help: 'clients to wait for before round 1 (0 = whoever is registered)' }),
@@ -95,6 +102,24 @@ function checkTogether(cfg: FederationConfig, given: Record<string, unknown>): F
     throw new ConfigError('attackers and forgeLosses need an attack (label-flip, targeted-label-flip, sign-flip, gaussian, scaling or alie)');
   }
   const def = strategyDefinition(cfg.algorithm);
+  const paired = cfg.dataset === 'mnist+fashion';
+  // mnist+fashion trains the late-fusion model unless another two-modality model is named.
+  if (paired && given.model === undefined && !cfg.model.startsWith('mm-')) cfg = { ...cfg, model: 'mm-late' };
+  if (paired !== cfg.model.startsWith('mm-')) {
+    throw new ConfigError(paired ? `mnist+fashion has two modalities: model must be mm-late or mm-concat, not ${cfg.model}` : `model ${cfg.model} takes two modalities: use dataset mnist+fashion`);
+  }
+  if (cfg.modalityBoth + cfg.modalityMnistOnly > 1 + 1e-9) {
+    throw new ConfigError(`modalityBoth (${cfg.modalityBoth}) + modalityMnistOnly (${cfg.modalityMnistOnly}) exceed 1: the rest are the Fashion-MNIST-only clients`);
+  }
+  const side = def.client?.(cfg as never) ?? {};
+  if (side.chain && !paired) throw new ConfigError(`${cfg.algorithm} trains a chain of modalities: use dataset mnist+fashion`);
+  if (side.chain && cfg.model !== 'mm-late') throw new ConfigError(`${cfg.algorithm} trains each modality's own head: model mm-late (not ${cfg.model})`);
+  // FedMChain's uplink is Top-K with error feedback (spec §5) unless another one is named (the no-compression ablation).
+  if (side.chain && given.compress === undefined) cfg = { ...cfg, compress: 'topk' };
+  if (paired && side.controlVariates) throw new ConfigError(`${cfg.algorithm}'s control variates cover every parameter; mnist+fashion clients train only the modalities they hold`);
+  if (paired && (def.needs?.(cfg as never).rootUpdate || (def.needs?.(cfg as never).validation ?? 0) > 0 || def.needs?.(cfg as never).distill)) {
+    throw new ConfigError(`${cfg.algorithm} trains or scores on a server split; mnist+fashion has none yet`);
+  }
   if (def.needs?.(cfg as never).distill && cfg.proxySamples === 0) {
     throw new ConfigError(`server distillation (${cfg.algorithm}${cfg.algorithm === 'feddf' ? '' : ' with serverDistill'}) needs an unlabelled proxy split held out of the partitions: set proxySamples > 0, e.g. 2000`);
   }

@@ -5,6 +5,8 @@
 import * as v from 'valibot';
 import { CONFIG_SCHEMA, type BackendName, type FederationConfig } from './config';
 import { DeltaError, decodeDelta, wireBytes, type UplinkSettings, type WireDelta } from './compression/uplink';
+import { MODALITIES, type Modality } from './data/paired-modalities';
+import { modalityBlocks } from './ml/modality-layout';
 import { specsEqual, totalSize, type LayerSpec } from './weights';
 
 export const PROTOCOL_VERSION = 2;
@@ -255,6 +257,17 @@ export function parseUpdate(msg: unknown, layers: readonly LayerSpec[], uplink: 
   checkVector(delta, totalSize(layers), 'delta');
   const extrasBytes = Object.values(u.extras ?? {}).reduce((n, x) => n + x.byteLength, 0);
   return { ...u, delta, bytesUp: wireBytes(u.delta) + extrasBytes };
+}
+
+/** A two-modality client's update must leave the modalities it does not hold untouched: it never trained them. */
+export function checkHeldModalities(delta: Float32Array, layers: readonly LayerSpec[], held: readonly Modality[]): void {
+  const blocks = modalityBlocks(layers);
+  for (const m of MODALITIES) {
+    if (held.includes(m)) continue;
+    for (const [a, b] of blocks[m]) {
+      for (let i = a; i < b; i++) if (delta[i] !== 0) fail('malformed', `the client's partition holds only ${held.join(' and ')}; its update changes ${m} parameters (coordinate ${i})`);
+    }
+  }
 }
 
 const EVALUATION = v.object({

@@ -2,6 +2,8 @@
 import type { FederationConfig } from './config';
 import { clientIndices, type PartitionParams } from './partition';
 import { deriveSeed, createRng, sampleWithoutReplacement } from './prng';
+import { MODALITIES, modalityAvailability, type Modality } from './data/paired-modalities';
+import { strategyDefinition } from './strategies/registry';
 
 export function partitionParams(cfg: FederationConfig): PartitionParams {
   return {
@@ -138,10 +140,33 @@ export function slotSplit(trainLabels: Uint8Array, numClasses: number, cfg: Fede
   return { train: Int32Array.from(train), eval: Int32Array.from(ev) };
 }
 
-/** Local steps a client with n training samples runs: E·⌈n/B⌉, or the partial straggler's count. */
-export function expectedSteps(cfg: Pick<FederationConfig, 'epochs' | 'batchSize'>, n: number, straggler: StragglerPlan | null): number {
+/**
+ * Local steps a client with n training samples runs: E·⌈n/B⌉, or the partial straggler's count. A chain strategy
+ * (FedMChain) runs H cycles of E_m epochs per modality the client holds: H·E_m·|held|·⌈n/B⌉ (pass `held`).
+ */
+export function expectedSteps(cfg: Pick<FederationConfig, 'epochs' | 'batchSize'> & Partial<FederationConfig>, n: number, straggler: StragglerPlan | null, held = 1): number {
   if (straggler?.mode === 'partial') return straggler.steps;
-  return cfg.epochs * Math.ceil(n / cfg.batchSize);
+  const chain = cfg.algorithm ? strategyDefinition(cfg.algorithm).client?.(cfg as never).chain : undefined;
+  const epochs = chain ? chain.cycles * chain.epochs * (chain.order === 'joint' ? 1 : held) : cfg.epochs;
+  return epochs * Math.ceil(n / cfg.batchSize);
+}
+
+/** mnist+fashion: the modalities each partition holds (config shares, seeded); null for a single-modality dataset. */
+export function modalityPlan(cfg: FederationConfig, numPartitions: number): Array<readonly Modality[]> | null {
+  if (cfg.dataset !== 'mnist+fashion' || numPartitions === 0) return null;
+  const both = cfg.modalityBoth;
+  const primaryOnly = cfg.modalityMnistOnly;
+  return modalityAvailability(numPartitions, cfg.seed, { both, primaryOnly, secondaryOnly: Math.max(0, 1 - both - primaryOnly) });
+}
+
+/** The modalities partition `slot` holds (every one for a single-modality dataset). */
+export function heldModalities(cfg: FederationConfig, numPartitions: number, slot: number): readonly Modality[] {
+  return modalityPlan(cfg, numPartitions)?.[slot] ?? MODALITIES;
+}
+
+/** Seed of the modality pairs a partition draws in a round (pairs are re-drawn every epoch from it). */
+export function pairingSeed(cfg: FederationConfig, slot: number, round: number): number {
+  return deriveSeed(cfg.seed, 'pairs', slot, round);
 }
 
 /** The fixed set of attacker partitions (spec §7: a fixed Byzantine set); empty unless the config names an attack. */

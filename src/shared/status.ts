@@ -1,3 +1,4 @@
+import type { Modality } from './data/paired-modalities';
 // What the coordinator reports: the dashboard, window.fedtab.status() and the run JSON all read this.
 import type { BackendName, FederationConfig, StragglerMode } from './config';
 import { isEvalRound } from './run-plan';
@@ -96,6 +97,8 @@ export interface RoundRecord {
   round: number;
   /** Test-set accuracy of the global model after this round; null when this round is not evaluated (evalEvery) or not yet. */
   accuracy: number | null;
+  /** mnist+fashion: test accuracy of each modality's head alone (late fusion), the sign of modality competition. */
+  unimodalAccuracy: Record<Modality, number> | null;
   loss: number | null;
   /** Recall of each class on the test set: where non-IID data hurts, it shows here first. */
   recall: number[] | null;

@@ -24,7 +24,7 @@ export const FORM_GROUPS: readonly FormGroup[] = [
   {
     id: 'cfg-data',
     legend: 'Data',
-    fields: ['dataset', 'partition', 'alpha', 'shardsPerClient', 'labelsPerClient', 'beta', 'imbalanceFactor', 'dataFraction', 'maxSamples', 'proxySamples', 'localEval', 'evalSamples', 'evalEvery'],
+    fields: ['dataset', 'modalityNoise', 'modalityBoth', 'modalityMnistOnly', 'partition', 'alpha', 'shardsPerClient', 'labelsPerClient', 'beta', 'imbalanceFactor', 'dataFraction', 'maxSamples', 'proxySamples', 'localEval', 'evalSamples', 'evalEvery'],
   },
   {
     id: 'cfg-training',
@@ -32,6 +32,12 @@ export const FORM_GROUPS: readonly FormGroup[] = [
     fields: ['model', 'rounds', 'epochs', 'batchSize', 'lr', 'clients', 'minClients', 'fraction', 'roundDeadlineMs', 'seed', 'backend'],
   },
   { id: 'cfg-strategy', legend: 'Aggregation strategy', fields: ['algorithm', ...STRATEGY_KEYS] },
+  {
+    id: 'cfg-uplink',
+    legend: 'Uplink compression',
+    note: 'How client updates travel; every strategy aggregates them decoded. Bytes per round are reported against dense float32.',
+    fields: ['compress', 'topk', 'errorFeedback'],
+  },
   { id: 'cfg-server-opt', legend: 'Server optimizer', note: 'Applied to every strategy’s aggregate (FedOpt).', fields: OPT_KEYS },
   {
     id: 'cfg-bad-clients',
@@ -56,6 +62,11 @@ export const SHOW_WHEN: Partial<Record<Key, (v: Values) => boolean>> = {
   labelsPerClient: partitionIn('labels'),
   beta: partitionIn('quantity'),
   imbalanceFactor: partitionIn('longtail'),
+  modalityNoise: (v) => value(v, 'dataset') === 'mnist+fashion',
+  modalityBoth: (v) => value(v, 'dataset') === 'mnist+fashion',
+  modalityMnistOnly: (v) => value(v, 'dataset') === 'mnist+fashion',
+  topk: (v) => value(v, 'compress') === 'topk',
+  errorFeedback: (v) => value(v, 'compress') === 'topk',
   // A strategy's own parameters show with it, as its definition lists them.
   ...Object.fromEntries(STRATEGY_KEYS.map((k) => [k, (v: Values) => Object.hasOwn(definition(v).params, k)])),
   serverOpt: (v) => definition(v).serverOpt === undefined,

@@ -4,10 +4,11 @@ import type { FederationConfig } from '../shared/config';
 import type { ClientRoundRecord, DroppedClient, RoundRecord } from '../shared/status';
 import { ATTACKER_MARK, STRAGGLER_MARK } from './heatmap-svg';
 import { esc, fmt } from './html';
+import { formatBytes } from '../shared/format-bytes';
 
 /** Live records may still lack the newer fields, so everything beyond the basics is optional here. */
 export type RoundView = Pick<RoundRecord, 'round' | 'accuracy' | 'loss'> &
-  Partial<Pick<RoundRecord, 'seconds' | 'aggregateMs' | 'attackSuccessRate' | 'participants' | 'federatedEval' | 'skipped' | 'overheadShare' | 'balancedAccuracy' | 'tailRecall'>> & {
+  Partial<Pick<RoundRecord, 'seconds' | 'aggregateMs' | 'attackSuccessRate' | 'participants' | 'federatedEval' | 'skipped' | 'overheadShare' | 'balancedAccuracy' | 'tailRecall' | 'bytesUp' | 'denseBytesUp' | 'unimodalAccuracy'>> & {
     clients?: ReadonlyArray<
       Pick<ClientRoundRecord, 'clientId'> & Partial<Pick<ClientRoundRecord, 'slot' | 'weight' | 'reliability' | 'flagged' | 'role' | 'straggler'>>
     >;
@@ -28,9 +29,11 @@ export function roundTableHtml(history: readonly RoundView[], maxRows = 12): str
   const hasRho = history.some((r) => reliabilities(r).length > 0);
   const hasFed = history.some((r) => r.federatedEval);
   const hasImbalance = history.some((r) => typeof r.balancedAccuracy === 'number');
+  const hasUnimodal = history.some((r) => r.unimodalAccuracy);
+  const hasBytes = history.some((r) => typeof r.bytesUp === 'number');
   const head = [
-    'round', 'accuracy', 'loss', ...(hasImbalance ? ['balanced acc.', 'tail recall'] : []), ...(hasFed ? ['clients: mean', 'worst 10%'] : []), ...(hasAsr ? ['attack success'] : []), 'kept / selected', 'dropped', 'flagged',
-    ...(hasRho ? ['ρ min', 'ρ mean'] : []), 'aggregate ms', 'round s', 'overhead',
+    'round', 'accuracy', 'loss', ...(hasUnimodal ? ['MNIST alone', 'Fashion alone'] : []), ...(hasImbalance ? ['balanced acc.', 'tail recall'] : []), ...(hasFed ? ['clients: mean', 'worst 10%'] : []), ...(hasAsr ? ['attack success'] : []), 'kept / selected', 'dropped', 'flagged',
+    ...(hasRho ? ['ρ min', 'ρ mean'] : []), 'aggregate ms', 'round s', 'overhead', ...(hasBytes ? ['bytes up', 'vs dense'] : []),
   ];
   const rows = history
     .slice(-maxRows)
@@ -44,12 +47,14 @@ export function roundTableHtml(history: readonly RoundView[], maxRows = 12): str
       const cells = [
         esc(r.round) + (r.skipped ? ` <span class="mark skipped" title="${esc(r.skipped)}">skipped</span>` : ''),
         fmt(r.accuracy, 4), fmt(r.loss, 4),
+        ...(hasUnimodal ? [pct(r.unimodalAccuracy?.mnist), pct(r.unimodalAccuracy?.fashion)] : []),
         ...(hasImbalance ? [pct(r.balancedAccuracy), pct(r.tailRecall)] : []),
         ...(hasFed ? [pct(r.federatedEval?.meanAccuracy), pct(r.federatedEval?.worst10Accuracy)] : []),
         ...(hasAsr ? [pct(r.attackSuccessRate)] : []),
         `${kept} / ${selected}`, String(r.dropped?.length ?? 0), String(flagged.size),
         ...(hasRho ? [fmt(rho.length ? Math.min(...rho) : null), fmt(rho.length ? rho.reduce((a, b) => a + b, 0) / rho.length : null)] : []),
         fmt(r.aggregateMs, 0), fmt(r.seconds, 1), pct(r.overheadShare),
+        ...(hasBytes ? [typeof r.bytesUp === 'number' ? esc(formatBytes(r.bytesUp)) : '–', r.bytesUp !== undefined && r.denseBytesUp ? pct(r.bytesUp / r.denseBytesUp) : '–'] : []),
       ];
       return `<tr data-round="${esc(r.round)}">${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
     })

@@ -1,10 +1,12 @@
 // Compressed uplinks (issue 9): how a client's Δ_k travels and what it costs. The client encodes after training
 // (and after any simulated attack); the coordinator decodes and checks the encoding as strictly as a dense update
 // before any strategy sees it, so every strategy works on dense vectors and compression is orthogonal to them.
+import { MODALITIES, type Modality } from '../data/paired-modalities';
+import { gatherRanges, modalityBlocks, rangesSize, type Ranges } from '../ml/modality-layout';
 import { layerOffsets, type LayerSpec } from '../weights';
 import { decodeFloat16, encodeFloat16 } from './float16';
 import { decodeInt8, encodeInt8 } from './int8';
-import { densify, topKCount, topKWithFeedback } from './top-k';
+import { densify, topK, topKCount, topKWithFeedback, type SparseVector } from './top-k';
 
 export const COMPRESSIONS = ['none', 'topk', 'int8', 'float16'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -49,7 +51,8 @@ export class UplinkEncoder {
   private runId: string | null = null;
   private residual: Float32Array | null = null;
 
-  encode(delta: Float32Array, layers: readonly LayerSpec[], s: UplinkSettings, runId: string): WireDelta {
+  /** `held`: the modalities a two-modality client holds; Top-K then picks its share within each of their blocks. */
+  encode(delta: Float32Array, layers: readonly LayerSpec[], s: UplinkSettings, runId: string, held: readonly Modality[] = MODALITIES): WireDelta {
     if (runId !== this.runId || this.residual?.length !== delta.length) {
       this.runId = runId;
       this.residual = null;
@@ -62,7 +65,10 @@ export class UplinkEncoder {
       case 'int8':
         return { encoding: 'int8', ...encodeInt8(delta, layers) };
       case 'topk': {
-        const { sent, residual } = topKWithFeedback(delta, this.residual, topKCount(delta.length, s.topk));
+        const blocks = topKBlocks(layers, held);
+        const { sent, residual } = blocks
+          ? blockTopKWithFeedback(delta, this.residual, blocks, s.topk)
+          : topKWithFeedback(delta, this.residual, topKCount(delta.length, s.topk));
         this.residual = s.errorFeedback === false ? null : residual;
         return { encoding: 'topk', ...sent };
       }
@@ -73,6 +79,41 @@ export class UplinkEncoder {
   pending(): Float32Array | null {
     return this.residual;
   }
+}
+
+/**
+ * A two-modality model's Top-K blocks: each held modality's parameters, and the shared ones, get their own
+ * ⌈topk·|block|⌉ (one global K would let the modality with the larger updates starve the other); null for a
+ * single-modality model.
+ */
+function topKBlocks(layers: readonly LayerSpec[], held: readonly Modality[]): Ranges[] | null {
+  const b = modalityBlocks(layers);
+  if (MODALITIES.every((m) => b[m].length === 0)) return null;
+  return [...held.map((m) => b[m]), b.shared].filter((r) => r.length > 0);
+}
+
+/** The most coordinates a Top-K update of this model may carry: the per-block K summed, or the global K. */
+function maxTopK(layers: readonly LayerSpec[], size: number, topk: number): number {
+  const blocks = topKBlocks(layers, MODALITIES);
+  return blocks ? blocks.reduce((n, r) => n + topKCount(rangesSize(r), topk), 0) : topKCount(size, topk);
+}
+
+function blockTopKWithFeedback(delta: Float32Array, residual: Float32Array | null, blocks: Ranges[], topk: number): { sent: SparseVector; residual: Float32Array } {
+  const p = new Float32Array(delta.length);
+  for (let i = 0; i < p.length; i++) p[i] = delta[i] + (residual ? residual[i] : 0);
+  const picked: number[] = [];
+  for (const r of blocks) {
+    // Position j of the gathered block → its coordinate in the flat vector.
+    const coord = new Uint32Array(rangesSize(r));
+    let k = 0;
+    for (const [a, b] of r) for (let i = a; i < b; i++) coord[k++] = i;
+    const s = topK(gatherRanges(p, r), topKCount(coord.length, topk));
+    for (const j of s.indices) picked.push(coord[j]);
+  }
+  const indices = Uint32Array.from(picked).sort();
+  const values = Float32Array.from(indices, (i) => p[i]);
+  for (const i of indices) p[i] = 0;
+  return { sent: { indices, values }, residual: p };
 }
 
 /** Why a received delta is refused; the protocol turns it into a rejection with this reason. */
@@ -110,7 +151,7 @@ export function decodeDelta(d: WireDelta, layers: readonly LayerSpec[], s: Uplin
     for (let i = 0; i < d.values.length; i++) if (d.values[i] === -128) throw new DeltaError('malformed', `int8 value ${i} is −128 (the range is ±127)`);
     return decodeInt8(d, layers);
   }
-  const k = topKCount(size, s.topk);
+  const k = maxTopK(layers, size, s.topk);
   const { indices, values } = d;
   if (indices.length !== values.length) throw new DeltaError('malformed', `top-k delta has ${indices.length} indices and ${values.length} values`);
   if (indices.length > k) throw new DeltaError('too-large', `top-k delta has ${indices.length} coordinates; topk ${s.topk} of ${size} allows ${k}`);

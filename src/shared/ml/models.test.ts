@@ -27,7 +27,7 @@ function expectSameBits(a: ArrayLike<number>, b: ArrayLike<number>): void {
 }
 
 /** Builds a model, runs fn, and always disposes the model. */
-async function withModel<T>(id: ModelId, fn: (m: tf.Sequential) => T | Promise<T>): Promise<T> {
+async function withModel<T>(id: ModelId, fn: (m: tf.LayersModel) => T | Promise<T>): Promise<T> {
   const m = buildModel(id);
   try {
     return await fn(m);

@@ -29,24 +29,29 @@ export function setFlatWeights(model: tf.LayersModel, flat: Float32Array): void 
   tf.dispose(tensors);
 }
 
-/** The images at `indices`, copied into one contiguous array (28×28 bytes each). */
-export function pickImages(images: Uint8Array, indices: ArrayLike<number>): Uint8Array {
-  const pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1];
+/** The images at `indices`, copied into one contiguous array (28×28×channels bytes each). */
+export function pickImages(images: Uint8Array, indices: ArrayLike<number>, channels = 1): Uint8Array {
+  const pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1] * channels;
   const out = new Uint8Array(indices.length * pixels);
   for (let k = 0; k < indices.length; k++) out.set(images.subarray(indices[k] * pixels, (indices[k] + 1) * pixels), k * pixels);
   return out;
 }
 
-/** Images as float tensors in [0, 1], shape [n, 28, 28, 1]. */
-export function imagesToTensor(images: Uint8Array, indices?: ArrayLike<number>): tf.Tensor4D {
-  const pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1];
+/** Images as float tensors in [0, 1], shape [n, 28, 28, channels] (channels interleaved, last). */
+export function imagesToTensor(images: Uint8Array, indices?: ArrayLike<number>, channels = 1): tf.Tensor4D {
+  const pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1] * channels;
   const n = indices ? indices.length : images.length / pixels;
   const out = new Float32Array(n * pixels);
   for (let i = 0; i < n; i++) {
     const src = (indices ? indices[i] : i) * pixels;
     for (let p = 0; p < pixels; p++) out[i * pixels + p] = images[src + p] / 255;
   }
-  return tf.tensor4d(out, [n, ...IMAGE_SHAPE]);
+  return tf.tensor4d(out, [n, IMAGE_SHAPE[0], IMAGE_SHAPE[1], channels]);
+}
+
+/** Channels a model's input takes: 1, or 2 for a multimodal model. */
+export function inputChannels(model: tf.LayersModel): number {
+  return model.inputs[0].shape[3] ?? 1;
 }
 
 export function labelsToOneHot(labels: Uint8Array, indices?: ArrayLike<number>): tf.Tensor2D {
@@ -72,7 +77,7 @@ export async function evaluate(
   let lossSum = 0;
   for (let start = 0; start < n; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
-    const x = imagesToTensor(images, idx);
+    const x = imagesToTensor(images, idx, inputChannels(model));
     const y = labelsToOneHot(labels, idx);
     const [pred, loss] = tf.tidy(() => {
       const logits = model.predict(x) as tf.Tensor2D;
@@ -89,6 +94,6 @@ export async function evaluate(
 }
 
 /** The model a run trains: its architecture with the head its strategy asks for (FedAKD's feature attention). */
-export function buildRunModel(cfg: FederationConfig): tf.Sequential {
+export function buildRunModel(cfg: FederationConfig): tf.LayersModel {
   return buildModel(cfg.model, runModelHead(cfg));
 }

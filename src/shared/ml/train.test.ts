@@ -41,7 +41,7 @@ let xsSmall: tf.Tensor4D;
 let ysSmall: tf.Tensor2D;
 
 /** A model with deterministic (seeded Glorot) initial weights, so runs can be compared bit for bit. */
-function seededModel(id: ModelId, initSeed = 1): { model: tf.Sequential; w0: Float32Array } {
+function seededModel(id: ModelId, initSeed = 1): { model: tf.LayersModel; w0: Float32Array } {
   const model = buildModel(id);
   const w0 = initWeights(layerSpecs(model), initSeed);
   setFlatWeights(model, w0);

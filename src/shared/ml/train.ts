@@ -27,6 +27,10 @@ export interface TrainOptions {
   onStep?: (steps: number) => void;
   /** Called after every epoch with its mean loss. */
   onEpoch?: (epoch: number, meanLoss: number, samplesPerSec: number) => void;
+  /** Train only these of the model's trainable variables (a chain phase, a missing modality); default: all. */
+  variables?: tf.Variable[];
+  /** Inputs for epoch e instead of xs (same rows, e.g. modality pairs re-drawn every epoch); trainLocal disposes them. */
+  inputsForEpoch?: (epoch: number) => tf.Tensor;
 }
 
 /** A batch's loss from the model being trained, the batch's images, its one-hot labels and its rows in xs. */
@@ -48,7 +52,7 @@ const YIELD_EVERY = 4;
 
 export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor, opts: TrainOptions): Promise<TrainResult> {
   const n = xs.shape[0];
-  const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const vars = opts.variables ?? model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
   // w_t, for the proximal term μ(w − w_t).
   const anchor = opts.mu > 0 ? vars.map((v) => tf.clone(v)) : [];
   if (opts.correction && opts.correction.length !== vars.length) {
@@ -70,12 +74,14 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
     for (let epoch = 0; epoch < opts.epochs && steps < maxSteps; epoch++) {
       const te = performance.now();
       shuffle(order, rng);
+      const epochXs = opts.inputsForEpoch ? opts.inputsForEpoch(epoch) : xs;
+      if (epochXs.shape[0] !== n) throw new Error(`epoch ${epoch}'s inputs have ${epochXs.shape[0]} rows, the labels ${n}`);
       const losses: tf.Scalar[] = [];
       for (let start = 0; start < n && steps < maxSteps; start += opts.batchSize) {
         const idx = order.subarray(start, Math.min(n, start + opts.batchSize));
         const loss = tf.tidy(() => {
           const idxT = tf.tensor1d(idx, 'int32');
-          const xb = tf.gather(xs, idxT);
+          const xb = tf.gather(epochXs, idxT);
           const yb = tf.gather(ys, idxT);
           const { value, grads } = tf.variableGrads(() => objective(model, xb, yb, idxT), vars);
           if (opts.mu > 0) {
@@ -97,6 +103,7 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
           await yieldToEventLoop();
         }
       }
+      if (epochXs !== xs) epochXs.dispose();
       const stacked = tf.stack(losses);
       batchLosses = Array.from(await stacked.data());
       tf.dispose([stacked, ...losses]);

@@ -28,7 +28,9 @@ function updates(cFashion = [1, -1, -1], dFashion = [100, 100, 100], eMnist = [5
   ];
 }
 
-const input = (ups: StrategyUpdate[], extra = {}) => inp(ups, { layers: LAYERS, numClients: K, seed: SEED, ...extra });
+/** The coordinator passes its own availability plan (run-plan.ts modalityPlan) with every aggregation. */
+const PLAN = modalityAvailability(K, SEED);
+const input = (ups: StrategyUpdate[], extra = {}) => inp(ups, { layers: LAYERS, numClients: K, seed: SEED, modalities: PLAN, ...extra });
 
 describe('fedmchain: SSCA per modality', () => {
   it('the fixture’s availability', () => {
@@ -86,11 +88,11 @@ describe('fedmchain: SSCA per modality', () => {
     // d alone (MNIST only): its fashion 5s are ignored and nobody else holds fashion → fashion step 0.
     const d = upd('d', [1, -2, 3, 0, 5, 5, 5, 1, -1], { slot: 3 });
     const a = upd('a', [0, 0, 0, 0, 0, 0, 0, 3, 1], { slot: 0 });
-    const { result } = createStrategy('fedmchain').aggregate(inp([d], { layers, numClients: K, seed: SEED }), null);
+    const { result } = createStrategy('fedmchain').aggregate(inp([d], { layers, numClients: K, seed: SEED, modalities: PLAN }), null);
     expectClose(result.weights, [1, -2, 3, 0, 0, 0, 0, 1, -1], 6);
     expect(result.clientWeights).toEqual({ d: 1 });
     // a holds both but its blocks are all zero: no vote (not a lone cluster to flag); shared: [mean(1, 3) = 2, Σ = 0 → 0].
-    const two = createStrategy('fedmchain').aggregate(inp([d, a], { layers, numClients: K, seed: SEED }), null).result;
+    const two = createStrategy('fedmchain').aggregate(inp([d, a], { layers, numClients: K, seed: SEED, modalities: PLAN }), null).result;
     expectClose(two.weights, [1, -2, 3, 0, 0, 0, 0, 2, 0], 6);
     expect(two.flagged).toEqual([]);
     // Kept coordinates: d 4 (mnist) + 2 (shared), a 2 (shared); Σ = 8.
@@ -140,5 +142,22 @@ describe('fedmchain: parameters and client side', () => {
     expect(chainOrderFor('round-robin', 2, ['mnist'])).toEqual(['mnist']);
     expect(chainOrderFor('round-robin', 2, [])).toEqual([]);
     expect(() => chainOrderFor('weak-last', 0, ['mnist'])).toThrow(/round must be an integer >= 1/);
+  });
+});
+
+describe('fedmchain ablations', () => {
+  it("chainServer 'fedavg': the sample-weighted mean over the clients holding each modality, nobody flagged", () => {
+    const ups = updates().map((u, k) => ({ ...u, numSamples: [10, 10, 20, 40, 20][k] }));
+    const { result } = createStrategy('fedmchain', { chainServer: 'fedavg' }).aggregate(input(ups), null);
+    // mnist holders a b c d (n 10 10 20 40): coordinate 0 = (10·1 + 10·2 + 20·1 + 40·(−3))/80 = −70/80.
+    // fashion holders a b c e (n 10 10 20 20): coordinate 4 = (10·1 + 10·2 + 20·1 + 20·3)/60 = 110/60.
+    expect(result.step[0]).toBeCloseTo(-70 / 80, 6);
+    expect(result.step[4]).toBeCloseTo(110 / 60, 6);
+    expect(result.flagged).toEqual([]);
+  });
+
+  it("chainOrder 'joint' keeps the held modalities in one phase (the no-chain ablation)", () => {
+    expect(chainOrderFor('joint', 3, ['fashion', 'mnist'])).toEqual(['mnist', 'fashion']);
+    expect(fedmchain.client!(strategyParams({ chainOrder: 'joint' }) as never).chain!.order).toBe('joint');
   });
 });

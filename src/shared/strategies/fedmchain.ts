@@ -13,7 +13,7 @@
 // clientWeights: per client, the share of the aggregated coordinates it was kept for (Σ over blocks with at least
 // one contributor of |block|·[kept in block]), normalised to sum to 1 over kept clients; the TIES merge itself has
 // no per-client weight (a coordinate's mean runs over the kept clients that agree with the elected sign).
-import { MODALITIES, modalityAvailability, type Modality } from '../data/paired-modalities';
+import { MODALITIES, type Modality } from '../data/paired-modalities';
 import { gatherRanges, modalityBlocks, rangesSize, scatterRanges, type Ranges } from '../ml/modality-layout';
 import { enumField, numberField } from '../schema/fields';
 import { validateInput } from './common';
@@ -22,7 +22,10 @@ import { defineStrategy, type AggregationInput, type ChainOrder } from './strate
 
 const who = 'fedmchain';
 
-export const CHAIN_ORDERS = ['weak-last', 'round-robin'] as const satisfies readonly ChainOrder[];
+/** 'joint': the "no chain" ablation, every held modality trained at once on the fused loss. */
+export const CHAIN_ORDERS = ['weak-last', 'round-robin', 'joint'] as const satisfies readonly ChainOrder[];
+/** 'fedavg': the ablation that replaces SSCA by the sample-weighted mean over the clients holding each modality. */
+export const CHAIN_SERVERS = ['ssca', 'fedavg'] as const;
 
 /**
  * The modalities a client visits in one chain cycle of round `round` (1-based). weak-last: MODALITIES order (mnist,
@@ -33,7 +36,7 @@ export const CHAIN_ORDERS = ['weak-last', 'round-robin'] as const satisfies read
 export function chainOrderFor(order: ChainOrder, round: number, held: readonly Modality[]): Modality[] {
   if (!Number.isInteger(round) || round < 1) throw new Error(`chainOrderFor: round must be an integer >= 1 (1-based), got ${round}`);
   const list = MODALITIES.filter((m) => held.includes(m));
-  if (order === 'weak-last' || list.length === 0) return list;
+  if (order === 'weak-last' || order === 'joint' || list.length === 0) return list;
   if (order !== 'round-robin') throw new Error(`chainOrderFor: unknown order '${String(order)}'; valid: ${CHAIN_ORDERS.join(', ')}`);
   const r = (round - 1) % list.length;
   return [...list.slice(r), ...list.slice(0, r)];
@@ -56,6 +59,7 @@ export const fedmchain = defineStrategy({
     chainOrder: enumField(CHAIN_ORDERS, 'weak-last', 'fedmchain: modality order of a chain cycle'),
     chainEpochs: numberField({ default: 1, int: true, min: 1, max: 100, help: 'fedmchain: local epochs E_m per modality phase' }),
     lambdaEc: numberField({ default: 1, min: 0, max: 100, help: 'fedmchain: weight λ_ec of the error-compensation term' }),
+    chainServer: enumField(CHAIN_SERVERS, 'ssca', 'fedmchain: server aggregation per modality (fedavg: the ablation without SSCA)'),
     syncEvery: numberField({ default: 2, int: true, min: 1, max: 100, help: 'fedmchain: chain cycles H per round (synchronise every H cycles)' }),
   },
   keepsPartialWork: true,
@@ -66,8 +70,9 @@ export const fedmchain = defineStrategy({
     aggregate(input: AggregationInput) {
       validateInput(who, input);
       const { updates, global } = input;
-      const availability = modalityAvailability(input.numClients, input.seed);
-      const held = updates.map((u) => heldBy(who, availability, u.clientId, u.slot));
+      // The coordinator's own plan of who holds what (none on a single-modality run: everyone holds everything).
+      const availability = input.modalities ?? null;
+      const held = updates.map((u) => (availability ? heldBy(who, availability, u.clientId, u.slot) : MODALITIES));
       const blocks = modalityBlocks(input.layers);
       const step = new Float64Array(global.length);
       const keptCoords = new Float64Array(updates.length);
@@ -88,6 +93,11 @@ export const fedmchain = defineStrategy({
           }
         });
         if (members.length === 0) continue; // step stays 0 on a block nobody holding m moved
+        if (params.chainServer === 'fedavg') {
+          scatterScaled(step, r, weightedMean(blockDeltas, members.map((k) => updates[k].numSamples)), params.sscaLr);
+          for (const k of members) keptCoords[k] += size;
+          continue;
+        }
         const res = ssca(blockDeltas, { threshold: params.sscaThreshold });
         scatterScaled(step, r, res.step, params.sscaLr);
         for (const i of res.kept) keptCoords[members[i]] += size;
@@ -114,6 +124,17 @@ export const fedmchain = defineStrategy({
     },
   }),
 });
+
+/** Σ_k n_k Δ_k / Σ_k n_k in float64. */
+function weightedMean(deltas: readonly Float32Array[], counts: readonly number[]): Float32Array {
+  const acc = new Float64Array(deltas[0].length);
+  const total = counts.reduce((a, b) => a + b, 0);
+  deltas.forEach((d, k) => {
+    const w = counts[k] / total;
+    for (let i = 0; i < d.length; i++) acc[i] += w * d[i];
+  });
+  return Float32Array.from(acc);
+}
 
 function scatterScaled(step: Float64Array, r: Ranges, part: Float32Array, lr: number): void {
   scatterRanges(step, r, lr === 1 ? part : Float64Array.from(part, (x) => lr * x));

@@ -3,6 +3,7 @@
 // Every rule is a pure function of (input, state) on flat Float32Array weight vectors with LayerSpec structure,
 // declared in one file (name, parameter schema, needs, factory) and listed in registry.ts.
 import type * as v from 'valibot';
+import type { Modality } from '../data/paired-modalities';
 import type { FeatureHead } from '../ml/feature-head';
 import type { ClientEvaluation, FederatedEvaluation } from '../status';
 import type { LayerSpec } from '../weights';
@@ -47,6 +48,8 @@ export interface AggregationInput {
   validationIncrease?: Record<string, number>;
   /** The clients' SGD learning rate η_l (q-FedAvg's L = 1/η_l). */
   clientLr?: number;
+  /** mnist+fashion: the modalities each slot holds, as the coordinator computes them (null: a single-modality run). */
+  modalities?: ReadonlyArray<readonly Modality[]> | null;
   /** g_{t−1} = w_t − w_{t−1}, the step the server applied last round (null in round 1); filled in by createStrategy. */
   previousStep?: Float32Array | null;
 }
@@ -119,7 +122,7 @@ export interface ClientSide {
 }
 
 /** FedMChain's chain order: MODALITIES order (weak modality last), or the held list rotated by round − 1. */
-export type ChainOrder = 'weak-last' | 'round-robin';
+export type ChainOrder = 'weak-last' | 'round-robin' | 'joint';
 
 /** FedDF server distillation's budget. */
 export interface DistillNeeds {

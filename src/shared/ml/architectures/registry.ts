@@ -5,6 +5,7 @@ import type { ModelId } from '../../config';
 import type { FeatureHead } from '../feature-head';
 import { AttentionPooling, FeatureAttention } from '../layers/attention-layers';
 import { cnnM } from './cnn-m';
+import { buildMultimodal, isMultimodalModel, type MultimodalModelId } from './multimodal';
 import { cnnS } from './cnn-s';
 import { flatten } from './layers';
 import { twoNN } from './two-nn';
@@ -25,7 +26,8 @@ export interface ArchitectureOptions {
   };
 }
 
-export const ARCHITECTURES: Record<ModelId, (o: ArchitectureOptions) => tf.layers.Layer[]> = {
+/** The single-image architectures; the two-modality ones are in multimodal.ts. */
+export const ARCHITECTURES: Record<Exclude<ModelId, MultimodalModelId>, (o: ArchitectureOptions) => tf.layers.Layer[]> = {
   'cnn-s': cnnS('none'),
   'cnn-s-ca-mlp': cnnS('ca-mlp'),
   'cnn-s-ca': cnnS('ca'),
@@ -35,7 +37,11 @@ export const ARCHITECTURES: Record<ModelId, (o: ArchitectureOptions) => tf.layer
   'cnn-m': cnnM,
 };
 
-export function buildModel(id: ModelId, head: FeatureHead = 'none'): tf.Sequential {
+export function buildModel(id: ModelId, head: FeatureHead = 'none'): tf.LayersModel {
+  if (isMultimodalModel(id)) {
+    if (head !== 'none') throw new Error(`model ${id} takes no feature head (${head})`);
+    return buildMultimodal(id);
+  }
   const arch = ARCHITECTURES[id];
   if (!arch) throw new Error(`unknown model '${id}'`);
   const layers = arch({
