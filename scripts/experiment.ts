@@ -126,6 +126,11 @@ function writeSummary(spec: ExperimentSpec, plan: PlannedRun[], runsDir: string,
     testLoss: r.history.map((h) => (h.accuracy === null ? null : (h.loss ?? NaN))),
     // Bytes per round; runs stored before they were counted have none (null): the summary leaves them out of the traffic columns.
     traffic: Object.fromEntries(TRAFFIC_KEYS.map((k) => [k, r.history.map((h) => (h as Partial<RoundRecord>)[k] ?? null)])) as RunRecord['traffic'],
+    // mnist+fashion: each modality head's accuracy alone; null where not evaluated, in single-modality runs, and in runs stored before it.
+    unimodal: {
+      mnist: r.history.map((h) => (h as Partial<RoundRecord>).unimodalAccuracy?.mnist ?? null),
+      fashion: r.history.map((h) => (h as Partial<RoundRecord>).unimodalAccuracy?.fashion ?? null),
+    },
   }));
   const opts = { targets: spec.targets, lastRounds: spec.lastRounds, baseline: spec.baseline, seed: 1, extraColumns: spec.extraColumns };
   const rows = summarize(records, opts);

@@ -40,4 +40,32 @@ describe('checkClaims', () => {
     expect(checkClaims(RUNS, [claim({ a: { strategy: 'calm', group: '*' }, b: { strategy: 'base', group: '*' } })], 2)[0].n).toBe(3);
     expect(claimsMarkdown([t])).toContain('| x | tailRecall | calm @ g − base @ g | higher (interval > 0) | +20.00 [+20.00, +20.00] pp (n=3) | **holds** |');
   });
+
+  it('mnistAlone / fashionAlone: the last measured head accuracy; runs without it drop out of the pairs', () => {
+    const mm = (strategy: string, seed: number, fashion: Array<number | null>, mnist: Array<number | null> = [0.95, 0.97]): RunRecord => ({
+      ...run(strategy, 'mm', seed, [0.8, 0.9]), unimodal: { mnist, fashion },
+    });
+    const runs = [
+      // chain − joint on fashion alone (last measured): 0.80 − 0.70, 0.84 − 0.72 (round 2 not evaluated), 0.78 − 0.70
+      // → diffs 0.10, 0.12, 0.08: mean 0.10, sd 0.02, t(2) = 4.303 → [0.0503, 0.1497].
+      mm('joint', 1, [0.6, 0.7]), mm('joint', 2, [0.72, null]), mm('joint', 3, [0.65, 0.7]),
+      mm('chain', 1, [0.7, 0.8]), mm('chain', 2, [0.75, 0.84]), mm('chain', 3, [0.7, 0.78]),
+      // Seed 4: joint never measured (single-modality or stored before the field) → that pair is dropped.
+      mm('joint', 4, [null, null], [null, null]), mm('chain', 4, [0.7, 0.9]),
+    ];
+    const c = (x: Partial<Claim>) => claim({ a: { strategy: 'chain', group: 'mm' }, b: { strategy: 'joint', group: 'mm' }, ...x });
+    const [up, down, same] = checkClaims(runs, [c({ metric: 'fashionAlone', expect: 'higher' }), c({ metric: 'fashionAlone', expect: 'lower' }), c({ metric: 'mnistAlone', expect: 'within', margin: 0.001 })], 2);
+    expect(up.n).toBe(3);
+    expect(up.mean).toBeCloseTo(0.1, 9);
+    expect(up.ci![0]).toBeCloseTo(0.1 - (4.303 * 0.02) / Math.sqrt(3), 6);
+    expect(up.verdict).toBe('holds');
+    expect(down.verdict).toBe('does not hold');
+    // mnist alone is 0.97 in both arms: diffs 0, interval [0, 0] within ±0.1 pp; seed 4 dropped here too.
+    expect(same).toMatchObject({ n: 3, mean: 0, ci: [0, 0], verdict: 'holds' });
+    // No run measured it: no pairs, no NaN.
+    const [none] = checkClaims(RUNS, [claim({ metric: 'fashionAlone', expect: 'higher' })], 2);
+    expect(none).toMatchObject({ n: 0, mean: null, ci: null, verdict: 'inconclusive (fewer than 2 pairs)' });
+    expect(claimsMarkdown([up, none])).toContain('| x | fashionAlone | chain @ mm − joint @ mm | higher (interval > 0) | +10.00 [+5.03, +14.97] pp (n=3) | **holds** |');
+    expect(claimsMarkdown([up, none])).not.toMatch(/NaN/);
+  });
 });

@@ -224,6 +224,55 @@ describe('extra columns', () => {
   });
 });
 
+describe('modalities columns', () => {
+  const meta = { title: 't', command: 'c', scale: 's' };
+  const opts: SummaryOptions = { ...OPTS, extraColumns: ['modalities'] };
+  const uni = (mnist: Array<number | null>, fashion: Array<number | null>) => ({ unimodal: { mnist, fashion } });
+  const runs = [
+    // Last measured: mnist 0.96 (round 3 not evaluated), fashion 0.7.
+    run('mm-late', 1, [0.5, 0.8, 0.8], uni([0.9, 0.96, null], [0.6, 0.7, null])),
+    run('mm-late', 2, [0.5, 0.8, 0.9], uni([0.9, 0.95, 0.98], [0.6, 0.7, 0.8])),
+    // Single-modality or stored before the field: all null.
+    run('mm-late', 3, [0.6, 0.9, 0.9], uni([null, null, null], [null, null, null])),
+  ];
+
+  it("each run's last measured head accuracy, mean ± std over the seeds that have one", () => {
+    const [row] = summarize(runs, opts);
+    // mnist 0.96, 0.98 → mean 0.97, std √(2 · 0.01²) = 0.0141421; fashion 0.7, 0.8 → mean 0.75, std 0.0707107.
+    expect(row.modalities!.mnist!.n).toBe(2);
+    expect(row.modalities!.mnist!.mean).toBeCloseTo(0.97, 12);
+    expect(row.modalities!.mnist!.std).toBeCloseTo(Math.SQRT2 * 0.01, 12);
+    expect(row.modalities!.fashion!.mean).toBeCloseTo(0.75, 12);
+    expect(row.modalities!.fashion!.std).toBeCloseTo(Math.SQRT2 * 0.05, 12);
+    const md = toMarkdown([row], opts, meta);
+    expect(md).toContain('| Best acc % | MNIST alone % ¹⁰ | Fashion alone % ¹⁰ | R@90% ¹ |');
+    expect(md).toContain('| 97.0 ± 1.4 (2/3) | 75.0 ± 7.1 (2/3) |');
+    expect(md).toContain("¹⁰ mnist+fashion: test accuracy of each modality's head alone");
+    const csv = toCsv([row]).split('\r\n').map((l) => l.split(',').slice(-6));
+    expect(csv[0]).toEqual(['mnist_alone_mean', 'mnist_alone_std', 'mnist_alone_n', 'fashion_alone_mean', 'fashion_alone_std', 'fashion_alone_n']);
+    [0.97, Math.SQRT2 * 0.01, 2, 0.75, Math.SQRT2 * 0.05, 2].forEach((x, i) => expect(Number(csv[1][i])).toBeCloseTo(x, 12));
+  });
+
+  it('not asked for, or no run measured it: null and the table made before it; never NaN', () => {
+    expect(summarize(runs, OPTS)[0].modalities).toBeNull();
+    const none = [run('fedavg', 1, [0.5, 0.8], uni([null, null], [null, null])), run('fedavg', 2, [0.5, 0.9])];
+    expect(summarize(none, opts)[0].modalities).toBeNull();
+    expect(toMarkdown(summarize(none, opts), opts, meta)).toBe(toMarkdown(summarize(none, OPTS), OPTS, meta));
+    expect(toCsv(summarize(none, opts))).toBe(toCsv(summarize(none, OPTS)));
+    // One modality measured, the other not: that one is null, shown "—", empty in the CSV.
+    const half = summarize([run('fedavg', 1, [0.5, 0.8], uni([0.9, null], [null, null]))], opts);
+    expect(half[0].modalities).toEqual({ mnist: { mean: 0.9, std: 0, n: 1 }, fashion: null });
+    expect(toMarkdown(half, opts, meta)).toContain('| 90.0 ± 0.0 | — |');
+    expect(toCsv(half).split('\r\n')[1].split(',').slice(-6)).toEqual(['0.9', '0', '1', '', '', '']);
+    expect(toMarkdown(half, opts, meta) + toCsv(half)).not.toMatch(/NaN/);
+  });
+
+  it('rejects malformed series', () => {
+    expect(() => summarize([run('fedavg', 1, [0.5, 0.8], uni([0.9], [null, null]))], opts)).toThrow(/1 mnist unimodal accuracy values for 2 rounds/);
+    expect(() => summarize([run('fedavg', 1, [0.5, 0.8], uni([0.9, 0.9], [null, 1.5]))], opts)).toThrow(/fashion unimodal accuracy 1.5 in round 2/);
+  });
+});
+
 describe('traffic columns', () => {
   const meta = { title: 't', command: 'c', scale: 's' };
   const opts: SummaryOptions = { ...OPTS, targets: [0.9, 0.99], extraColumns: ['traffic'] };

@@ -1,5 +1,6 @@
 // Experiment summaries: a set of federated runs (one per cell × seed) → per-cell statistics, paired comparisons
 // against a baseline strategy, and Markdown / CSV / SVG renderings. Pure and DOM-free.
+import { MODALITIES, type Modality } from '../../src/shared/data/paired-modalities';
 import { roundsToTarget } from '../../src/shared/metrics';
 import { createRng, deriveSeed } from '../../src/shared/prng';
 import { divergingRounds, lastRoundsStd, meanAbsChange, stabilityWindow } from '../../src/shared/stability';
@@ -33,6 +34,11 @@ export interface RunRecord {
    * (runs stored before they existed).
    */
   traffic?: Record<TrafficKey, Array<number | null>>;
+  /**
+   * Per round, on mnist+fashion: the test accuracy of each modality's head alone (RoundRecord.unimodalAccuracy); null
+   * where not evaluated, in single-modality runs, and in runs stored before it was measured.
+   */
+  unimodal?: Record<Modality, Array<number | null>>;
 }
 
 /** The per-round byte counts a traffic summary reads. */
@@ -47,7 +53,7 @@ export const IMBALANCE_KEYS = ['balancedAccuracy', 'macroF1', 'headRecall', 'tai
 export type ImbalanceKey = (typeof IMBALANCE_KEYS)[number];
 
 /** Column sets a table shows only when asked for, so tables made before them regenerate unchanged. */
-export const EXTRA_COLUMNS = ['imbalance', 'stability', 'traffic'] as const;
+export const EXTRA_COLUMNS = ['imbalance', 'stability', 'traffic', 'modalities'] as const;
 export type ExtraColumns = (typeof EXTRA_COLUMNS)[number];
 
 export interface SummaryOptions {
@@ -63,7 +69,8 @@ export interface SummaryOptions {
   seed?: number;
   /**
    * 'imbalance': final-round balanced accuracy, macro-F1, head / tail / worst-class recall; 'stability': spec §3's oscillation
-   * and divergence; 'traffic': uplink / downlink MB per round, uplink share of dense float32, uplink MB to each target.
+   * and divergence; 'traffic': uplink / downlink MB per round, uplink share of dense float32, uplink MB to each target;
+   * 'modalities': final-round test accuracy of each modality's head alone (mnist+fashion).
    */
   extraColumns?: ExtraColumns[];
 }
@@ -139,6 +146,11 @@ export interface SummaryRow {
   stability: StabilityStat | null;
   /** Null unless asked for and some run of the cell has byte counts. */
   traffic: TrafficStat | null;
+  /**
+   * Each modality head's accuracy alone: each run's last measured value, mean ± std over the seeds that have one;
+   * null unless asked for and some run of the cell measured it.
+   */
+  modalities: Record<Modality, MeanStd | null> | null;
 }
 
 export interface TrafficStat {
@@ -326,6 +338,19 @@ function groupCells(runs: RunRecord[]): Cell[] {
         });
       }
     }
+    if (r.unimodal !== undefined) {
+      for (const m of MODALITIES) {
+        const xs = r.unimodal[m];
+        if (!Array.isArray(xs) || xs.length !== r.accuracy.length) {
+          throw new Error(`summary: ${name} has ${Array.isArray(xs) ? xs.length : 'no'} ${m} unimodal accuracy values for ${r.accuracy.length} rounds`);
+        }
+        xs.forEach((a, i) => {
+          if (a !== null && (typeof a !== 'number' || !Number.isFinite(a) || a < 0 || a > 1)) {
+            throw new Error(`summary: ${name} has ${m} unimodal accuracy ${a} in round ${i + 1}, expected null or a number in [0, 1]`);
+          }
+        });
+      }
+    }
     const key = JSON.stringify([r.cell, r.seed]);
     const prev = seen.get(key);
     if (prev !== undefined) throw new Error(`summary: duplicate runs for cell "${r.cell}" seed ${r.seed} (ids "${prev}" and "${r.id}")`);
@@ -431,6 +456,11 @@ const meanStdOrNull = (xs: Array<number | null>): MeanStd | null => {
 function imbalanceStat(runs: RunRecord[]): SummaryRow['imbalance'] {
   const stats = Object.fromEntries(IMBALANCE_KEYS.map((k) => [k, meanStdOrNull(runs.map((r) => lastMeasured(r.imbalance?.[k])))])) as Record<ImbalanceKey, MeanStd | null>;
   return Object.values(stats).some((m) => m !== null) ? stats : null;
+}
+
+function modalitiesStat(runs: RunRecord[]): SummaryRow['modalities'] {
+  const stats = Object.fromEntries(MODALITIES.map((m) => [m, meanStdOrNull(runs.map((r) => lastMeasured(r.unimodal?.[m])))])) as Record<Modality, MeanStd | null>;
+  return Object.values(stats).some((s) => s !== null) ? stats : null;
 }
 
 export const evaluatedOf = (r: RunRecord) => r.evaluatedAccuracy ?? r.accuracy;
@@ -542,6 +572,7 @@ export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[]
       imbalance: extra.has('imbalance') ? imbalanceStat(c.runs) : null,
       stability: extra.has('stability') ? stabilityStat(c.runs, window) : null,
       traffic: extra.has('traffic') ? trafficStat(c.runs, opts.targets) : null,
+      modalities: extra.has('modalities') ? modalitiesStat(c.runs) : null,
     };
   });
 }
@@ -569,6 +600,8 @@ const IMBALANCE_HEADERS: Record<ImbalanceKey, string> = {
   tailRecall: 'Tail recall %',
   worstClassRecall: 'Worst-class recall %',
 };
+
+const MODALITY_HEADERS: Record<Modality, string> = { mnist: 'MNIST alone %', fashion: 'Fashion alone %' };
 
 /** MB with 3 significant digits (at most 6 decimals), the std with as many decimals as the mean. */
 function mbDigits(x: number): number {
@@ -626,10 +659,12 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
   const hasImbalance = rows.some((r) => r.imbalance !== null);
   const stabilityWindowN = rows.find((r) => r.stability)?.stability?.window ?? null;
   const hasTraffic = rows.some((r) => r.traffic !== null);
+  const hasModalities = rows.some((r) => r.modalities !== null);
   const B = opts.bootstrapSamples ?? 2000;
   const header = ['Group', 'Strategy', 'n', `Final acc % (last ${opts.lastRounds})`, 'Best acc %'];
   if (hasWorst) header.push('Worst-10% client acc % ⁶');
   if (hasImbalance) header.push(...IMBALANCE_KEYS.map((k) => `${IMBALANCE_HEADERS[k]} ⁷`));
+  if (hasModalities) header.push(...MODALITIES.map((m) => `${MODALITY_HEADERS[m]} ¹⁰`));
   for (const t of opts.targets) header.push(`R@${pctLabel(t)} ¹`, `R̃@${pctLabel(t)} ²`);
   if (hasAsr) header.push('Final ASR % ³');
   if (stabilityWindowN !== null) header.push(`Acc std (last ${stabilityWindowN}) pp ⁸`, 'Mean |Δacc| pp ⁸', 'Diverging rounds ⁸');
@@ -642,6 +677,7 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
     const cells = [r.group, r.strategy, String(r.n), formatMeanStd(r.finalAccuracy), pct(r.bestAccuracy)];
     if (hasWorst) cells.push(r.finalClientWorst10 ? formatMeanStd(r.finalClientWorst10) : '—');
     if (hasImbalance) cells.push(...IMBALANCE_KEYS.map((k) => formatSome(r.imbalance?.[k] ?? null, r.n)));
+    if (hasModalities) cells.push(...MODALITIES.map((m) => formatSome(r.modalities?.[m] ?? null, r.n)));
     opts.targets.forEach((t) => {
       const s = r.targets.find((x) => x.target === t);
       cells.push(s ? formatRounds(s.best, r.rounds) : 'n/a', s ? formatRounds(s.smoothed, r.rounds) : 'n/a');
@@ -705,6 +741,13 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
         'Up vs dense: total uplink / total uplink the same updates would cost as dense float32, over the cell\'s runs. ' +
         'Up MB to a target: cumulative uplink through round R (¹), median over seeds (reached/n); a seed that never reached it counts as its total uplink ' +
         'plus one more round at its mean rate, "not reached" when fewer than half the seeds reached it. "—": runs stored before byte counts existed.',
+    );
+  }
+  if (hasModalities) {
+    notes.push(
+      '¹⁰ mnist+fashion: test accuracy of each modality\'s head alone (its own logits, the other modality left out of the late fusion), ' +
+        'in the last evaluated round of each run, then mean ± std over the seeds that report it; a head far below its single-modality accuracy is ' +
+        'the sign of modality competition. "—": single-modality runs and runs stored before it was measured.',
     );
   }
   const noBaseline = rows.filter((r) => !r.isBaseline && !r.vsBaseline).map((r) => r.group);
@@ -776,6 +819,8 @@ export function toCsv(rows: SummaryRow[]): string {
     header.push('up_mb_per_round_mean', 'up_mb_per_round_std', 'up_mb_per_round_n', 'down_mb_per_round_mean', 'down_mb_per_round_std', 'up_share_of_dense');
     header.push(...targets.flatMap((t) => [`up_mb_to_target_median@${t}`, `up_mb_to_target_reached@${t}`, `up_mb_to_target_n@${t}`]));
   }
+  const hasModalities = rows.some((r) => r.modalities !== null);
+  if (hasModalities) header.push(...MODALITIES.flatMap((m) => [`${m}_alone_mean`, `${m}_alone_std`, `${m}_alone_n`]));
   const lines = [header.map(csvField).join(',')];
   for (const r of rows) {
     const c = r.vsBaseline;
@@ -813,6 +858,7 @@ export function toCsv(rows: SummaryRow[]): string {
         }),
       );
     }
+    if (hasModalities) fields.push(...MODALITIES.flatMap((m) => [r.modalities?.[m]?.mean ?? null, r.modalities?.[m]?.std ?? null, r.modalities?.[m]?.n ?? null]));
     lines.push(fields.map(csvField).join(','));
   }
   return lines.join('\r\n') + '\r\n';
