@@ -81,4 +81,4 @@ export function trainPixels(d: Dataset, indices: Int32Array, pairing: { seed: nu
 }
 
 /** Image channels of a dataset's samples: 2 for the paired dataset. */
-export const channelsOf = (d: Pick<Dataset, 'imageShape'>): number => d.imageShape[2];
+export const channelsOf = (d: Pick<Dataset, 'imageShape'>): number => d.imageShape?.[2] ?? 1;
