@@ -13,6 +13,7 @@ import { channelsOf, isPaired, trainPixels } from '../shared/data/paired-dataset
 import { MODALITIES, type Modality } from '../shared/data/paired-modalities';
 import { isMultimodal, trainableOf } from '../shared/ml/architectures/multimodal';
 import { trainChain } from './chain-training';
+import { ogmGeHook } from './ogm-ge';
 import { strategyDefinition } from '../shared/strategies/registry';
 import { subtract, unpackWeights } from '../shared/weights';
 import { localObjective, teacherNeeds, teacherTargets } from './local-objective';
@@ -160,6 +161,8 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
           correction: scaffold ? unpackWeights(subtract(c, ck), layerSpecs(net)) : undefined,
           objective: local.objective,
           variables: inp.held && isMultimodal(net) ? trainableOf(net, held, true) : undefined,
+          // OGM-GE balances two modalities trained together [I]: a client holding one has nothing to balance against.
+          transformGrads: cfg.ogmAlpha > 0 && held.length === MODALITIES.length ? ogmGeHook(net, cfg.ogmAlpha, trainSeed(cfg, slot, msg.round)) : undefined,
         });
   } finally {
     if (ys !== inp.ys) ys.dispose();

@@ -35,6 +35,7 @@ const RUN_FIELDS = {
   dataFraction: numberField({ default: 1, gt: 0, max: 1, help: 'share of the training set used, drawn (class-stratified) before partitioning, so quantity and label skew survive' }),
   maxSamples: numberField({ default: 1500, int: true, min: 0, max: 1_000_000, help: 'cap on training samples per client after partitioning (0 = none); flattens size skew' }),
   modalityNoise: numberField({ default: 0, min: 0, max: 2, help: 'σ of Gaussian noise on modality 2 (Fashion-MNIST) of mnist+fashion, in [0,1] pixel units (spec §5: 0.5)' }),
+  ogmAlpha: numberField({ default: 0, min: 0, max: 10, help: "OGM-GE α: modulate the dominant modality's gradients in joint two-modality training (0 = off)" }),
   modalityBoth: numberField({ default: 0.5, min: 0, max: 1, help: 'mnist+fashion: share of clients holding both modalities' }),
   modalityMnistOnly: numberField({ default: 0.25, min: 0, max: 1, help: 'mnist+fashion: share of clients holding only MNIST (the rest hold only Fashion-MNIST)' }),
   proxySamples: numberField({ default: 0, int: true, min: 0, max: 20_000, help: 'training images held out of every partition as the unlabelled proxy split for server distillation (FedDF)' }),
@@ -116,6 +117,12 @@ function checkTogether(cfg: FederationConfig, given: Record<string, unknown>): F
   if (side.chain && cfg.model !== 'mm-late') throw new ConfigError(`${cfg.algorithm} trains each modality's own head: model mm-late (not ${cfg.model})`);
   // FedMChain's uplink is Top-K with error feedback (spec §5) unless another one is named (the no-compression ablation).
   if (side.chain && given.compress === undefined) cfg = { ...cfg, compress: 'topk' };
+  // OGM-GE (spec §5's "FedAvg + OGM-GE" baseline) scores each modality by its own head's logits, in joint training.
+  if (cfg.ogmAlpha > 0) {
+    if (!paired) throw new ConfigError(`ogmAlpha (OGM-GE) modulates one of two modalities: use dataset mnist+fashion (not ${cfg.dataset})`);
+    if (cfg.model !== 'mm-late') throw new ConfigError(`ogmAlpha (OGM-GE) scores each modality by its own head: model mm-late (not ${cfg.model})`);
+    if (side.chain) throw new ConfigError(`ogmAlpha (OGM-GE) modulates joint training; ${cfg.algorithm} trains a chain of modalities (use ogmAlpha 0, or fedavg)`);
+  }
   if (paired && side.controlVariates) throw new ConfigError(`${cfg.algorithm}'s control variates cover every parameter; mnist+fashion clients train only the modalities they hold`);
   if (paired && (def.needs?.(cfg as never).rootUpdate || (def.needs?.(cfg as never).validation ?? 0) > 0 || def.needs?.(cfg as never).distill)) {
     throw new ConfigError(`${cfg.algorithm} trains or scores on a server split; mnist+fashion has none yet`);

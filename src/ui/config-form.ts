@@ -24,7 +24,7 @@ export const FORM_GROUPS: readonly FormGroup[] = [
   {
     id: 'cfg-data',
     legend: 'Data',
-    fields: ['dataset', 'modalityNoise', 'modalityBoth', 'modalityMnistOnly', 'partition', 'alpha', 'shardsPerClient', 'labelsPerClient', 'beta', 'imbalanceFactor', 'dataFraction', 'maxSamples', 'proxySamples', 'localEval', 'evalSamples', 'evalEvery'],
+    fields: ['dataset', 'modalityNoise', 'modalityBoth', 'modalityMnistOnly', 'ogmAlpha', 'partition', 'alpha', 'shardsPerClient', 'labelsPerClient', 'beta', 'imbalanceFactor', 'dataFraction', 'maxSamples', 'proxySamples', 'localEval', 'evalSamples', 'evalEvery'],
   },
   {
     id: 'cfg-training',
@@ -65,6 +65,7 @@ export const SHOW_WHEN: Partial<Record<Key, (v: Values) => boolean>> = {
   modalityNoise: (v) => value(v, 'dataset') === 'mnist+fashion',
   modalityBoth: (v) => value(v, 'dataset') === 'mnist+fashion',
   modalityMnistOnly: (v) => value(v, 'dataset') === 'mnist+fashion',
+  ogmAlpha: (v) => value(v, 'dataset') === 'mnist+fashion',
   topk: (v) => value(v, 'compress') === 'topk',
   errorFeedback: (v) => value(v, 'compress') === 'topk',
   // A strategy's own parameters show with it, as its definition lists them.

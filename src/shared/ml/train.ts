@@ -31,6 +31,8 @@ export interface TrainOptions {
   variables?: tf.Variable[];
   /** Inputs for epoch e instead of xs (same rows, e.g. modality pairs re-drawn every epoch); trainLocal disposes them. */
   inputsForEpoch?: (epoch: number) => tf.Tensor;
+  /** Rewrites a step's gradients in place (by variable name, after the FedProx/SCAFFOLD terms, before the update), inside its tidy: OGM-GE. */
+  transformGrads?: (grads: tf.NamedTensorMap, xb: tf.Tensor, yb: tf.Tensor, step: number) => void;
 }
 
 /** A batch's loss from the model being trained, the batch's images, its one-hot labels and its rows in xs. */
@@ -92,6 +94,7 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
           correction.forEach((c, i) => {
             grads[vars[i].name] = tf.add(grads[vars[i].name], c);
           });
+          opts.transformGrads?.(grads, xb, yb, steps);
           optimizer.applyGradients(grads);
           return value;
         });
