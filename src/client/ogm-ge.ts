@@ -67,21 +67,28 @@ export function modulateGradients(net: tf.LayersModel, grads: tf.NamedTensorMap,
   return k;
 }
 
+/** Unbiased sample std of each named gradient over the whole tensor (torch's grad.std()); none below two entries. */
+export function gradientStds(grads: tf.NamedTensorMap, names: readonly string[]): tf.NamedTensorMap {
+  const out: tf.NamedTensorMap = {};
+  for (const n of names) {
+    const g = grads[n];
+    if (g && g.size >= 2) out[n] = tf.tidy(() => tf.sqrt(tf.mul(tf.moments(g).variance, g.size / (g.size - 1))));
+  }
+  return out;
+}
+
 /**
- * GE: adds N(0, std(g)²) noise to each named gradient g (replacing the entry), std the unbiased sample std over the
- * whole tensor (torch's grad.std(), as the official code; fewer than two entries: no noise). [I] g is the gradient
- * after modulation, so the noise shrinks with k_m (the official code takes the std of the unmodulated gradient). Variable
- * j's noise is seeded by deriveSeed(seed, 'ogm-ge-noise', step, j).
+ * GE: adds N(0, σ²) noise to each named gradient (replacing the entry), σ from `stds` (default: the gradient's own
+ * std now). The hook passes the stds taken before modulation, as the official code does
+ * (grad·k + N(0, grad.std()), the std read before the assignment). Variable j's noise is seeded by
+ * deriveSeed(seed, 'ogm-ge-noise', step, j).
  */
-export function addGradientNoise(grads: tf.NamedTensorMap, names: readonly string[], seed: number, step: number): void {
+export function addGradientNoise(grads: tf.NamedTensorMap, names: readonly string[], seed: number, step: number, stds: tf.NamedTensorMap = gradientStds(grads, names)): void {
   names.forEach((n, j) => {
     const g = grads[n];
-    if (!g || g.size < 2) return;
-    grads[n] = tf.tidy(() => {
-      const { variance } = tf.moments(g);
-      const std = tf.sqrt(tf.mul(variance, g.size / (g.size - 1)));
-      return tf.add(g, tf.mul(tf.randomNormal(g.shape, 0, 1, 'float32', deriveSeed(seed, 'ogm-ge-noise', step, j)), std));
-    });
+    const std = stds[n];
+    if (!g || !std) return;
+    grads[n] = tf.tidy(() => tf.add(g, tf.mul(tf.randomNormal(g.shape, 0, 1, 'float32', deriveSeed(seed, 'ogm-ge-noise', step, j)), std)));
     g.dispose();
   });
 }
@@ -92,8 +99,10 @@ export function ogmGeHook(net: tf.LayersModel, alpha: number, seed: number): Non
   modalityHeads(net); // fails now, not at the first step, on a model without a head per modality
   const encoders = MODALITIES.flatMap((m) => encoderVariableNames(net, m));
   return (grads, xb, yb, step) => {
+    const stds = gradientStds(grads, encoders);
     modulateGradients(net, grads, xb, yb, alpha).dispose();
-    addGradientNoise(grads, encoders, seed, step);
+    addGradientNoise(grads, encoders, seed, step, stds);
+    tf.dispose(Object.values(stds));
   };
 }
 

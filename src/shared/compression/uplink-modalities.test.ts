@@ -97,6 +97,11 @@ describe('decodeDelta bound on per-block top-k', () => {
     expect(back[3]).toBe(1);
   });
 
+  it("rejects more than a block's own K, even within the total: 5 mnist coordinates where 4 are allowed", () => {
+    // 5 (mnist 0–4) + 1 (fashion 40) = 6 ≤ 7 in all, but the mnist block [40] allows ⌈0.1·40⌉ = 4.
+    expect(() => decodeDelta(sparse([0, 1, 2, 3, 4, 40]), LAYERS, TOPK)).toThrow(/one modality block/);
+  });
+
   it("rejects 8 as 'too-large'", () => {
     const tryDecode = () => decodeDelta(sparse([0, 1, 2, 3, 4, 40, 41, 60]), LAYERS, TOPK);
     expect(tryDecode).toThrow(DeltaError);

@@ -92,10 +92,32 @@ function topKBlocks(layers: readonly LayerSpec[], held: readonly Modality[]): Ra
   return [...held.map((m) => b[m]), b.shared].filter((r) => r.length > 0);
 }
 
-/** The most coordinates a Top-K update of this model may carry: the per-block K summed, or the global K. */
-function maxTopK(layers: readonly LayerSpec[], size: number, topk: number): number {
+/** Per coordinate, the index of its Top-K block (the blocks of topKBlocks with every modality held). */
+function blockOfCoordinate(blocks: Ranges[], size: number): Uint8Array {
+  const of = new Uint8Array(size);
+  blocks.forEach((r, b) => {
+    for (const [a, e] of r) of.fill(b, a, e);
+  });
+  return of;
+}
+
+/** At most K coordinates per block on a two-modality model (each block's own ⌈topk·|block|⌉), K overall otherwise. */
+function checkTopKCounts(indices: Uint32Array, layers: readonly LayerSpec[], size: number, topk: number): void {
   const blocks = topKBlocks(layers, MODALITIES);
-  return blocks ? blocks.reduce((n, r) => n + topKCount(rangesSize(r), topk), 0) : topKCount(size, topk);
+  if (!blocks) {
+    const k = topKCount(size, topk);
+    if (indices.length > k) throw new DeltaError('too-large', `top-k delta has ${indices.length} coordinates; topk ${topk} of ${size} allows ${k}`);
+    return;
+  }
+  const total = blocks.reduce((n, r) => n + topKCount(rangesSize(r), topk), 0);
+  if (indices.length > total) throw new DeltaError('too-large', `top-k delta has ${indices.length} coordinates; topk ${topk} allows ${total} over its blocks`);
+  const of = blockOfCoordinate(blocks, size);
+  const counts = new Array<number>(blocks.length).fill(0);
+  for (const i of indices) if (i < size) counts[of[i]]++;
+  counts.forEach((c, b) => {
+    const k = topKCount(rangesSize(blocks[b]), topk);
+    if (c > k) throw new DeltaError('too-large', `top-k delta has ${c} coordinates in one modality block; topk ${topk} of its ${rangesSize(blocks[b])} allows ${k}`);
+  });
 }
 
 function blockTopKWithFeedback(delta: Float32Array, residual: Float32Array | null, blocks: Ranges[], topk: number): { sent: SparseVector; residual: Float32Array } {
@@ -151,10 +173,9 @@ export function decodeDelta(d: WireDelta, layers: readonly LayerSpec[], s: Uplin
     for (let i = 0; i < d.values.length; i++) if (d.values[i] === -128) throw new DeltaError('malformed', `int8 value ${i} is −128 (the range is ±127)`);
     return decodeInt8(d, layers);
   }
-  const k = maxTopK(layers, size, s.topk);
   const { indices, values } = d;
   if (indices.length !== values.length) throw new DeltaError('malformed', `top-k delta has ${indices.length} indices and ${values.length} values`);
-  if (indices.length > k) throw new DeltaError('too-large', `top-k delta has ${indices.length} coordinates; topk ${s.topk} of ${size} allows ${k}`);
+  checkTopKCounts(indices, layers, size, s.topk);
   for (let j = 0; j < indices.length; j++) {
     if (indices[j] >= size) throw new DeltaError('shape-mismatch', `top-k index ${indices[j]} is beyond the model's ${size} values`);
     if (j > 0 && indices[j] <= indices[j - 1]) throw new DeltaError('malformed', `top-k indices must be ascending and unique (${indices[j - 1]} then ${indices[j]})`);

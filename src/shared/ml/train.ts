@@ -77,7 +77,10 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
       const te = performance.now();
       shuffle(order, rng);
       const epochXs = opts.inputsForEpoch ? opts.inputsForEpoch(epoch) : xs;
-      if (epochXs.shape[0] !== n) throw new Error(`epoch ${epoch}'s inputs have ${epochXs.shape[0]} rows, the labels ${n}`);
+      if (epochXs.shape[0] !== n) {
+        if (epochXs !== xs) epochXs.dispose();
+        throw new Error(`epoch ${epoch}'s inputs have ${epochXs.shape[0]} rows, the labels ${n}`);
+      }
       const losses: tf.Scalar[] = [];
       for (let start = 0; start < n && steps < maxSteps; start += opts.batchSize) {
         const idx = order.subarray(start, Math.min(n, start + opts.batchSize));
