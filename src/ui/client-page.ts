@@ -40,10 +40,24 @@ function render(root: HTMLElement, v: ClientView): void {
         : '<li>not probed (backend chosen explicitly or pending)</li>'
     }</ul></section>
     <section class="chart">${
-      v.lossHistory.length ? lineChartSvg([{ label: 'local training loss', color: '#d62728', values: v.lossHistory.map((h) => h.loss) }], { xLabel: 'participated round' }) : ''
+      v.lossHistory.length
+        ? lineChartSvg([{ label: 'local training loss', color: '#d62728', values: v.lossHistory.map((h) => h.loss) }], {
+            title: 'my training loss',
+            yAxis: 'zero',
+            yLabel: 'local training loss',
+            xLabel: 'round I trained in (1st, 2nd, …)',
+            legend: false,
+          })
+        : ''
     }${
       v.evalHistory.length > 1
-        ? lineChartSvg([{ label: 'global model on this client’s own data', color: '#ff7f0e', values: v.evalHistory.map((h) => h.accuracy) }], { xLabel: 'evaluated round', height: 200 })
+        ? lineChartSvg([{ label: 'global model on this client’s own data', color: '#ff7f0e', values: v.evalHistory.map((h) => h.accuracy) }], {
+            title: 'global model on my own data',
+            yAxis: 'percent',
+            yLabel: 'accuracy on my data (%)',
+            xLabel: 'evaluation (1st, 2nd, …)',
+            legend: false,
+          })
         : ''
     }</section>`;
 }

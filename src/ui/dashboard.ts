@@ -3,7 +3,7 @@
 import { DEFAULT_CONFIG, configFromQuery, resolveConfig, type FederationConfig } from '../shared/config';
 import type { CoordinatorStatus } from '../shared/status';
 import { clearDatasetCache } from '../shared/data/dataset-store';
-import { roundsChart } from './chart-svg';
+import { roundsChart, runLabel, type EarlierRun } from './chart-svg';
 import { applyVisibility, formHtml, readForm } from './config-form';
 import { addWorkerClient, connectCoordinator } from './coordinator-link';
 import { ATTACKER_MARK, STRAGGLER_MARK, weightHeatmapSvg } from './heatmap-svg';
@@ -119,7 +119,30 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
   let attentionKey = '';
   let sparks = new Map<string, string>();
   let shownRunId: string | null = null;
+  // Earlier runs of this session, for the chart's grey overlay: each run this page saw, kept (in page memory only)
+  // once it finished or was replaced, keyed by runId; the newest 5. `seen` numbers runs in the order they appeared.
+  const EARLIER_MAX = 5;
+  const earlierRuns = new Map<string, EarlierRun>();
+  const seen = new Map<string, number>();
+  let latest: { runId: string; label: string; accuracy: Array<number | null>; done: boolean } | null = null;
+  const keepEarlier = (r: NonNullable<typeof latest>) => {
+    if (!r.accuracy.some((a) => a !== null)) return;
+    earlierRuns.delete(r.runId);
+    earlierRuns.set(r.runId, { label: r.label, accuracy: r.accuracy });
+    while (earlierRuns.size > EARLIER_MAX) earlierRuns.delete(earlierRuns.keys().next().value!);
+  };
+  const trackRuns = (s: CoordinatorStatus) => {
+    if (latest && latest.runId !== s.runId) keepEarlier(latest);
+    if (!s.runId || !s.config) {
+      latest = null;
+      return;
+    }
+    if (!seen.has(s.runId)) seen.set(s.runId, seen.size + 1);
+    latest = { runId: s.runId, label: `run ${seen.get(s.runId)}: ${runLabel(s.config)}`, accuracy: s.history.map((h) => h.accuracy), done: s.state === 'done' };
+    if (latest.done) keepEarlier(latest);
+  };
   const render = (s: CoordinatorStatus) => {
+    trackRuns(s);
     // Show the config of the run in progress (started elsewhere, or restored), not just the URL's.
     if (s.runId !== shownRunId && s.config) {
       shownRunId = s.runId;
@@ -162,7 +185,10 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     const key = `${s.runId}:${s.history.length}:${attackerSlots.length}:${s.history.filter((h) => h.accuracy !== null).length}:${s.history.filter((h) => h.federatedEval).length}`;
     if (key !== historyKey) {
       historyKey = key;
-      $('chart').innerHTML = s.history.length ? roundsChart(s.history, 'global model on the test set') : '<p>No rounds yet.</p>';
+      const earlier = [...earlierRuns].filter(([id]) => id !== s.runId).map(([, r]) => r);
+      $('chart').innerHTML = s.history.length || earlier.length
+        ? roundsChart(s.history, 'global model on the test set', { earlier, runLabel: latest?.label })
+        : '<p>No rounds yet.</p>';
       $('heatmap').innerHTML = s.history.length ? weightHeatmapSvg(s.history, { attackerSlots }) : '<p>No rounds yet.</p>';
       $('rounds').innerHTML = roundTableHtml(s.history);
       $('round-issues').innerHTML = roundIssuesHtml(last, attackerSlots);
