@@ -17,7 +17,7 @@ test('a FedMChain federation on mnist+fashion: clients of all three modality kin
   const s = await waitForStatus(dashboard, (x) => x.state === 'done', 300_000, '3 rounds');
   expect(s.config).toMatchObject({ model: 'mm-late', compress: 'topk' });
   // 4 partitions: 2 hold both modalities, 1 MNIST only, 1 Fashion-MNIST only; the client table says which.
-  const cells = await dashboard.locator('#clients tbody tr td:nth-child(8)').allTextContents();
+  const cells = await dashboard.locator('#clients tbody tr td.col-modalities').allTextContents();
   expect(cells.sort()).toEqual(['Fashion-MNIST only', 'MNIST digits only', 'both', 'both']);
   const last = s.history.at(-1)!;
   expect(last.clients).toHaveLength(4);
