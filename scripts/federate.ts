@@ -1,10 +1,12 @@
 // npm run federate -- [options]: a whole federation headless, one line per round, JSON + SVG under results/.
+import { formatBytes } from '../src/shared/format-bytes';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, CONFIG_FIELDS, CONFIG_KEYS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../src/shared/config';
 import { headMidTail, roundsToTarget } from '../src/shared/metrics';
 import { roundsChart } from '../src/ui/chart-svg';
+import { weightHeatmapSvg } from '../src/ui/heatmap-svg';
 import type { RoundRecord } from '../src/shared/status';
 import { RunnerError, runFederation } from './federation-runner';
 
@@ -31,7 +33,7 @@ function usage(): string {
     '  --runtime R          browser (default: real tabs in headless Chromium) or node (the same client and coordinator',
     '                       code in-process, virtual clients; --clients of them)',
     ...lines,
-    '  --out FILE           where to write the run JSON (default results/run-<time>.json; the chart goes next to it as .svg)',
+    '  --out FILE           where to write the run JSON (default results/run-<time>.json; the chart goes next to it as .svg, the aggregation-weight heatmap as .heatmap.svg)',
     '  --timeout-min N      give up after N minutes (default 30)',
   ].join('\n');
 }
@@ -91,7 +93,9 @@ async function main(): Promise<number> {
     const onRound = (r: RoundRecord) =>
       log(
         `round ${String(r.round).padStart(3)}/${config.rounds}  acc ${r.accuracy?.toFixed(4) ?? '  –   '}  loss ${r.loss?.toFixed(4) ?? '  –   '}  ` +
+          (r.unimodalAccuracy ? `alone: mnist ${r.unimodalAccuracy.mnist.toFixed(3)} fashion ${r.unimodalAccuracy.fashion.toFixed(3)}  ` : '') +
           (r.balancedAccuracy !== null ? `bal.acc ${r.balancedAccuracy.toFixed(4)} tail ${r.tailRecall?.toFixed(3) ?? '–'}  ` : '') +
+          (config.compress !== 'none' ? `up ${formatBytes(r.bytesUp)} (${((100 * r.bytesUp) / Math.max(1, r.denseBytesUp)).toFixed(0)}% of dense)  ` : '') +
           `clients ${r.clients.length}/${r.participants.length}${r.dropped.length ? ` (dropped ${r.dropped.map((d) => d.reason).join(', ')})` : ''}  ` +
           (r.flagged.length ? `flagged ${r.flagged.length}  ` : '') +
           (r.attackSuccessRate !== null ? `ASR ${r.attackSuccessRate.toFixed(4)}  ` : '') +
@@ -163,6 +167,9 @@ async function main(): Promise<number> {
     writeFileSync(out, JSON.stringify(json, null, 2));
     const svg = out.replace(/\.json$/i, '') + '.svg';
     writeFileSync(svg, roundsChart(status.history, `${config.algorithm} on ${config.dataset} (${config.partition}), ${tabs + workers} clients`));
+    // Who counted how much, round by round: the dashboard's aggregation-weight heatmap.
+    const heatmap = out.replace(/\.json$/i, '') + '.heatmap.svg';
+    writeFileSync(heatmap, weightHeatmapSvg(status.history, { attackerSlots: status.attackerSlots ?? [], title: `aggregation weights: ${config.algorithm}, clients × rounds` }));
     const probes = status.clients.find((c) => c.probe.length)?.probe;
     log(
       `done: ${summary.rounds} rounds in ${summary.wallSeconds.toFixed(0)} s; final accuracy ${summary.finalAccuracy.toFixed(4)} ` +
@@ -178,7 +185,7 @@ async function main(): Promise<number> {
       (probes ? `  (probe, samples/s: ${probes.map((p) => `${p.backend} ${p.ok ? p.samplesPerSec : 'n/a'}`).join(', ')})` : ''));
     if (summary.medianOverheadShare !== null) log(`overhead beside the slowest client's training: median ${(100 * summary.medianOverheadShare).toFixed(1)}% of a round (rounds 2–${summary.rounds})`);
     if (status.rejections.total) log(`rejected messages: ${JSON.stringify(status.rejections.byReason)}`);
-    log(`wrote ${out} and ${svg}`);
+    log(`wrote ${out}, ${svg} and ${heatmap}`);
     return 0;
   } catch (e) {
     console.error(`federate failed: ${e instanceof RunnerError || e instanceof ConfigError ? e.message : e instanceof Error ? e.stack : String(e)}`);
