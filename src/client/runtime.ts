@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
 import { runModelHead, type BackendChoice, type BackendName, type FederationConfig } from '../shared/config';
 import { loadDataset, type Dataset } from '../shared/data/dataset-store';
-import { buildRunModel } from '../shared/ml/models';
+import { buildRunModel, getFlatWeights, imagesToTensor, setFlatWeights } from '../shared/ml/models';
 import { labelHistogram } from '../shared/partition';
 import {
   CHANNEL_NAME,
@@ -33,6 +33,8 @@ const COLLUDER_CHANNEL = `${CHANNEL_NAME}/colluders`;
 
 export interface ClientView {
   clientId: string | null;
+  /** The dataset of the run this client last worked on. */
+  dataset: string | null;
   kind: ClientKind;
   state: ClientState;
   backend: BackendName | 'pending';
@@ -62,6 +64,11 @@ export interface ClientHandle {
   /** The id and secret the coordinator issued (for drivers of this page: Playwright, research scripts). */
   identity(): { clientId: string; secret: string } | null;
   coordinator: Comlink.Remote<ClientApi>;
+  /**
+   * The drawing pad's answers on 784 MNIST-style pixels: the last global model this client received and its own
+   * model after its last local training (personalisation and drift); null before its first round.
+   */
+  predict(pixels: Uint8Array): Promise<Array<{ label: string; round: number | null; probabilities: number[] }> | null>;
   stop(): void;
 }
 
@@ -114,6 +121,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   });
   const view: ClientView = {
     clientId: null,
+    dataset: null,
     kind: opts.kind,
     state: 'starting',
     backend: 'pending',
@@ -259,7 +267,8 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     const perClient = msg.perClient.includes(me.clientId)
       ? await coordinator.roundExtras({ v: PROTOCOL_VERSION, type: 'extras', ...me, runId: msg.runId, round: msg.round })
       : undefined;
-    changed({ state: 'training', round: msg.round, slot, message: `training round ${msg.round}` });
+    changed({ state: 'training', round: msg.round, slot, dataset: msg.config.dataset, message: `training round ${msg.round}` });
+    remember('global', msg, msg.weights, msg.round - 1);
     const { update, attacker, straggler, sendAt } = await runLocalRound({
       msg,
       slot,
@@ -278,6 +287,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       numTensors,
       onEpoch: (_e, loss, sps) => changed({ localLoss: loss, samplesPerSec: sps }),
     });
+    remember('local', msg, getFlatWeights(net), msg.round);
     if (msg.runId === stoppedRunId) {
       disposeModelAndData();
       return changed({ state: 'idle', message: 'run stopped' });
@@ -341,6 +351,37 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     if (job) enqueue(job);
   }
 
+  // The two models the drawing pad shows, kept as vectors: the training model is busy and changes under it.
+  const models: { config?: FederationConfig; global?: { round: number; weights: Float32Array }; local?: { round: number; weights: Float32Array } } = {};
+  let predictor: { key: string; net: tf.LayersModel } | null = null;
+  function remember(which: 'global' | 'local', msg: RoundMessage, weights: Float32Array, round: number): void {
+    if (models.config && models.config !== msg.config && JSON.stringify(models.config) !== JSON.stringify(msg.config)) delete models.local;
+    models.config = msg.config;
+    models[which] = { round, weights: weights.slice() };
+  }
+  async function predict(pixels: Uint8Array): Promise<Array<{ label: string; round: number | null; probabilities: number[] }> | null> {
+    if (!(pixels instanceof Uint8Array) || pixels.length !== 784) throw new Error('predict needs 784 pixels (0–255)');
+    const cfg = models.config;
+    if (!cfg || !models.global) return null;
+    const key = `${cfg.model}|${runModelHead(cfg)}`;
+    if (predictor?.key !== key) {
+      predictor?.net.dispose();
+      predictor = { key, net: buildRunModel(cfg) };
+    }
+    const channels = predictor.net.inputs[0].shape[3] ?? 1;
+    const input = new Uint8Array(784 * channels);
+    for (let i = 0; i < 784; i++) input[i * channels] = pixels[i]; // a two-modality model sees it as its MNIST image
+    const out: Array<{ label: string; round: number | null; probabilities: number[] }> = [];
+    for (const [label, m] of [['global model', models.global], ['my own model', models.local]] as const) {
+      if (!m) continue;
+      setFlatWeights(predictor.net, m.weights);
+      const p = tf.tidy(() => tf.softmax(predictor!.net.predict(imagesToTensor(input, undefined, channels)) as tf.Tensor2D));
+      out.push({ label, round: m.round, probabilities: Array.from(await p.data()) });
+      p.dispose();
+    }
+    return out;
+  }
+
   const channel = new BroadcastChannel(CHANNEL_NAME);
   channel.onmessage = (ev: MessageEvent) => {
     void inbox.receive(ev.data).then((msg) => {
@@ -362,8 +403,10 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     view: () => ({ ...view }),
     identity: () => (identity ? { ...identity } : null),
     coordinator,
+    predict,
     stop: () => {
       clearInterval(timer);
+      predictor?.net.dispose();
       channel.close();
       colluders.close();
       disposeModelAndData();

@@ -19,11 +19,21 @@ export interface DashboardApi {
   start(config?: unknown): Promise<void>;
   pause(): Promise<void>;
   reset(): Promise<void>;
+  /**
+   * The current global model on one 28×28 image (784 bytes, 0–255, white on black like MNIST): class probabilities,
+   * and the round the model came out of; null before a run has a model.
+   */
+  predict(image: unknown): Promise<Prediction | null>;
   /** A tab hands over a port for one of its Web Worker clients (workers cannot open a SharedWorker). */
   connectWorkerPort(port: MessagePort): Promise<void>;
 }
 
 export const CLIENT_METHODS = ['register', 'heartbeat', 'submitUpdate', 'submitEvaluation', 'runKey', 'roundExtras'] as const satisfies ReadonlyArray<keyof ClientApi>;
-export const DASHBOARD_METHODS = ['status', 'start', 'pause', 'reset', 'connectWorkerPort'] as const satisfies ReadonlyArray<keyof DashboardApi>;
+export interface Prediction {
+  round: number;
+  probabilities: number[];
+}
+
+export const DASHBOARD_METHODS = ['status', 'start', 'pause', 'reset', 'predict', 'connectWorkerPort'] as const satisfies ReadonlyArray<keyof DashboardApi>;
 
 export type { UpdateResult };

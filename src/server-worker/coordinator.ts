@@ -55,6 +55,7 @@ function serve(port: MessagePort, workerPort: boolean): void {
     start: async (config) => (await ready, federation.start(config)),
     pause: async () => (await ready, federation.pause()),
     reset: async () => (await ready, federation.reset()),
+    predict: async (image) => (await ready, federation.predict(image)),
     connectWorkerPort: async (p) => {
       if (!(p instanceof MessagePort)) throw new Error('connectWorkerPort needs a MessagePort');
       if (++workerPorts > MAX_WORKER_PORTS) throw new Error(`at most ${MAX_WORKER_PORTS} worker clients per page`);

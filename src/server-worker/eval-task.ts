@@ -65,6 +65,16 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
       setFlatWeights(model, weights);
       return readAttention(model, dataset.test.images, dataset.test.labels, attentionIdx);
     }),
+    predict: serial(async (weights: Float32Array, image: Uint8Array) => {
+      setFlatWeights(model, weights);
+      const channels = channelsOf(dataset);
+      const pixels = new Uint8Array(28 * 28 * channels);
+      for (let i = 0; i < 28 * 28; i++) pixels[i * channels] = image[i];
+      const p = tf.tidy(() => tf.softmax(model.predict(imagesToTensor(pixels, undefined, channels)) as tf.Tensor2D));
+      const out = Array.from(await p.data());
+      p.dispose();
+      return out;
+    }),
     rootUpdate: serial(async (weights: Float32Array, round: number) => {
       needImages();
       const idx = holdout().root;

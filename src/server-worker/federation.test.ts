@@ -88,6 +88,8 @@ function harness(store = new MemoryStore(), taskOverrides: Partial<Task> = {}) {
       return { accuracy: mean(weights), loss: 1 - mean(weights), recall: [mean(weights)], confusion: [], targetedAsr: 0, numTensors: 0, unimodalAccuracy: null };
     },
     attention: async () => null,
+    // The mean weight as the probability of class 0: enough to tell which weights a prediction used.
+    predict: async (weights) => [mean(weights), ...new Array<number>(9).fill((1 - mean(weights)) / 9)],
     rootUpdate: async (weights) => new Float32Array(weights.length).fill(0.01),
     validationLosses: async (list) => list.map(() => 1),
     distill: async (average) => ({ weights: average, steps: 0, bestStep: 0, validationLossBefore: 1, validationLoss: 1 }),
@@ -239,6 +241,20 @@ describe('Federation: rounds', () => {
     expect(byAlias.a.updateNorm).toBeCloseTo(Math.SQRT2, 6);
     expect(h.row('c').lastWeight).toBeCloseTo(p[2], 12);
     expect(h.row('c').lastUpdateNorm).toBeCloseTo(1.5, 6);
+    // The bytes each round cost: dense float32 here, so up = denseUp = 3 updates × 6 values × 4 B.
+    expect([rec.bytesUp, rec.denseBytesUp, rec.bytesDown]).toEqual([72, 72, 72]);
+    expect(byAlias.a).toMatchObject({ bytesUp: 24, bytesDown: 24 });
+  });
+
+  it('predict: the current global model on one drawn image; a bad image is refused', async () => {
+    const h = make();
+    expect(await h.fed.predict(new Uint8Array(784))).toBeNull(); // no run, no model
+    await h.fed.start(CFG);
+    const p = (await h.fed.predict(new Uint8Array(784)))!;
+    expect(p.round).toBe(0);
+    expect(p.probabilities[0]).toBeCloseTo(1, 6); // initial weights all 1 (this file's initWeights stub)
+    await expect(h.fed.predict(new Uint8Array(100))).rejects.toThrow('784 pixels');
+    await expect(h.fed.predict([1, 2, 3])).rejects.toThrow('Uint8Array');
   });
 
   it('deadline: a silent participant is dropped and the others aggregated; its update afterwards is late', async () => {

@@ -31,6 +31,7 @@ import { RoundInProgress, type ClosedRound } from './round';
 import type { ClientConnection, FederationDeps, PersistedRun, Task, UpdateResult } from './types';
 
 export type { ClientConnection, EvalResult, FederationDeps, PersistedRun, RunStore, Task, UpdateResult } from './types';
+import type { Prediction } from './api';
 import { clientRecords, droppedRecords, newRoundRecord, roundTraffic, vectorBytes, withEvaluation } from './round-record';
 
 /** When resuming, how long to wait for every slot to be taken once minClients are back. */
@@ -290,6 +291,14 @@ export class Federation {
     if (this.run !== run) return;
     this.setState('waiting', this.waitingMessage());
     this.maybeBegin();
+  }
+
+  /** The current global model on one image, for the dashboard's drawing pad; the image is checked first. */
+  async predict(image: unknown): Promise<Prediction | null> {
+    if (!(image instanceof Uint8Array) || image.length !== 28 * 28) throw new ConfigError('predict needs a Uint8Array of 28×28 = 784 pixels (0–255)');
+    const run = this.run;
+    if (!run?.task || run.weights.length === 0) return null;
+    return { round: run.round, probabilities: await run.task.predict(run.weights, image) };
   }
 
   pause(): void {

@@ -32,6 +32,8 @@ export interface Task {
   evaluate(weights: Float32Array): Promise<EvalResult>;
   /** The attention of `weights` on a few fixed test images (one per class), for the dashboard; null without attention layers. */
   attention(weights: Float32Array): Promise<AttentionImage[] | null>;
+  /** Class probabilities of `weights` on one 28×28 image (a two-modality model sees it as its MNIST image). */
+  predict(weights: Float32Array, image: Uint8Array): Promise<number[]>;
   /** FLTrust's Δ₀: the clients' local procedure on the server root set, from `weights`. */
   rootUpdate(weights: Float32Array, round: number): Promise<Float32Array>;
   /** Mean loss on the first `samples` images of the server validation split, for each weight vector. */

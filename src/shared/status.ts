@@ -100,6 +100,8 @@ export interface RoundRecord {
   /** mnist+fashion: test accuracy of each modality's head alone (late fusion), the sign of modality competition. */
   unimodalAccuracy: Record<Modality, number> | null;
   loss: number | null;
+  /** cm[true][predicted] of the global model on the test set; null when not evaluated (or not yet). */
+  confusion: number[][] | null;
   /** Recall of each class on the test set: where non-IID data hurts, it shows here first. */
   recall: number[] | null;
   /**

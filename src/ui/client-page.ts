@@ -1,5 +1,7 @@
 // A client tab: trains in this page and shows what it holds and how it learns.
-import { BACKENDS, type BackendChoice } from '../shared/config';
+import { BACKENDS, type BackendChoice, type DatasetId } from '../shared/config';
+import { classNames } from '../shared/class-names';
+import { mountDrawPad } from './draw-pad';
 import { startClient, type ClientHandle, type ClientView } from '../client/runtime';
 import { lineChartSvg } from './chart-svg';
 import { connectCoordinator } from './coordinator-link';
@@ -66,7 +68,23 @@ export async function startClientPage(root: HTMLElement, params: URLSearchParams
   const requested = params.get('backend') ?? 'auto';
   if (!(BACKENDS as readonly string[]).includes(requested)) throw new Error(`unknown backend "${requested}"; valid: ${BACKENDS.join(', ')}`);
   const { port } = connectCoordinator();
-  root.textContent = 'connecting to the coordinator…';
-  window.fedtabClient = await startClient({ kind: 'tab', port, backend: requested as BackendChoice, onView: (v) => render(root, v) });
-  render(root, window.fedtabClient.view());
+  root.innerHTML = '<div id="client-view">connecting to the coordinator…</div><section><h2>Test the models yourself <small>the global model and this client’s own, after its last training</small></h2><div id="pad"></div></section>';
+  const viewRoot = root.querySelector<HTMLElement>('#client-view')!;
+  let dataset: string | null = null;
+  let round: number | null = null;
+  let pad: { refresh(): void } | null = null;
+  const onView = (v: ClientView) => {
+    render(viewRoot, v);
+    // A new round's models are in once the client is idle again: the pad's answer follows them.
+    if (v.state === 'idle' && v.round !== round) {
+      round = v.round;
+      pad?.refresh();
+    }
+  };
+  window.fedtabClient = await startClient({ kind: 'tab', port, backend: requested as BackendChoice, onView: (v) => onView(v) });
+  pad = mountDrawPad(root.querySelector<HTMLElement>('#pad')!, {
+    predict: (pixels) => window.fedtabClient!.predict(pixels),
+    classNames: () => classNames((dataset = window.fedtabClient!.view().dataset ?? dataset ?? 'mnist') as DatasetId),
+  });
+  onView(window.fedtabClient.view());
 }
