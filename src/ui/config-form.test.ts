@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALGORITHMS, CONFIG_KEYS, DEFAULT_CONFIG, resolveConfig, type FederationConfig } from '../shared/config';
-import { FORM_GROUPS, formHtml, formValues, isShown, type FormControl } from './config-form';
+import { configSummary, FORM_GROUPS, fieldTitle, formHtml, formValues, isShown, partitionText, type FormControl } from './config-form';
+import { FIELD_TEXT } from './field-labels';
 
 /** The controls formHtml renders, parsed back into FormControl objects (no DOM in Node). */
 function controls(html: string): FormControl[] {
@@ -74,5 +75,33 @@ describe('config form', () => {
   it('hides the attack fields when the attack is none, so a stale attacker fraction cannot fail resolveConfig', () => {
     const cfg = { ...DEFAULT_CONFIG, attack: 'none' as const, attackers: 0.2, forgeLosses: true };
     expect(() => resolveConfig(formValues(controls(formHtml(cfg))))).not.toThrow();
+  });
+
+  it('labels every field in plain words with a visible help, keeping the key, name and id for scripts and tests', () => {
+    const html = formHtml(DEFAULT_CONFIG);
+    const labels = [...html.matchAll(/<label[^>]*data-field="([^"]+)"[^>]*>([\s\S]*?)<\/label>/g)];
+    expect(labels.map((m) => m[1]).sort()).toEqual([...CONFIG_KEYS].sort());
+    for (const [whole, key, body] of labels) {
+      const k = key as keyof FederationConfig;
+      expect(body).toContain(`name="${k}"`);
+      expect(body).toContain(`id="cfg-${k}"`);
+      expect(body).toContain(`<span class="name">`);
+      expect(body).toContain(`<small class="help">${FIELD_TEXT[k].help.replace(/&/g, '&amp;').replace(/'/g, '&#39;')}</small>`);
+      expect(whole).toMatch(new RegExp(`title="${k}\\b`));
+    }
+    expect(fieldTitle('alpha')).toBe('alpha — Dirichlet α (dirichlet, longtail)');
+    expect(html).toContain('title="alpha — Dirichlet α (dirichlet, longtail)"');
+    expect(html).toContain('Unevenness α');
+  });
+
+  it('sums the run up on one line: dataset, partition, model, strategy, rounds, clients, and the attack only when set', () => {
+    const cfg: FederationConfig = { ...DEFAULT_CONFIG, partition: 'dirichlet', alpha: 0.3, model: '2nn', rounds: 5, clients: 4 };
+    expect(configSummary(cfg)).toBe('MNIST digits · Dirichlet α=0.3 · 2nn · fedavg · 5 rounds · 4 clients');
+    expect(configSummary(DEFAULT_CONFIG, 3)).toBe('MNIST digits · IID (fair mix) · cnn-s · fedavg · 5 rounds · 3 clients');
+    expect(configSummary(DEFAULT_CONFIG)).toContain('any clients');
+    const attacked = { ...cfg, algorithm: 'krum' as const, attack: 'sign-flip' as const, attackers: 0.25, stragglers: 0.5, stragglerMode: 'late' as const };
+    expect(configSummary(attacked)).toBe('MNIST digits · Dirichlet α=0.3 · 2nn · krum · 5 rounds · 4 clients · attack: sign-flip by 25% of clients · 50% stragglers (late)');
+    expect(partitionText({ ...DEFAULT_CONFIG, partition: 'labels', labelsPerClient: 2 })).toBe('2 classes per client');
+    expect(partitionText({ ...DEFAULT_CONFIG, partition: 'longtail', imbalanceFactor: 100, alpha: 1 })).toBe('long tail ×100, α=1');
   });
 });

@@ -4,6 +4,7 @@
 import { CONFIG_FIELDS, DEFAULT_CONFIG, type FederationConfig } from '../shared/config';
 import { isStrategyName, STRATEGY_PARAMS, strategyDefinition } from '../shared/strategies/registry';
 import { SERVER_OPT_PARAMS } from '../shared/strategies/server-opt-params';
+import { fieldText } from './field-labels';
 import { esc } from './html';
 
 type Key = keyof FederationConfig;
@@ -86,18 +87,60 @@ export function isShown(key: Key, values: Values): boolean {
   return SHOW_WHEN[key]?.(values) ?? true;
 }
 
+/** The tooltip keeps the config key (what the URL, the CLI and experiment files call it) and the schema's own help. */
+export function fieldTitle(key: Key): string {
+  const help = CONFIG_FIELDS[key].help;
+  return help && help !== key ? `${key} — ${help}` : key;
+}
+
 function fieldHtml(key: Key, cfg: FederationConfig): string {
   const rule = CONFIG_FIELDS[key];
+  const words = fieldText(key);
   const shown = isShown(key, cfg);
   const off = shown ? '' : ' disabled';
-  const attrs = `data-field="${key}"${shown ? '' : ' hidden'} title="${esc(rule.help)}"`;
+  const attrs = `data-field="${key}"${shown ? '' : ' hidden'} title="${esc(fieldTitle(key))}"`;
+  const help = `<small class="help">${esc(words.help)}</small>`;
   if (rule.kind === 'bool') {
-    return `<label class="check" ${attrs}><input name="${key}" id="cfg-${key}" type="checkbox" value="true"${cfg[key] ? ' checked' : ''}${off}> ${esc(key)}</label>`;
+    return `<label class="check" ${attrs}><span class="name"><input name="${key}" id="cfg-${key}" type="checkbox" value="true"${cfg[key] ? ' checked' : ''}${off}> ${esc(words.label)}</span>${help}</label>`;
   }
   const input = rule.values
     ? `<select name="${key}" id="cfg-${key}"${off}>${rule.values.map((v) => `<option${v === cfg[key] ? ' selected' : ''}>${esc(v)}</option>`).join('')}</select>`
     : `<input name="${key}" id="cfg-${key}" type="number" step="${rule.kind === 'int' ? '1' : 'any'}" value="${esc(cfg[key])}" placeholder="${esc(DEFAULT_CONFIG[key])}"${off}>`;
-  return `<label ${attrs}>${esc(key)} ${input}</label>`;
+  return `<label ${attrs}><span class="name">${esc(words.label)}</span>${input}${help}</label>`;
+}
+
+const DATASET_NAMES: Record<string, string> = { mnist: 'MNIST digits', 'fashion-mnist': 'Fashion-MNIST clothes', 'mnist+fashion': 'MNIST + Fashion-MNIST' };
+
+/** The partition in a few words: the scheme and the one parameter that sets how uneven it is. */
+export function partitionText(cfg: Pick<FederationConfig, 'partition' | 'alpha' | 'shardsPerClient' | 'labelsPerClient' | 'beta' | 'imbalanceFactor'>): string {
+  switch (cfg.partition) {
+    case 'iid': return 'IID (fair mix)';
+    case 'dirichlet': return `Dirichlet α=${cfg.alpha}`;
+    case 'longtail': return `long tail ×${cfg.imbalanceFactor}, α=${cfg.alpha}`;
+    case 'shards': return `${cfg.shardsPerClient} shards per client`;
+    case 'labels': return `${cfg.labelsPerClient} classes per client`;
+    case 'quantity': return `quantity skew β=${cfg.beta}`;
+    default: return String(cfg.partition);
+  }
+}
+
+/**
+ * The run's setup on one line, for the collapsed settings while a run is going: dataset, partition, model, strategy,
+ * rounds, clients, and the attack (and stragglers) when there are any. `clients`: the clients taking part, when known.
+ */
+export function configSummary(cfg: FederationConfig, clients?: number): string {
+  const n = cfg.clients > 0 ? cfg.clients : clients;
+  const parts = [
+    DATASET_NAMES[cfg.dataset] ?? cfg.dataset,
+    partitionText(cfg),
+    cfg.model,
+    cfg.algorithm,
+    `${cfg.rounds} round${cfg.rounds === 1 ? '' : 's'}`,
+    n ? `${n} client${n === 1 ? '' : 's'}` : 'any clients',
+  ];
+  if (cfg.attack !== 'none') parts.push(`attack: ${cfg.attack} by ${+(cfg.attackers * 100).toFixed(1)}% of clients`);
+  if (cfg.stragglers > 0) parts.push(`${+(cfg.stragglers * 100).toFixed(1)}% stragglers (${cfg.stragglerMode})`);
+  return parts.join(' · ');
 }
 
 /** The whole form body: one fieldset per group, every config key once. */

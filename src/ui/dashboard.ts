@@ -4,7 +4,8 @@ import { DEFAULT_CONFIG, configFromQuery, resolveConfig, type FederationConfig }
 import type { CoordinatorStatus } from '../shared/status';
 import { clearDatasetCache } from '../shared/data/dataset-store';
 import { roundsChart, runLabel, type EarlierRun } from './chart-svg';
-import { applyVisibility, formHtml, readForm } from './config-form';
+import { applyVisibility, configSummary, formHtml, readForm } from './config-form';
+import { explainerHtml, isActiveState, keyNumbersHtml, roundStepsHtml } from './explainer';
 import { addWorkerClient, connectCoordinator } from './coordinator-link';
 import { ATTACKER_MARK, STRAGGLER_MARK, weightHeatmapSvg } from './heatmap-svg';
 import { attentionHtml, paintAttention } from './attention-view';
@@ -46,16 +47,21 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     <header><h1>fedtab <small>coordinator</small></h1><span id="state" class="badge">…</span><span id="message"></span></header>
     <div id="banner"></div>
     <section class="controls">
-      <form id="config">${formHtml(resolveConfig(urlConfig))}</form>
       <div class="buttons">
         <button id="start">Start</button><button id="pause">Pause</button><button id="resume">Resume</button><button id="reset">Reset</button>
         <button id="open-tab">Open client tab</button><button id="clear-datasets" title="Forget the datasets cached in this browser's IndexedDB">Clear cached datasets</button>
         <label>workers <input id="n-workers" type="number" min="1" max="32" value="2"></label><button id="add-workers">Add worker clients</button>
       </div>
       <p id="error" class="error" role="alert"></p><p id="notice" role="status"></p>
+      <details id="settings" class="settings" open>
+        <summary><b class="settings-title">Settings</b> <span id="config-summary" class="config-summary"></span> <span class="toggle"><span class="when-closed">Change settings</span><span class="when-open">Hide settings</span></span></summary>
+        <form id="config">${formHtml(resolveConfig(urlConfig))}</form>
+      </details>
     </section>
-    <section class="summary" id="summary"></section>
+    <section class="now" id="now"><div class="key-numbers" id="key-numbers"></div><div id="round-steps"></div></section>
+    <details class="explainer" id="explainer"><summary>What is happening? <small>federated learning in plain words</small></summary><div id="explainer-body"></div></details>
     <section class="chart" id="chart"></section>
+    <section class="summary" id="summary"></section>
     <section id="attention-section" hidden><h2>What the attention looks at <small id="attention-round"></small></h2><div id="attention"></div></section>
     <section><h2>Latest round: dropped and flagged clients</h2><div id="round-issues"></div></section>
     <section><h2>Aggregation weights <small>clients × rounds; hover a cell for weight, ρ and reasons</small></h2><div id="heatmap" class="heatmap-wrap"></div></section>
@@ -141,6 +147,29 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     latest = { runId: s.runId, label: `run ${seen.get(s.runId)}: ${runLabel(s.config)}`, accuracy: s.history.map((h) => h.accuracy), done: s.state === 'done' };
     if (latest.done) keepEarlier(latest);
   };
+  /** The form's config, for the settings line and the explainer before a run has one; null while it does not validate. */
+  const formOrNull = (): FederationConfig | null => {
+    try {
+      return resolveConfig(formConfig());
+    } catch {
+      return null;
+    }
+  };
+  // Presenter layout: the settings collapse into their summary line when a run starts, and open again when it ends
+  // (only on those changes, so a click on "Change settings" stays put between polls).
+  let wasActive: boolean | null = null;
+  const renderPresenter = (s: CoordinatorStatus) => {
+    const active = isActiveState(s.state);
+    if (active !== wasActive) {
+      wasActive = active;
+      $<HTMLDetailsElement>('settings').open = !active;
+    }
+    const cfg = s.config ?? formOrNull();
+    setHtml($('config-summary'), cfg ? esc(configSummary(cfg, s.config ? s.numPartitions || s.clients.length : s.clients.length)) : '');
+    setHtml($('key-numbers'), keyNumbersHtml(s));
+    setHtml($('round-steps'), roundStepsHtml(s));
+    setHtml($('explainer-body'), explainerHtml(cfg, s.heterogeneityTV));
+  };
   const render = (s: CoordinatorStatus) => {
     trackRuns(s);
     // Show the config of the run in progress (started elsewhere, or restored), not just the URL's.
@@ -155,6 +184,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     $('state').className = `badge ${s.state}`;
     $('message').textContent = s.message;
     if (s.error) showError(s.error);
+    renderPresenter(s);
     const last = s.history.at(-1);
     const evaluated = [...s.history].reverse().find((h) => h.accuracy !== null);
     const asr = evaluated?.attackSuccessRate;
@@ -163,7 +193,6 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     const skipped = s.history.filter((h) => h.skipped).length;
     const attack = s.config && s.config.attack !== 'none' ? s.config.attack : null;
     setHtml($('summary'), `
-      <div><b>round</b> ${s.round} / ${s.config?.rounds ?? '–'}</div>
       <div><b>test accuracy</b> ${fmt(evaluated?.accuracy, 4)}${evaluated && evaluated !== last ? ` <small>(round ${evaluated.round})</small>` : ''}</div>
       <div><b>test loss</b> ${fmt(evaluated?.loss, 4)}</div>
       ${unimodalSummaryHtml(evaluated)}
@@ -174,7 +203,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       ${attack ? `<div class="attack"><b>attack</b> ${ATTACKER_MARK} ${esc(attack)} × ${attackerSlots.length || esc(s.config?.attackers)}</div>` : ''}
       ${last && typeof last.aggregateMs === 'number' ? `<div><b>aggregation</b> ${fmt(last.aggregateMs, 0)} ms</div>` : ''}
       ${last?.serverDistill ? `<div title="FedDF: Adam steps on the unlabelled proxy split; the weights kept are those with the best server-validation loss"><b>server distillation</b> ${last.serverDistill.steps} steps, kept step ${last.serverDistill.bestStep}, validation loss ${fmt(last.serverDistill.validationLossBefore, 3)} → ${fmt(last.serverDistill.validationLoss, 3)}</div>` : ''}
-      <div><b>partition</b> ${esc(s.config?.partition ?? '–')} (TV ${fmt(s.heterogeneityTV)})</div>
+      <div title="TV: total-variation distance between the clients' label mixes and the global one, averaged (0 = IID, 1 = disjoint)"><b>partition</b> ${esc(s.config?.partition ?? '–')} (TV ${fmt(s.heterogeneityTV)})</div>
       <div><b>clients</b> ${s.clients.length}${s.registrationsRefused ? ` <span class="error" title="registrations the coordinator refused: too many clients, or too many from one connection">(${s.registrationsRefused} refused)</span>` : ''}</div>
       ${last?.federatedEval ? `<div title="federated evaluation: the global model on each client's own held-out data"><b>on clients' data</b> mean ${fmt(last.federatedEval.meanAccuracy * 100, 1)}%, worst 10% ${fmt(last.federatedEval.worst10Accuracy * 100, 1)}%</div>` : ''}
       ${dropped ? `<div class="error" title="broadcasts the clients refused to act on (unsigned, forged, replayed), as their heartbeats report"><b>forged or bad broadcasts dropped</b> ${esc(dropped)}</div>` : ''}
