@@ -69,6 +69,8 @@ export interface ClientHandle {
    * model after its last local training (personalisation and drift); null before its first round.
    */
   predict(pixels: Uint8Array): Promise<Array<{ label: string; round: number | null; probabilities: number[] }> | null>;
+  /** The next image of this client's own held-out split (its MNIST image on mnist+fashion), in turn; null without one. */
+  nextOwnImage(): { pixels: Uint8Array; label: number } | null;
   stop(): void;
 }
 
@@ -354,6 +356,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   // The two models the drawing pad shows, kept as vectors: the training model is busy and changes under it.
   const models: { config?: FederationConfig; global?: { round: number; weights: Float32Array }; local?: { round: number; weights: Float32Array } } = {};
   let predictor: { key: string; net: tf.LayersModel } | null = null;
+  let ownImage = 0;
   function remember(which: 'global' | 'local', msg: RoundMessage, weights: Float32Array, round: number): void {
     if (models.config && models.config !== msg.config && JSON.stringify(models.config) !== JSON.stringify(msg.config)) delete models.local;
     models.config = msg.config;
@@ -404,6 +407,15 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     identity: () => (identity ? { ...identity } : null),
     coordinator,
     predict,
+    nextOwnImage: () => {
+      const d = local;
+      if (!d || d.evalLabels.length === 0) return null;
+      const i = ownImage++ % d.evalLabels.length;
+      const channels = d.evalImages.length / d.evalLabels.length / 784;
+      const pixels = new Uint8Array(784);
+      for (let p = 0; p < 784; p++) pixels[p] = d.evalImages[(i * 784 + p) * channels];
+      return { pixels, label: d.evalLabels[i] };
+    },
     stop: () => {
       clearInterval(timer);
       predictor?.net.dispose();

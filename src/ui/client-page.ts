@@ -84,6 +84,8 @@ export async function startClientPage(root: HTMLElement, params: URLSearchParams
   window.fedtabClient = await startClient({ kind: 'tab', port, backend: requested as BackendChoice, onView: (v) => onView(v) });
   pad = mountDrawPad(root.querySelector<HTMLElement>('#pad')!, {
     predict: (pixels) => window.fedtabClient!.predict(pixels),
+    testImage: async () => window.fedtabClient!.nextOwnImage(),
+    testImageLabel: 'Pick one of my images',
     classNames: () => classNames((dataset = window.fedtabClient!.view().dataset ?? dataset ?? 'mnist') as DatasetId),
   });
   onView(window.fedtabClient.view());

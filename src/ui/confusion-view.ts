@@ -5,11 +5,11 @@ import { esc } from './html';
 export function confusionSvg(cm: readonly (readonly number[])[], names: readonly string[], opts: { cell?: number; title?: string } = {}): string {
   const k = cm.length;
   if (k === 0) return '';
-  const cell = opts.cell ?? 30;
+  const cell = opts.cell ?? 36;
   const left = Math.max(...names.map((n) => n.length)) * 6.5 + 34;
   const top = 56 + (opts.title ? 18 : 0);
-  const W = left + k * cell + 10;
-  const H = top + k * cell + 30;
+  const W = Math.max(left + k * cell + 10, 330);
+  const H = top + k * cell + 44;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="confusion" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -34,7 +34,8 @@ export function confusionSvg(cm: readonly (readonly number[])[], names: readonly
       if (n > 0) parts.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" fill="${share > 0.55 ? '#fff' : '#222'}" font-size="${cell < 26 ? 8 : 10}">${n}</text>`);
     });
   });
-  parts.push(`<text x="${left}" y="${H - 8}" fill="#555">cell shade = share of the true class's test images; blue = right, red = wrong</text>`);
+  parts.push(`<text x="${left}" y="${H - 22}" fill="#555">shade = share of the true class's test images</text>`);
+  parts.push(`<text x="${left}" y="${H - 8}" fill="#555">blue: right, red: wrong</text>`);
   parts.push('</svg>');
   return parts.join('');
 }

@@ -1,8 +1,11 @@
 // The coordinator dashboard: controls, live chart, weight heatmap, round log, client table, rejections; and
 // window.fedtab for automation.
-import { DEFAULT_CONFIG, configFromQuery, resolveConfig, type FederationConfig } from '../shared/config';
+import { DEFAULT_CONFIG, configFromQuery, resolveConfig, type DatasetId, type FederationConfig } from '../shared/config';
 import type { CoordinatorStatus } from '../shared/status';
-import { clearDatasetCache } from '../shared/data/dataset-store';
+import { clearDatasetCache, loadDataset } from '../shared/data/dataset-store';
+import { classNames } from '../shared/class-names';
+import { confusionSvg } from './confusion-view';
+import { mountDrawPad } from './draw-pad';
 import { roundsChart, runLabel, type EarlierRun } from './chart-svg';
 import { applyVisibility, configSummary, formHtml, readForm } from './config-form';
 import { explainerHtml, isActiveState, keyNumbersHtml, roundStepsHtml } from './explainer';
@@ -62,6 +65,8 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     <details class="explainer" id="explainer"><summary>What is happening? <small>federated learning in plain words</small></summary><div id="explainer-body"></div></details>
     <section class="chart" id="chart"></section>
     <section class="summary" id="summary"></section>
+    <section class="try-model"><h2>Test the model yourself <small>draw a digit, or pick a test image: the current global model's answer, updated every round</small></h2><div id="pad"></div></section>
+    <section id="confusion-section" hidden><h2>Where the model goes wrong <small id="confusion-round"></small></h2><div id="confusion"></div></section>
     <section id="attention-section" hidden><h2>What the attention looks at <small id="attention-round"></small></h2><div id="attention"></div></section>
     <section><h2>Latest round: dropped and flagged clients</h2><div id="round-issues"></div></section>
     <section><h2>Aggregation weights <small>clients × rounds; hover a cell for weight, ρ and reasons</small></h2><div id="heatmap" class="heatmap-wrap"></div></section>
@@ -179,6 +184,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       applyVisibility(form);
     }
     const attackerSlots = s.attackerSlots ?? [];
+    if (s.config) shownDataset = s.config.dataset;
     setHtml($('banner'), attackBannerHtml(s.config, attackerSlots));
     $('state').textContent = s.state;
     $('state').className = `badge ${s.state}`;
@@ -219,6 +225,13 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
         ? roundsChart(s.history, 'global model on the test set', { earlier, runLabel: latest?.label })
         : '<p>No rounds yet.</p>';
       $('heatmap').innerHTML = s.history.length ? weightHeatmapSvg(s.history, { attackerSlots }) : '<p>No rounds yet.</p>';
+      const cm = evaluated?.confusion;
+      $('confusion-section').hidden = !cm;
+      if (cm && s.config) {
+        $('confusion-round').textContent = `confusion matrix of the global model after round ${evaluated.round}, on the test set`;
+        $('confusion').innerHTML = confusionSvg(cm, classNames(s.config.dataset));
+      }
+      pad.refresh();
       $('rounds').innerHTML = roundTableHtml(s.history);
       $('round-issues').innerHTML = roundIssuesHtml(last, attackerSlots);
       const threshold = s.config?.algorithm === 'fed-adaptive-next' ? s.config.reliabilityThreshold : null;
@@ -275,5 +288,24 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     }
     setTimeout(poll, 500);
   };
+  // The drawing pad asks the coordinator's global model; test images come from this browser's dataset cache.
+  let shownDataset: DatasetId = 'mnist';
+  let testSet: { images: Uint8Array; labels: Uint8Array; name: string } | null = null;
+  let picks = 0;
+  const pad = mountDrawPad($('pad'), {
+    predict: async (pixels) => {
+      const p = await api.predict(pixels);
+      return p ? [{ label: 'global model', round: p.round, probabilities: p.probabilities }] : null;
+    },
+    classNames: () => classNames(shownDataset),
+    testImage: async () => {
+      // The paired dataset's drawing pad speaks MNIST: a two-modality model sees a drawing as its MNIST image.
+      const name = shownDataset === 'fashion-mnist' ? 'fashion-mnist' : 'mnist';
+      if (testSet?.name !== name) testSet = { name, ...(await loadDataset(name, { parts: ['test-images', 'test-labels'] })).dataset.test };
+      // Steps through the test set by a stride coprime with its size: every image, in a scrambled, repeatable order.
+      const i = (picks++ * 7919) % testSet.labels.length;
+      return { pixels: testSet.images.slice(i * 784, (i + 1) * 784), label: testSet.labels[i] };
+    },
+  });
   await poll();
 }

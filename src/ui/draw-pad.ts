@@ -14,8 +14,10 @@ export interface DrawPadOptions {
   /** One or more models' answers on 784 MNIST-style pixels (null: no model yet). */
   predict(pixels: Uint8Array): Promise<PadPrediction[] | null>;
   classNames(): string[];
-  /** A random test image and its label, for "pick a test image" (omitted: no button). */
+  /** An image to try and its label, for "pick a test image" (omitted: no button). */
   testImage?(): Promise<{ pixels: Uint8Array; label: number } | null>;
+  /** The button's text (default "Pick a test image"). */
+  testImageLabel?: string;
 }
 
 const SIZE = 196; // 7 × 28: strokes of the brush below look like MNIST's at 28×28
@@ -23,7 +25,7 @@ const SIZE = 196; // 7 × 28: strokes of the brush below look like MNIST's at 28
 export function mountDrawPad(root: HTMLElement, opts: DrawPadOptions): { refresh(): void } {
   root.innerHTML = `<div class="draw-pad">
     <div class="pad-side"><canvas width="${SIZE}" height="${SIZE}" aria-label="draw a digit here" title="draw a digit here"></canvas>
-    <div class="pad-buttons"><button type="button" data-act="clear">Clear</button>${opts.testImage ? '<button type="button" data-act="pick">Pick a test image</button>' : ''}</div>
+    <div class="pad-buttons"><button type="button" data-act="clear">Clear</button>${opts.testImage ? `<button type="button" data-act="pick">${esc(opts.testImageLabel ?? 'Pick a test image')}</button>` : ''}</div>
     <p class="pad-note"></p></div>
     <div class="pad-answers"><p>Draw a digit on the black square.</p></div></div>`;
   const canvas = root.querySelector('canvas')!;
@@ -113,7 +115,7 @@ export function mountDrawPad(root: HTMLElement, opts: DrawPadOptions): { refresh
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(tmp, 0, 0, SIZE, SIZE);
     picked = t.pixels;
-    note.textContent = `a test image of class ${opts.classNames()[t.label] ?? t.label}`;
+    note.textContent = `an image of class ${opts.classNames()[t.label] ?? t.label}`;
     refresh();
   });
   return { refresh };
