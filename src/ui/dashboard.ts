@@ -72,7 +72,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     <section><h2>Aggregation weights <small>clients × rounds; hover a cell for weight, ρ and reasons</small></h2><div id="heatmap" class="heatmap-wrap"></div></section>
     <section><h2>Rounds</h2><div id="rounds"></div></section>
     <section><h2>Clients <small>${ATTACKER_MARK} simulated attacker, ${STRAGGLER_MARK} straggled last round</small></h2><table id="clients"><thead><tr>
-      <th>id</th><th>kind</th><th>backend</th><th>samples</th><th>labels</th><th>status</th><th>slot</th><th class="col-modalities" title="mnist+fashion: the modalities this client's partition holds">modalities</th><th title="bytes of its update last round, as sent">sent</th><th>last update ‖Δ‖</th><th>agg. weight</th><th>reliability ρ</th><th>ρ over rounds</th><th>samples/s</th><th>loss</th><th title="broadcasts this client refused: unsigned, forged or replayed">dropped broadcasts</th>
+      <th>id</th><th>kind</th><th>backend</th><th>samples</th><th>labels</th><th>status</th><th>slot</th><th class="col-modalities" title="mnist+fashion: the modalities this client's partition holds">modalities</th><th title="bytes of its update last round, as sent">sent</th><th title="federated evaluation: the latest global model on this client's own held-out images">accuracy on own data</th><th>last update ‖Δ‖</th><th>agg. weight</th><th>reliability ρ</th><th>ρ over rounds</th><th>samples/s</th><th>loss</th><th title="broadcasts this client refused: unsigned, forged or replayed">dropped broadcasts</th>
     </tr></thead><tbody></tbody></table></section>
     <section><h2>Rejected messages <span id="rej-total"></span></h2><ul id="rejections"></ul></section>`;
   const $ = <T extends HTMLElement>(id: string) => root.querySelector<T>(`#${id}`)!;
@@ -249,6 +249,8 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     const modalities = s.config ? modalityPlan(s.config, s.numPartitions) : null;
     $('clients').classList.toggle('paired', modalities !== null);
     const sent = new Map((last?.clients ?? []).map((c) => [c.clientId, c.bytesUp]));
+    const fedEval = [...s.history].reverse().find((h) => h.federatedEval)?.federatedEval;
+    const ownAccuracy = new Map((fedEval?.clients ?? []).map((c) => [c.clientId, c.accuracy]));
     const stragglers = new Map<string, string>();
     for (const c of last?.clients ?? []) if (c.straggler) stragglers.set(c.clientId, c.straggler);
     for (const d of last?.dropped ?? []) if (d.straggler) stragglers.set(d.clientId, d.straggler);
@@ -262,9 +264,9 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
         return `<tr data-client="${esc(c.clientId)}" class="${esc(c.state)}${attacker ? ' attacker' : ''}">
           <td>${esc(c.clientId)}${marks}</td><td>${c.kind}</td>
           <td title="${esc(c.probe.map((p) => `${p.backend}: ${p.ok ? `${p.samplesPerSec} samples/s` : p.error}`).join('\n'))}">${esc(c.backend)}</td>
-          <td>${c.numSamples || '–'}</td><td>${histogramSvg(c.labelHistogram)}</td>
+          <td>${c.numSamples || '–'}</td><td>${histogramSvg(c.labelHistogram, 100, 20, s.config ? classNames(s.config.dataset) : undefined)}</td>
           <td>${esc(c.state)}${c.error ? ` <span class="error">${esc(c.error)}</span>` : ''}</td><td>${c.slot ?? '–'}</td>
-          <td class="col-modalities">${modalityCell(modalities && c.slot !== null ? (modalities[c.slot] ?? null) : null)}</td><td>${sent.has(c.clientId) ? esc(formatBytes(sent.get(c.clientId)!)) : ''}</td>
+          <td class="col-modalities">${modalityCell(modalities && c.slot !== null ? (modalities[c.slot] ?? null) : null)}</td><td>${sent.has(c.clientId) ? esc(formatBytes(sent.get(c.clientId)!)) : ''}</td><td>${ownAccuracy.has(c.clientId) ? `${fmt(ownAccuracy.get(c.clientId)! * 100, 1)}%` : '–'}</td>
           <td>${fmt(c.lastUpdateNorm)}</td><td>${fmt(c.lastWeight)}</td><td>${fmt(c.reliability)}</td><td>${sparks.get(c.clientId) ?? '–'}</td>
           <td>${fmt(c.samplesPerSec, 0)}</td><td>${fmt(c.localLoss)}</td>
           <td>${droppedCounts(c.broadcastsDropped).total || ''}</td>

@@ -27,3 +27,15 @@ describe('traffic and modality views', () => {
     expect(table).toContain('<td>2.00 MB</td><td>20.0%</td>');
   });
 });
+
+describe('label histograms', () => {
+  it('names the classes and shows the counts', async () => {
+    const { histogramSvg, labelledHistogramSvg } = await import('./html');
+    expect(histogramSvg([3, 0], 100, 20, ['T-shirt/top', 'Trouser'])).toContain('<title>0 (T-shirt/top): 3</title>');
+    expect(histogramSvg([3, 0], 100, 20, ['0', '1'])).toContain('<title>class 0: 3</title>');
+    const svg = labelledHistogramSvg([12, 0, 5], ['Sandal', 'Shirt', 'Sneaker']);
+    expect(svg).toContain('>12</text>');
+    expect(svg).toContain('>Sneaker</text>');
+    expect(svg).toContain('my training images per class');
+  });
+});
