@@ -75,7 +75,7 @@ export class UplinkEncoder {
     }
   }
 
-  /** The residual Top-K still owes the server (tests and the dashboard's tooltips read it). */
+  /** The residual Top-K still owes the server (what the tests check). */
   pending(): Float32Array | null {
     return this.residual;
   }
