@@ -1,15 +1,17 @@
-// A client tab: trains in this page and shows what it holds and how it learns.
+// A client tab: shows what its client holds and how it learns; the client trains in a dedicated worker this tab owns
+// (src/client/tab-client.ts), so the page stays responsive.
 import { BACKENDS, type BackendChoice, type DatasetId } from '../shared/config';
 import { classNames } from '../shared/class-names';
 import { mountDrawPad } from './draw-pad';
-import { startClient, type ClientHandle, type ClientView } from '../client/runtime';
+import type { ClientView } from '../client/runtime';
+import { startTabClient, type TabClientHandle } from '../client/tab-client';
 import { lineChartSvg } from './chart-svg';
 import { connectCoordinator } from './coordinator-link';
 import { droppedCounts, esc, fmt, histogramSvg } from './html';
 
 declare global {
   interface Window {
-    fedtabClient?: ClientHandle;
+    fedtabClient?: TabClientHandle;
   }
 }
 
@@ -81,10 +83,10 @@ export async function startClientPage(root: HTMLElement, params: URLSearchParams
       pad?.refresh();
     }
   };
-  window.fedtabClient = await startClient({ kind: 'tab', port, backend: requested as BackendChoice, onView: (v) => onView(v) });
+  window.fedtabClient = await startTabClient({ port, backend: requested as BackendChoice, onView: (v) => onView(v) });
   pad = mountDrawPad(root.querySelector<HTMLElement>('#pad')!, {
     predict: (pixels) => window.fedtabClient!.predict(pixels),
-    testImage: async () => window.fedtabClient!.nextOwnImage(),
+    testImage: () => window.fedtabClient!.nextOwnImage(),
     testImageLabel: 'Pick one of my images',
     classNames: () => classNames((dataset = window.fedtabClient!.view().dataset ?? dataset ?? 'mnist') as DatasetId),
   });
