@@ -503,6 +503,8 @@ describe('Federation: rounds', () => {
       await h1.completeRound([0, 1, 0, 0, 0, 0]);
       await h1.fed.flush();
       expect(h1.store.data!.run).toMatchObject({ round: 2, state: 'running' });
+      // status() says how much of the history is stored: what a dashboard may safely close on.
+      expect(h1.status().savedRounds).toBe(h1.store.data!.run.history.length);
       h1.fed.dispose(); // the SharedWorker went away
       await flush();
       return h1;
@@ -515,6 +517,7 @@ describe('Federation: rounds', () => {
       expect(h2.status()).toMatchObject({ state: 'waiting', round: 2, numPartitions: 3 });
       expect(h2.status().runId).toBe(h1.last().runId);
       expect(h2.status().history).toHaveLength(2);
+      expect(h2.status().savedRounds).toBe(2); // restored from the store, so stored
       await h2.register('c', 'a', 'b');
       const r = h2.last();
       expect(r).toMatchObject({ round: 3, runId: h1.last().runId, numPartitions: 3 });

@@ -84,6 +84,8 @@ export class Federation {
   private waitTimer: unknown = null;
   /** Saves run one after another, so an older snapshot never lands after a newer one. */
   private saving: Promise<void> = Promise.resolve();
+  /** Rounds of the current run's history that are safely stored (what a reopened dashboard will find). */
+  private savedRounds = 0;
   /** Work started without a caller awaiting it (rounds, broadcasts, evaluations): flush() waits for all of it. */
   private inflight = new Set<Promise<unknown>>();
 
@@ -111,6 +113,7 @@ export class Federation {
       return;
     }
     this.run = run;
+    this.savedRounds = run.history.length;
     if (run.state === 'done' || run.state === 'paused') {
       this.setState(run.state, run.state === 'done' ? `finished ${run.round} rounds` : `paused after round ${run.round}`);
       return;
@@ -146,6 +149,7 @@ export class Federation {
       registrationsRefused: this.registry.refused,
       broadcastsDropped,
       attention: run?.attention ?? null,
+      savedRounds: run ? this.savedRounds : 0,
       error: this.error,
     };
   }
@@ -282,6 +286,7 @@ export class Federation {
     const runId = `run-${this.deps.now().toString(36)}-${++this.runsStarted}`;
     const run = this.newRun({ runId, config, state: 'preparing', round: 0, numPartitions: 0, history: [] }, new Float32Array(0));
     this.run = run;
+    this.savedRounds = 0;
     this.error = null;
     this.setState('preparing', `loading ${config.dataset}`);
     await this.prepareTask();
@@ -738,6 +743,9 @@ export class Federation {
     const weights = run.weights;
     this.saving = this.saving
       .then(() => this.deps.store.save(snapshot, weights))
+      .then(() => {
+        if (this.run?.runId === runId) this.savedRounds = snapshot.history.length;
+      })
       .catch((e: unknown) => {
         this.message = `could not save the run: ${e instanceof Error ? e.message : String(e)}`;
       });

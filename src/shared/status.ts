@@ -195,6 +195,8 @@ export interface CoordinatorStatus {
   attackerSlots: number[];
   coordinatorBackend: string | null;
   history: RoundRecord[];
+  /** How many rounds of `history` are stored (IndexedDB): closing every tab now loses none of them. */
+  savedRounds: number;
   clients: ClientRow[];
   rejections: { total: number; byReason: Partial<Record<RejectReason, number>>; recent: Rejection[] };
   /** Registrations the coordinator refused (too many clients, or too many from one connection). */
