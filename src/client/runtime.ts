@@ -43,6 +43,11 @@ export interface ClientView {
   slot: number | null;
   numSamples: number;
   labelHistogram: number[] | null;
+  /**
+   * A few of this client's own training images (28×28 bytes each, its MNIST image on mnist+fashion) with their labels,
+   * for its own page; nothing of it goes to the coordinator.
+   */
+  sampleImages: { pixels: Uint8Array; labels: number[] } | null;
   localLoss: number | null;
   lossHistory: Array<{ round: number; loss: number }>;
   /** Federated evaluation of the global model on this client's held-out split, per round evaluated. */
@@ -80,6 +85,24 @@ export interface ClientOptions {
   /** The client's own backend choice; `auto` defers to the run config. */
   backend: BackendChoice;
   onView?: (view: ClientView) => void;
+}
+
+/** Images a client shows of its own data. */
+const SAMPLE_IMAGES = 12;
+
+/** Its first SAMPLE_IMAGES training images, spread over the partition (every ⌈n/12⌉-th). */
+function sampleImages(dataset: Dataset, indices: Int32Array): ClientView['sampleImages'] {
+  const n = Math.min(SAMPLE_IMAGES, indices.length);
+  if (n === 0) return null;
+  const step = Math.max(1, Math.floor(indices.length / n));
+  const pixels = new Uint8Array(n * 784);
+  const labels: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = indices[k * step];
+    pixels.set(dataset.train.images.subarray(i * 784, (i + 1) * 784), k * 784);
+    labels.push(dataset.train.labels[i]);
+  }
+  return { pixels, labels };
 }
 
 /** Tensor count, or 0 before any backend is up (tf.memory() would try to start the highest-priority one). */
@@ -132,6 +155,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     slot: null,
     numSamples: 0,
     labelHistogram: null,
+    sampleImages: null,
     localLoss: null,
     lossHistory: [],
     evalHistory: [],
@@ -233,7 +257,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     if (local?.key !== dataKey) {
       if (local) tf.dispose([local.xs, local.ys]);
       local = { key: dataKey, ...slotData(dataset, cfg, msg.numPartitions, slot) };
-      changed({ numSamples: local.count, labelHistogram: labelHistogram(dataset.train.labels, local.indices, dataset.numClasses) });
+      changed({ numSamples: local.count, labelHistogram: labelHistogram(dataset.train.labels, local.indices, dataset.numClasses), sampleImages: sampleImages(dataset, local.indices) });
     }
     const modelKey = `${cfg.model}|${runModelHead(cfg)}|${view.backend}`;
     if (model?.key !== modelKey) {
