@@ -23,6 +23,8 @@ export interface ChainOptions {
   maxSteps?: number;
   inputsForEpoch?: (epoch: number) => tf.Tensor;
   onEpoch?: (epoch: number, loss: number, samplesPerSec: number) => void;
+  /** Steps done so far over the whole chain. */
+  onStep?: (steps: number) => void;
 }
 
 /** The loss of phase m: its own head against the labels, and on top of what the earlier ones already predict. */
@@ -57,6 +59,7 @@ export async function trainChain(net: tf.LayersModel, xs: tf.Tensor, ys: tf.Tens
         objective: joint ? undefined : chainObjective(heads, phase[0], order.slice(0, i).flat(), o.chain.lambdaEc),
         inputsForEpoch: o.inputsForEpoch,
         onEpoch: o.onEpoch,
+        onStep: o.onStep ? (s) => o.onStep!(total.steps + s) : undefined,
       });
       total.epochLosses.push(...r.epochLosses);
       total.batchLosses = r.batchLosses;

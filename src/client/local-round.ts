@@ -64,6 +64,8 @@ export interface LocalRoundInput {
   epochInputs?: SlotData['epochInputs'];
   numTensors(): number;
   onEpoch?: (epoch: number, loss: number, samplesPerSec: number) => void;
+  /** Local steps done so far this round (every few steps). */
+  onStep?: (steps: number) => void;
 }
 
 export interface LocalRoundResult {
@@ -152,6 +154,7 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
       maxSteps: straggler?.mode === 'partial' ? straggler.steps : undefined,
       inputsForEpoch,
       onEpoch: inp.onEpoch,
+      onStep: inp.onStep,
     };
     result = side.chain
       ? await trainChain(net, inp.xs, ys, { ...common, chain: side.chain, round: msg.round, held })

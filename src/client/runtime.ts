@@ -25,6 +25,7 @@ import { BroadcastInbox } from './broadcast-inbox';
 import { UplinkEncoder, wireBuffers, wireBytes } from '../shared/compression/uplink';
 import { formatBytes } from '../shared/format-bytes';
 import { loadRunDataset } from '../shared/data/run-dataset';
+import { expectedSteps } from '../shared/run-plan';
 import { evaluateLocal, evaluationJob, evaluationMessage, jobFor, runLocalRound, slotData, type ClientJob, type SlotData } from './local-round';
 
 export const HEARTBEAT_MS = 2000;
@@ -48,6 +49,8 @@ export interface ClientView {
    * for its own page; nothing of it goes to the coordinator.
    */
   sampleImages: { pixels: Uint8Array; labels: number[] } | null;
+  /** Local steps done of the current round's total while training; null otherwise. */
+  progress: { round: number; steps: number; total: number } | null;
   localLoss: number | null;
   lossHistory: Array<{ round: number; loss: number }>;
   /** Federated evaluation of the global model on this client's held-out split, per round evaluated. */
@@ -156,6 +159,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     numSamples: 0,
     labelHistogram: null,
     sampleImages: null,
+    progress: null,
     localLoss: null,
     lossHistory: [],
     evalHistory: [],
@@ -210,6 +214,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
         probe: view.probe,
         samplesPerSec: view.samplesPerSec,
         localLoss: view.localLoss,
+        progress: view.progress,
         numTensors: numTensors(),
         error: view.error,
         broadcastsDropped: { ...inbox.dropped },
@@ -312,6 +317,10 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       uplink,
       numTensors,
       onEpoch: (_e, loss, sps) => changed({ localLoss: loss, samplesPerSec: sps }),
+      onStep: (steps) => {
+        const total = expectedSteps(msg.config, data.count, null, data.held.length);
+        view.progress = { round: msg.round, steps: Math.min(steps, total), total };
+      },
     });
     remember('local', msg, getFlatWeights(net), msg.round);
     if (msg.runId === stoppedRunId) {
@@ -330,6 +339,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     const loss = update.epochLosses[update.epochLosses.length - 1];
     changed({
       state: 'idle',
+      progress: null,
       lastResult: res,
       lossHistory: [...view.lossHistory, { round: msg.round, loss }].slice(-200),
       message: res.accepted ? `round ${msg.round} update accepted (${formatBytes(sent)} sent)` : `round ${msg.round} update rejected: ${res.reason} (${res.detail})`,

@@ -108,6 +108,7 @@ export class ClientRegistry {
       reliability: null,
       samplesPerSec: null,
       localLoss: null,
+      progress: null,
       numTensors: 0,
       lastSeen: this.deps.now(),
       error: null,
@@ -133,7 +134,8 @@ export class ClientRegistry {
     if (!this.rows.has(msg.clientId) && conn.evicted.has(msg.clientId)) return { registered: false };
     const row = this.authenticate(conn, msg.clientId, msg.secret);
     if (badFields.length) this.deps.reject('bad-field', `heartbeat fields ignored: ${badFields.join(', ')}`, msg.clientId);
-    const { state, backend, probe, samplesPerSec, localLoss, numTensors, error, broadcastsDropped } = msg;
+    const { state, backend, probe, samplesPerSec, localLoss, numTensors, error, broadcastsDropped, progress } = msg;
+    if (progress !== undefined) row.progress = progress;
     if (state !== undefined) row.state = state;
     if (backend !== undefined) row.backend = backend;
     if (probe !== undefined) row.probe = probe;
@@ -176,7 +178,7 @@ export class ClientRegistry {
   /** Forgets per-run fields (a reset). */
   clearRunFields(): void {
     for (const row of this.rows.values()) {
-      Object.assign(row, { slot: null, lastUpdateNorm: null, lastWeight: null, reliability: null, numSamples: 0, labelHistogram: null });
+      Object.assign(row, { slot: null, lastUpdateNorm: null, lastWeight: null, reliability: null, numSamples: 0, labelHistogram: null, progress: null });
     }
   }
 }

@@ -179,6 +179,13 @@ describe('parseHeartbeat: the identity must be right; each other field is kept o
     expect('localLoss' in msg).toBe(false);
   });
 
+  it('progress: batches done of the total, never beyond it', () => {
+    expect(parseHeartbeat(heartbeat({ progress: { round: 3, steps: 12, total: 40 } })).msg.progress).toEqual({ round: 3, steps: 12, total: 40 });
+    expect(parseHeartbeat(heartbeat({ progress: null })).badFields).toEqual([]);
+    expect(parseHeartbeat(heartbeat({ progress: { round: 3, steps: 41, total: 40 } })).badFields).toEqual(['progress']);
+    expect(parseHeartbeat(heartbeat({ progress: { round: 0, steps: 1, total: 40 } })).badFields).toEqual(['progress']);
+  });
+
   it('rejects a bad identity', () => {
     expect(reason(() => parseHeartbeat(heartbeat({ v: 1 })))).toBe('bad-version');
     expect(reason(() => parseHeartbeat(heartbeat({ clientId: '' })))).toBe('malformed');

@@ -178,6 +178,8 @@ const HEARTBEAT_FIELDS = {
   localLoss: v.nullable(finite),
   numTensors: count,
   error: v.nullable(text(500)),
+  /** Local steps done of the round's total, while training (the dashboard's step diagram). */
+  progress: v.nullable(v.pipe(v.object({ round: positiveInt, steps: count, total: positiveInt }), v.check((p) => p.steps <= p.total, 'steps beyond the total'))),
   broadcastsDropped: v.pipe(
     v.record(v.picklist(BROADCAST_DROP_REASONS), count),
     v.check((r) => Object.keys(r).length <= BROADCAST_DROP_REASONS.length),

@@ -22,6 +22,8 @@ export interface ClientRow {
   reliability: number | null;
   samplesPerSec: number | null;
   localLoss: number | null;
+  /** Local steps done of its round's total, as its last heartbeat said (every 2 s); null when not training. */
+  progress: { round: number; steps: number; total: number } | null;
   numTensors: number;
   lastSeen: number;
   error: string | null;

@@ -25,6 +25,10 @@ describe('round steps', () => {
     const html = roundStepsHtml(training);
     expect(html).toContain('1/2 clients done');
     expect(html).toContain('<li class="client training" title="w1">#1 training</li>');
+    // With the batches its heartbeat reported for this round (an older round's count is not shown).
+    const busy = status({ message: 'round 1: 0/2 updates', clients: [{ ...client(0, 'training'), progress: { round: 1, steps: 12, total: 40 } }, { ...client(1, 'training'), progress: { round: 0, steps: 40, total: 40 } }] });
+    expect(roundStepsHtml(busy)).toContain('#0 training 12/40 batches</li>');
+    expect(roundStepsHtml(busy)).toContain('#1 training</li>');
     expect(html).toMatch(/<li class="step active" data-step="training">/);
     expect(steps(status({ message: 'round 1: 2/2 updates', clients: idle }))).toMatchObject({ training: 'done', aggregation: 'active' });
     expect(roundStepsHtml(status({ message: 'round 1: 2/2 updates', clients: idle }))).not.toContain('class="client');

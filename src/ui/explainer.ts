@@ -33,7 +33,7 @@ export interface RoundProgress {
   received: number | null;
   expected: number | null;
   /** The clients holding a partition, with what each is doing now. */
-  clients: Array<{ clientId: string; slot: number | null; state: ClientRow['state'] }>;
+  clients: Array<{ clientId: string; slot: number | null; state: ClientRow['state']; progress?: ClientRow['progress'] }>;
   /** One line on what the run is doing, in plain words. */
   note: string;
 }
@@ -53,7 +53,7 @@ const all = (state: StepState): Record<RoundStep, StepState> => ({ broadcast: st
 export function roundProgress(s: StepsStatus): RoundProgress | null {
   if (!s.config || s.state === 'idle') return null;
   const cfg = s.config;
-  const clients = s.clients.filter((c) => c.slot !== null && c.state !== 'gone').map((c) => ({ clientId: c.clientId, slot: c.slot, state: c.state }));
+  const clients = s.clients.filter((c) => c.slot !== null && c.state !== 'gone').map((c) => ({ clientId: c.clientId, slot: c.slot, state: c.state, progress: c.progress }));
   const base = { round: s.round, rounds: cfg.rounds, received: null, expected: null, clients };
   if (s.state === 'preparing') return { ...base, steps: all('todo'), note: 'Getting ready: loading the data and splitting it between the clients.' };
   if (s.state === 'waiting') return { ...base, steps: all('todo'), note: 'Waiting for enough clients to join before round 1.' };
@@ -116,9 +116,13 @@ export function roundStepsHtml(s: StepsStatus): string {
       // Each client's state while the clients train; once the step is over, the count says it all.
       if (p.steps.training !== 'active') return '';
       const chips = p.clients
-        .map((c) => `<li class="client ${esc(c.state)}" title="${esc(c.clientId)}">#${c.slot} ${esc(CLIENT_WORDS[c.state] ?? c.state)}</li>`)
+        .map((c) => {
+          // Batches done of the round's total, from the client's heartbeat, while it trains this round.
+          const batches = c.state === 'training' && c.progress && c.progress.round === p.round ? ` ${c.progress.steps}/${c.progress.total} batches` : '';
+          return `<li class="client ${esc(c.state)}" title="${esc(c.clientId)}">#${c.slot} ${esc(CLIENT_WORDS[c.state] ?? c.state)}${batches}</li>`;
+        })
         .join('');
-      return `${done}${chips ? `<ul class="clients" title="each client's state, as its last heartbeat (every 2 s) reported it">${chips}</ul>` : ''}`;
+      return `${done}${chips ? `<ul class="clients" title="each client's state and batches done, as its last heartbeat (every 2 s) reported them">${chips}</ul>` : ''}`;
     }
     if (step === 'evaluation' && p.steps.evaluation === 'skipped') return '<span class="count">not this round</span>';
     return '';
