@@ -7,7 +7,8 @@ import type { ClientView } from '../client/runtime';
 import { startTabClient, type TabClientHandle } from '../client/tab-client';
 import { lineChartSvg } from './chart-svg';
 import { connectCoordinator } from './coordinator-link';
-import { droppedCounts, esc, fmt, histogramSvg } from './html';
+import { droppedCounts, esc, fmt, labelledHistogramSvg } from './html';
+import { sampleStripHtml } from './sample-strip';
 
 declare global {
   interface Window {
@@ -17,6 +18,7 @@ declare global {
 
 function render(root: HTMLElement, v: ClientView): void {
   const dropped = droppedCounts(v.broadcastsDropped).text;
+  const names = classNames((v.dataset ?? 'mnist') as DatasetId);
   root.innerHTML = `
     <header><h1>fedtab <small>client ${esc(v.clientId)}</small></h1><span class="badge ${v.state}">${esc(v.state)}</span><span>${esc(v.message)}</span></header>
     <section class="summary">
@@ -37,7 +39,8 @@ function render(root: HTMLElement, v: ClientView): void {
       }</div>
     </section>
     ${v.error ? `<p class="error" role="alert">${esc(v.error)}</p>` : ''}
-    <section><h2>Label histogram</h2>${histogramSvg(v.labelHistogram, 300, 80)}</section>
+    <section><h2>Label histogram <small>how many of my training images each class has</small></h2>${labelledHistogramSvg(v.labelHistogram, names)}</section>
+    ${v.sampleImages ? `<section class="my-samples"><h2>Some of my training images <small>from this client’s own data, shown only here</small></h2>${sampleStripHtml(v.sampleImages, names)}</section>` : ''}
     <section><h2>Backend probe</h2><ul>${
       v.probe.length
         ? v.probe.map((p) => `<li>${p.backend}: ${p.ok ? `${p.samplesPerSec} samples/s` : esc(p.error ?? 'failed')}</li>`).join('')

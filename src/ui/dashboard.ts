@@ -10,6 +10,8 @@ import { roundsChart, runLabel, type EarlierRun } from './chart-svg';
 import { applyVisibility, configSummary, formHtml, readForm } from './config-form';
 import { explainerHtml, isActiveState, keyNumbersHtml, roundStepsHtml } from './explainer';
 import { addWorkerClient, connectCoordinator } from './coordinator-link';
+import { sampleStripHtml } from './sample-strip';
+import type { ClientView } from '../client/runtime';
 import { ATTACKER_MARK, STRAGGLER_MARK, weightHeatmapSvg } from './heatmap-svg';
 import { attentionHtml, paintAttention } from './attention-view';
 import { imbalanceSummaryHtml } from './imbalance-view';
@@ -46,6 +48,11 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
   const { api } = connectCoordinator();
   const urlConfig = configFromQuery(params);
   const workers: Worker[] = [];
+  /** This page's own worker clients' sample strips, by client id, from the views they post here (never via the coordinator). */
+  const workerStrips = new Map<string, string>();
+  const onWorkerView = (v: ClientView) => {
+    if (v.clientId) workerStrips.set(v.clientId, sampleStripHtml(v.sampleImages, classNames((v.dataset ?? 'mnist') as DatasetId), { max: 6, size: 28, captions: false }));
+  };
   root.innerHTML = `
     <header><h1>fedtab <small>coordinator</small></h1><span id="state" class="badge">…</span><span id="message"></span></header>
     <div id="banner"></div>
@@ -72,7 +79,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     <section><h2>Aggregation weights <small>clients × rounds; hover a cell for weight, ρ and reasons</small></h2><div id="heatmap" class="heatmap-wrap"></div></section>
     <section><h2>Rounds</h2><div id="rounds"></div></section>
     <section><h2>Clients <small>${ATTACKER_MARK} simulated attacker, ${STRAGGLER_MARK} straggled last round</small></h2><table id="clients"><thead><tr>
-      <th>id</th><th>kind</th><th>backend</th><th>samples</th><th>labels</th><th>status</th><th>slot</th><th class="col-modalities" title="mnist+fashion: the modalities this client's partition holds">modalities</th><th title="bytes of its update last round, as sent">sent</th><th title="federated evaluation: the latest global model on this client's own held-out images">accuracy on own data</th><th>last update ‖Δ‖</th><th>agg. weight</th><th>reliability ρ</th><th>ρ over rounds</th><th>samples/s</th><th>loss</th><th title="broadcasts this client refused: unsigned, forged or replayed">dropped broadcasts</th>
+      <th>id</th><th>kind</th><th>backend</th><th>samples</th><th>labels</th><th>status</th><th>slot</th><th class="col-modalities" title="mnist+fashion: the modalities this client's partition holds">modalities</th><th title="bytes of its update last round, as sent">sent</th><th title="federated evaluation: the latest global model on this client's own held-out images">accuracy on own data</th><th>last update ‖Δ‖</th><th>agg. weight</th><th>reliability ρ</th><th>ρ over rounds</th><th>samples/s</th><th>loss</th><th title="broadcasts this client refused: unsigned, forged or replayed">dropped broadcasts</th><th title="a few of this client's own training images: shown for the worker clients this page started (a tab shows its own)">my images</th>
     </tr></thead><tbody></tbody></table></section>
     <section><h2>Rejected messages <span id="rej-total"></span></h2><ul id="rejections"></ul></section>`;
   const $ = <T extends HTMLElement>(id: string) => root.querySelector<T>(`#${id}`)!;
@@ -93,7 +100,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     reset: () => api.reset(),
     addWorkers: async (n, backend = params.get('backend') ?? DEFAULT_CONFIG.backend) => {
       if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error('addWorkers needs an integer between 1 and 64');
-      for (let i = 0; i < n; i++) workers.push(await addWorkerClient(api, backend));
+      for (let i = 0; i < n; i++) workers.push(await addWorkerClient(api, backend, onWorkerView));
       return workers.length;
     },
     openClientTab: () => {
@@ -269,7 +276,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
           <td class="col-modalities">${modalityCell(modalities && c.slot !== null ? (modalities[c.slot] ?? null) : null)}</td><td>${sent.has(c.clientId) ? esc(formatBytes(sent.get(c.clientId)!)) : ''}</td><td>${ownAccuracy.has(c.clientId) ? `${fmt(ownAccuracy.get(c.clientId)! * 100, 1)}%` : '–'}</td>
           <td>${fmt(c.lastUpdateNorm)}</td><td>${fmt(c.lastWeight)}</td><td>${fmt(c.reliability)}</td><td>${sparks.get(c.clientId) ?? '–'}</td>
           <td>${fmt(c.samplesPerSec, 0)}</td><td>${fmt(c.localLoss)}</td>
-          <td>${droppedCounts(c.broadcastsDropped).total || ''}</td>
+          <td>${droppedCounts(c.broadcastsDropped).total || ''}</td><td class="col-samples">${workerStrips.get(c.clientId) ?? ''}</td>
         </tr>`;
       })
       .join('');
