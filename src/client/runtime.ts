@@ -221,6 +221,8 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       });
       // Evicted (say, a frozen tab missed its heartbeats): come back as a new client.
       if (!reply.registered) await register();
+      // Without a slot the coordinator says why this client waits; show it instead of a bare "waiting".
+      else if (reply.waiting && view.state === 'idle' && view.message !== reply.waiting) changed({ message: reply.waiting });
     } catch {
       // The next beat tries again.
     }

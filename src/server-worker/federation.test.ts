@@ -616,6 +616,22 @@ describe('Federation: identities', () => {
     expect(h.status().rejections.byReason).toEqual({ 'wrong-connection': 4, 'bad-secret': 1 });
   });
 
+  it('a client without a slot is told why it waits, never a bare "waiting"', async () => {
+    const h = make();
+    await h.register('a');
+    const beat = (alias: string) => {
+      const c = h.clients.get(alias)!;
+      return c.conn.heartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', clientId: c.clientId, secret: c.secret });
+    };
+    expect(beat('a').waiting).toBe('no run yet: waiting for the dashboard to start one');
+    await h.fed.start(CFG);
+    expect(beat('a').waiting).toBe('the run starts once 3 clients have joined (1 so far); you are one of them');
+    await h.register('b', 'c');
+    expect(beat('a')).toEqual({ registered: true }); // it holds a slot now: nothing to explain
+    await h.register('d');
+    expect(beat('d').waiting).toBe('all 3 slots of this run are taken; you get one if a client leaves, or in the next run');
+  });
+
   it('a stolen life lock does not remove a client that keeps talking; it is watched again, and goes once it is silent', async () => {
     const h = make();
     await h.fed.start(CFG);

@@ -186,7 +186,12 @@ export class Federation {
         this.maybeBegin();
         return reply;
       },
-      heartbeat: (raw) => counted(raw, () => this.registry.heartbeat(conn, raw)),
+      heartbeat: (raw) =>
+        counted(raw, () => {
+          const reply = this.registry.heartbeat(conn, raw);
+          const why = reply.registered ? this.whyWaiting((raw as { clientId: string }).clientId) : null;
+          return why ? { ...reply, waiting: why } : reply;
+        }),
       submitUpdate: (raw) => asResult(raw, () => this.acceptUpdate(conn, raw)),
       submitEvaluation: (raw) => asResult(raw, () => this.acceptEvaluation(conn, raw)),
       runKey: async (raw) => {
@@ -434,6 +439,20 @@ export class Federation {
     this.state = state;
     this.message = message;
     if (this.run) this.run.state = state;
+  }
+
+  /** A client with no slot is told why: never a silent "waiting" (a late joiner, a full run, no run yet). */
+  private whyWaiting(clientId: string): string | null {
+    const run = this.run;
+    if (!run || this.state === 'idle') return 'no run yet: waiting for the dashboard to start one';
+    if (this.state === 'done') return `the run finished after ${run.round} rounds; waiting for the next one`;
+    if (run.slotHolders.includes(clientId)) return null;
+    if (this.state === 'preparing' || run.numPartitions === 0) {
+      return `the run starts once ${this.requiredClients()} clients have joined (${this.registry.size} so far); you are one of them`;
+    }
+    const free = run.slotHolders.filter((h) => h === null).length;
+    if (free > 0) return `a free slot is yours from the next round (${free} of ${run.numPartitions} free)`;
+    return `all ${run.numPartitions} slots of this run are taken; you get one if a client leaves, or in the next run`;
   }
 
   private waitingMessage(): string {

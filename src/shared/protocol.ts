@@ -207,6 +207,8 @@ export function parseHeartbeat(msg: unknown): { msg: HeartbeatMessage; badFields
 export interface HeartbeatReply {
   /** False once the coordinator has forgotten this client (evicted): it should register again. */
   registered: boolean;
+  /** Why a registered client without a slot in the current run waits, in words its page shows; absent when it has one. */
+  waiting?: string;
 }
 
 const UPDATE = v.object({
