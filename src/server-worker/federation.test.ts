@@ -683,7 +683,7 @@ describe('Federation: identities', () => {
     const a = h.clients.get('a')!;
     const beat = (over: Record<string, unknown>) => a.conn.heartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', clientId: a.clientId, secret: a.secret, ...over });
     h.clock.jump(60_000);
-    expect(beat({ state: 'training', localLoss: NaN, samplesPerSec: 12 })).toEqual({ registered: true });
+    expect(beat({ state: 'training', localLoss: NaN, samplesPerSec: 12 })).toMatchObject({ registered: true });
     expect(h.row('a')).toMatchObject({ state: 'training', samplesPerSec: 12, lastSeen: h.clock.t });
     expect(h.status().rejections.recent[0]).toMatchObject({ reason: 'bad-field', detail: 'heartbeat fields ignored: localLoss' });
     h.clock.advance(69_000);
