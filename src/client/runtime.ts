@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
 import { runModelHead, type BackendChoice, type BackendName, type FederationConfig } from '../shared/config';
 import { loadDataset, type Dataset } from '../shared/data/dataset-store';
-import { buildRunModel, getFlatWeights, imagesToTensor, setFlatWeights } from '../shared/ml/models';
+import { buildRunModel, getFlatWeights, imagesToTensor, inputChannels, pickImages, setFlatWeights } from '../shared/ml/models';
 import { labelHistogram } from '../shared/partition';
 import {
   CHANNEL_NAME,
@@ -22,7 +22,8 @@ import type { ClientApi } from '../server-worker/api';
 import { channelColluders } from './attacks';
 import { selectBackend } from './backend';
 import { BroadcastInbox } from './broadcast-inbox';
-import { UplinkEncoder, wireBuffers, wireBytes } from '../shared/compression/uplink';
+import { UplinkEncoder, vectorBytes, wireBuffers, wireBytes } from '../shared/compression/uplink';
+import { imageAsInput } from '../shared/data/images';
 import { formatBytes } from '../shared/format-bytes';
 import { loadRunDataset } from '../shared/data/run-dataset';
 import { expectedSteps } from '../shared/run-plan';
@@ -98,14 +99,8 @@ function sampleImages(dataset: Dataset, indices: Int32Array): ClientView['sample
   const n = Math.min(SAMPLE_IMAGES, indices.length);
   if (n === 0) return null;
   const step = Math.max(1, Math.floor(indices.length / n));
-  const pixels = new Uint8Array(n * 784);
-  const labels: number[] = [];
-  for (let k = 0; k < n; k++) {
-    const i = indices[k * step];
-    pixels.set(dataset.train.images.subarray(i * 784, (i + 1) * 784), k * 784);
-    labels.push(dataset.train.labels[i]);
-  }
-  return { pixels, labels };
+  const picked = Array.from({ length: n }, (_, k) => indices[k * step]);
+  return { pixels: pickImages(dataset.train.images, picked), labels: picked.map((i) => dataset.train.labels[i]) };
 }
 
 /** Tensor count, or 0 before any backend is up (tf.memory() would try to start the highest-priority one). */
@@ -335,7 +330,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       await new Promise((r) => setTimeout(r, sendAt - Date.now()));
     }
     changed({ state: 'uploading', samplesPerSec: update.samplesPerSec });
-    const sent = wireBytes(update.delta) + Object.values(update.extras ?? {}).reduce((n, x) => n + x.byteLength, 0);
+    const sent = wireBytes(update.delta) + vectorBytes(update.extras);
     const buffers = [...wireBuffers(update.delta), ...Object.values(update.extras ?? {}).map((x) => x.buffer)];
     const res = await coordinator.submitUpdate(Comlink.transfer(update, buffers as ArrayBuffer[]));
     const loss = update.epochLosses[update.epochLosses.length - 1];
@@ -407,9 +402,8 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       predictor?.net.dispose();
       predictor = { key, net: buildRunModel(cfg) };
     }
-    const channels = predictor.net.inputs[0].shape[3] ?? 1;
-    const input = new Uint8Array(784 * channels);
-    for (let i = 0; i < 784; i++) input[i * channels] = pixels[i]; // a two-modality model sees it as its MNIST image
+    const channels = inputChannels(predictor.net);
+    const input = imageAsInput(pixels, channels);
     const out: Array<{ label: string; round: number | null; probabilities: number[] }> = [];
     for (const [label, m] of [['global model', models.global], ['my own model', models.local]] as const) {
       if (!m) continue;

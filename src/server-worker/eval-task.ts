@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { TARGET_LABEL, TARGET_SOURCE } from '../shared/targeted-attack';
 import type { Dataset } from '../shared/data/dataset-store';
 import { channelsOf } from '../shared/data/paired-dataset';
+import { imageAsInput } from '../shared/data/images';
 import { isMultimodal, unimodalAccuracy } from '../shared/ml/architectures/multimodal';
 import { buildRunModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, pickImages, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
@@ -68,9 +69,7 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
     predict: serial(async (weights: Float32Array, image: Uint8Array) => {
       setFlatWeights(model, weights);
       const channels = channelsOf(dataset);
-      const pixels = new Uint8Array(28 * 28 * channels);
-      for (let i = 0; i < 28 * 28; i++) pixels[i * channels] = image[i];
-      const p = tf.tidy(() => tf.softmax(model.predict(imagesToTensor(pixels, undefined, channels)) as tf.Tensor2D));
+      const p = tf.tidy(() => tf.softmax(model.predict(imagesToTensor(imageAsInput(image, channels), undefined, channels)) as tf.Tensor2D));
       const out = Array.from(await p.data());
       p.dispose();
       return out;

@@ -32,7 +32,8 @@ import type { ClientConnection, FederationDeps, PersistedRun, Task, UpdateResult
 
 export type { ClientConnection, EvalResult, FederationDeps, PersistedRun, RunStore, Task, UpdateResult } from './types';
 import type { Prediction } from './api';
-import { clientRecords, droppedRecords, newRoundRecord, roundTraffic, vectorBytes, withEvaluation } from './round-record';
+import { clientRecords, droppedRecords, newRoundRecord, roundTraffic, withEvaluation } from './round-record';
+import { vectorBytes } from '../shared/compression/uplink';
 
 /** When resuming, how long to wait for every slot to be taken once minClients are back. */
 export const RESUME_GRACE_MS = 5_000;

@@ -78,12 +78,6 @@ export function roundTraffic(cur: RoundInProgress): RoundFacts['traffic'] {
   return { bytesUp, bytesDown, denseBytesUp: cur.received.size * cur.size * Float32Array.BYTES_PER_ELEMENT };
 }
 
-/** Bytes of a set of named vectors (a payload's extras). */
-export function vectorBytes(extras: Readonly<Record<string, Float32Array>> | undefined): number {
-  let n = 0;
-  for (const x of Object.values(extras ?? {})) n += x.byteLength;
-  return n;
-}
 
 export function newRoundRecord(f: RoundFacts): RoundRecord {
   const maxTrainMs = f.clients.reduce((m, c) => Math.max(m, c.trainMs), 0);

@@ -4,7 +4,7 @@
 // issued; coordinator → client broadcasts are signed per client (broadcast-auth.ts).
 import * as v from 'valibot';
 import { CONFIG_SCHEMA, type BackendName, type FederationConfig } from './config';
-import { DeltaError, decodeDelta, wireBytes, type UplinkSettings, type WireDelta } from './compression/uplink';
+import { DeltaError, decodeDelta, vectorBytes, wireBytes, type UplinkSettings, type WireDelta } from './compression/uplink';
 import { MODALITIES, type Modality } from './data/paired-modalities';
 import { modalityBlocks } from './ml/modality-layout';
 import { specsEqual, totalSize, type LayerSpec } from './weights';
@@ -259,8 +259,7 @@ export function parseUpdate(msg: unknown, layers: readonly LayerSpec[], uplink: 
     throw e;
   }
   checkVector(delta, totalSize(layers), 'delta');
-  const extrasBytes = Object.values(u.extras ?? {}).reduce((n, x) => n + x.byteLength, 0);
-  return { ...u, delta, bytesUp: wireBytes(u.delta) + extrasBytes };
+  return { ...u, delta, bytesUp: wireBytes(u.delta) + vectorBytes(u.extras) };
 }
 
 /** A two-modality client's update must leave the modalities it does not hold untouched: it never trained them. */

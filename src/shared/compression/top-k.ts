@@ -79,9 +79,14 @@ export function densify(s: SparseVector, n: number): Float32Array {
  * exactly what was not sent: residual' + densify(sent) === delta + residual, coordinate by coordinate.
  */
 export function topKWithFeedback(delta: Float32Array, residual: Float32Array | null, k: number): { sent: SparseVector; residual: Float32Array } {
+  return withErrorFeedback(delta, residual, (p) => topK(p, k));
+}
+
+/** The EF step around any selection of p's coordinates (one global K, or a K per block): send them, keep the rest. */
+export function withErrorFeedback(delta: Float32Array, residual: Float32Array | null, select: (p: Float32Array) => SparseVector): { sent: SparseVector; residual: Float32Array } {
   const p = new Float32Array(delta.length);
   for (let i = 0; i < p.length; i++) p[i] = delta[i] + (residual ? residual[i] : 0);
-  const sent = topK(p, k);
+  const sent = select(p);
   for (let j = 0; j < sent.indices.length; j++) p[sent.indices[j]] = 0;
   return { sent, residual: p };
 }

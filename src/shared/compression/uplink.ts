@@ -6,7 +6,7 @@ import { gatherRanges, modalityBlocks, rangesSize, type Ranges } from '../ml/mod
 import { layerOffsets, type LayerSpec } from '../weights';
 import { decodeFloat16, encodeFloat16 } from './float16';
 import { decodeInt8, encodeInt8 } from './int8';
-import { densify, topK, topKCount, topKWithFeedback, type SparseVector } from './top-k';
+import { densify, topK, topKCount, topKWithFeedback, withErrorFeedback, type SparseVector } from './top-k';
 
 export const COMPRESSIONS = ['none', 'topk', 'int8', 'float16'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -34,6 +34,13 @@ export function wireBytes(d: WireDelta): number {
   if (d.encoding === 'topk') return d.indices.byteLength + d.values.byteLength;
   if (d.encoding === 'int8') return d.scales.byteLength + d.values.byteLength;
   return d.values.byteLength;
+}
+
+/** Bytes of a set of named vectors (a strategy's extras, up or down). */
+export function vectorBytes(extras: Readonly<Record<string, Float32Array>> | undefined): number {
+  let n = 0;
+  for (const x of Object.values(extras ?? {})) n += x.byteLength;
+  return n;
 }
 
 /** The buffers to transfer (not copy) when posting an encoded delta. */
@@ -67,7 +74,7 @@ export class UplinkEncoder {
       case 'topk': {
         const blocks = topKBlocks(layers, held);
         const { sent, residual } = blocks
-          ? blockTopKWithFeedback(delta, this.residual, blocks, s.topk)
+          ? withErrorFeedback(delta, this.residual, (p) => blockTopK(p, blocks, s.topk))
           : topKWithFeedback(delta, this.residual, topKCount(delta.length, s.topk));
         this.residual = s.errorFeedback === false ? null : residual;
         return { encoding: 'topk', ...sent };
@@ -120,9 +127,8 @@ function checkTopKCounts(indices: Uint32Array, layers: readonly LayerSpec[], siz
   });
 }
 
-function blockTopKWithFeedback(delta: Float32Array, residual: Float32Array | null, blocks: Ranges[], topk: number): { sent: SparseVector; residual: Float32Array } {
-  const p = new Float32Array(delta.length);
-  for (let i = 0; i < p.length; i++) p[i] = delta[i] + (residual ? residual[i] : 0);
+/** Each block's own ⌈topk·|block|⌉ largest |p_i|, merged in index order. */
+function blockTopK(p: Float32Array, blocks: Ranges[], topk: number): SparseVector {
   const picked: number[] = [];
   for (const r of blocks) {
     // Position j of the gathered block → its coordinate in the flat vector.
@@ -133,9 +139,7 @@ function blockTopKWithFeedback(delta: Float32Array, residual: Float32Array | nul
     for (const j of s.indices) picked.push(coord[j]);
   }
   const indices = Uint32Array.from(picked).sort();
-  const values = Float32Array.from(indices, (i) => p[i]);
-  for (const i of indices) p[i] = 0;
-  return { sent: { indices, values }, residual: p };
+  return { indices, values: Float32Array.from(indices, (i) => p[i]) };
 }
 
 /** Why a received delta is refused; the protocol turns it into a rejection with this reason. */

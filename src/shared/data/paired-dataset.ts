@@ -4,6 +4,7 @@
 // are drawn per client, round and epoch (trainPixels). Images of the pair travel interleaved, channel last
 // ([28, 28, 2]): pixel p of modality m at 2p + m. Pure and DOM-free.
 import type { Dataset, Split } from './dataset-store';
+import { pickImages } from './images';
 import { MODALITIES, addGaussianNoise, fixedTestPairs, pairByLabel, type Modality } from './paired-modalities';
 
 export const PAIRED_DATASET = 'mnist+fashion';
@@ -70,11 +71,7 @@ export function pairDatasets(mnist: Dataset, fashion: Dataset, noise = 0): Paire
  * with a Fashion-MNIST image of the same class drawn for (seed, epoch), and zeros where the holder lacks a modality.
  */
 export function trainPixels(d: Dataset, indices: Int32Array, pairing: { seed: number; epoch: number }, held: readonly Modality[] = MODALITIES): Uint8Array {
-  if (!isPaired(d)) {
-    const out = new Uint8Array(indices.length * PIXELS);
-    for (let k = 0; k < indices.length; k++) out.set(d.train.images.subarray(indices[k] * PIXELS, (indices[k] + 1) * PIXELS), k * PIXELS);
-    return out;
-  }
+  if (!isPaired(d)) return pickImages(d.train.images, indices);
   const labels = Uint8Array.from(indices, (i) => d.train.labels[i]);
   const partners = pairByLabel(labels, d.partner.labels, d.numClasses, pairing.seed, pairing.epoch);
   return interleave(d.train.images, indices, d.partner.images, partners, held);

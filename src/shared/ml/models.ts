@@ -29,13 +29,7 @@ export function setFlatWeights(model: tf.LayersModel, flat: Float32Array): void 
   tf.dispose(tensors);
 }
 
-/** The images at `indices`, copied into one contiguous array (28×28×channels bytes each). */
-export function pickImages(images: Uint8Array, indices: ArrayLike<number>, channels = 1): Uint8Array {
-  const pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1] * channels;
-  const out = new Uint8Array(indices.length * pixels);
-  for (let k = 0; k < indices.length; k++) out.set(images.subarray(indices[k] * pixels, (indices[k] + 1) * pixels), k * pixels);
-  return out;
-}
+export { pickImages } from '../data/images';
 
 /** Images as float tensors in [0, 1], shape [n, 28, 28, channels] (channels interleaved, last). */
 export function imagesToTensor(images: Uint8Array, indices?: ArrayLike<number>, channels = 1): tf.Tensor4D {
