@@ -25,6 +25,8 @@ try {
   await dash.locator('.try-model').screenshot({ path: 'docs/screenshots/dashboard-draw-pad.png' });
   await dash.locator('#confusion-section').screenshot({ path: 'docs/screenshots/confusion-matrix.png' });
   await tab.bringToFront();
+  // Mouse events only land inside the viewport: bring the pad into view before drawing on it.
+  await tab.locator('#pad canvas').scrollIntoViewIfNeeded();
   const box = (await tab.locator('#pad canvas').boundingBox())!;
   // A "7": a bar across the top, then a diagonal down.
   await tab.mouse.move(box.x + 50, box.y + 45);
