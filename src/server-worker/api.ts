@@ -24,7 +24,9 @@ export interface DashboardApi {
    * and the round the model came out of; null before a run has a model.
    */
   predict(image: unknown): Promise<Prediction | null>;
-  /** A tab hands over a port for one of its Web Worker clients (workers cannot open a SharedWorker). */
+  /** The classroom hub's broker report (bytes, round trip, devices); parsed like any message. */
+  reportBroker(stats: unknown): Promise<void>;
+  /** A tab hands over a port for one of its Web Worker clients (workers cannot open a SharedWorker), or its classroom hub one per student device. */
   connectWorkerPort(port: MessagePort): Promise<void>;
 }
 
@@ -34,6 +36,6 @@ export interface Prediction {
   probabilities: number[];
 }
 
-export const DASHBOARD_METHODS = ['status', 'start', 'pause', 'reset', 'predict', 'connectWorkerPort'] as const satisfies ReadonlyArray<keyof DashboardApi>;
+export const DASHBOARD_METHODS = ['status', 'start', 'pause', 'reset', 'predict', 'reportBroker', 'connectWorkerPort'] as const satisfies ReadonlyArray<keyof DashboardApi>;
 
 export type { UpdateResult };

@@ -11,8 +11,8 @@ import { initEvalBackend, loadTask } from './task';
 
 declare const self: SharedWorkerGlobalScope;
 
-/** Worker-client ports one dashboard page may hand over (its "Add worker clients"). */
-const MAX_WORKER_PORTS = 64;
+/** Client ports one dashboard page may hand over: its "Add worker clients", and its classroom's student devices. */
+const MAX_WORKER_PORTS = 256;
 
 const channel = new BroadcastChannel(CHANNEL_NAME);
 let evalBackend: string | null = null;
@@ -56,6 +56,7 @@ function serve(port: MessagePort, workerPort: boolean): void {
     pause: async () => (await ready, federation.pause()),
     reset: async () => (await ready, federation.reset()),
     predict: async (image) => (await ready, federation.predict(image)),
+    reportBroker: async (stats) => federation.reportBroker(stats),
     connectWorkerPort: async (p) => {
       if (!(p instanceof MessagePort)) throw new Error('connectWorkerPort needs a MessagePort');
       if (++workerPorts > MAX_WORKER_PORTS) throw new Error(`at most ${MAX_WORKER_PORTS} worker clients per page`);

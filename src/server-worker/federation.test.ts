@@ -1002,3 +1002,56 @@ describe('Federation: reset during evaluation', () => {
 });
 
 
+
+describe('Federation: classroom', () => {
+  it('open enrollment: 3 planned slots, round 1 with the first 2 students, a late joiner takes the free slot and trains from the next round; one more is told why it waits', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, enrollment: 'open', minClients: 2 });
+    await h.register('a');
+    expect(h.rounds()).toHaveLength(0);
+    await h.register('b');
+    expect(h.rounds()).toHaveLength(1);
+    expect(h.last()).toMatchObject({ round: 1, numPartitions: 3 });
+    expect(h.assigned()).toEqual({ a: 0, b: 1 });
+    await h.register('c');
+    // The free slot is c's at once; it trains from the next round (round 1 went out without it).
+    expect(h.row('c').slot).toBe(2);
+    expect(h.assigned()).toEqual({ a: 0, b: 1 });
+    await h.register('d');
+    const d = h.clients.get('d')!;
+    expect(d.conn.heartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', clientId: d.clientId, secret: d.secret })).toEqual({
+      registered: true,
+      waiting: 'all 3 slots of this run are taken; you get one if a client leaves, or in the next run',
+    });
+    await h.completeRound();
+    expect(h.last().round).toBe(2);
+    expect(h.assigned()).toEqual({ a: 0, b: 1, c: 2 });
+  });
+
+  it('open enrollment needs a number of planned slots', async () => {
+    const h = make();
+    await expect(h.fed.start({ ...CFG, clients: 0, enrollment: 'open' })).rejects.toThrow(/open enrollment needs clients > 0/);
+  });
+
+  it("broker reports: a round's bytes land in its record (and grow until the next round); a bad report is rejected and counted", async () => {
+    const h = make();
+    await h.fed.start(CFG);
+    await h.register('a', 'b', 'c');
+    const runId = h.last().runId;
+    const report = (rounds: Array<{ round: number; bytesIn: number; bytesOut: number }>, over: Record<string, unknown> = {}) =>
+      h.fed.reportBroker({ v: 1, bytesIn: 5000, bytesOut: 9000, rttMs: 12, devices: 3, online: 3, rejected: { unsigned: 1 }, rounds: rounds.map((r) => ({ runId, ...r })), ...over });
+    report([{ round: 1, bytesIn: 100, bytesOut: 200 }]);
+    await h.completeRound();
+    expect(h.status().history[0].broker).toEqual({ bytesIn: 100, bytesOut: 200, rttMs: 12 });
+    report([{ round: 1, bytesIn: 150, bytesOut: 200 }, { round: 2, bytesIn: 0, bytesOut: 300 }]);
+    expect(h.status().history[0].broker).toEqual({ bytesIn: 150, bytesOut: 200, rttMs: 12 });
+    expect(h.status().broker).toMatchObject({ devices: 3, rttMs: 12, rejected: { unsigned: 1 } });
+    const before = h.status().rejections.total;
+    expect(() => report([], { bytesIn: -1 })).toThrow(/bytesIn/);
+    expect(() => report([], { rejected: { hacked: 1 } })).toThrow(/broker stats/);
+    expect(() => report([], { rttMs: Infinity })).toThrow(/rttMs/);
+    expect(h.status().rejections.total).toBe(before + 3);
+    expect(h.status().rejections.byReason.malformed).toBeGreaterThanOrEqual(3);
+    expect(h.status().broker!.bytesIn).toBe(5000);
+  });
+});

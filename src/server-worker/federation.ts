@@ -32,6 +32,7 @@ import type { ClientConnection, FederationDeps, PersistedRun, Task, UpdateResult
 
 export type { ClientConnection, EvalResult, FederationDeps, PersistedRun, RunStore, Task, UpdateResult } from './types';
 import type { Prediction } from './api';
+import { parseBrokerStats, type BrokerRound, type BrokerStats } from '../shared/broker-stats';
 import { clientRecords, droppedRecords, newRoundRecord, roundTraffic, withEvaluation } from './round-record';
 import { vectorBytes } from '../shared/compression/uplink';
 
@@ -81,6 +82,9 @@ export class Federation {
   private finishing = false;
   private runsStarted = 0;
   private rejections: CoordinatorStatus['rejections'] = { total: 0, byReason: {}, recent: [] };
+  private broker: BrokerStats | null = null;
+  /** Broker traffic by run and round, for round records not yet written. */
+  private brokerRounds = new Map<string, BrokerRound>();
   private sweepTimer: unknown;
   private waitTimer: unknown = null;
   /** Saves run one after another, so an older snapshot never lands after a newer one. */
@@ -149,6 +153,7 @@ export class Federation {
       rejections: this.rejections,
       registrationsRefused: this.registry.refused,
       broadcastsDropped,
+      broker: this.broker,
       attention: run?.attention ?? null,
       savedRounds: run ? this.savedRounds : 0,
       error: this.error,
@@ -302,6 +307,30 @@ export class Federation {
     if (this.run !== run) return;
     this.setState('waiting', this.waitingMessage());
     this.maybeBegin();
+  }
+
+  /**
+   * The classroom hub's report. A round's broker traffic lands in its record as it grows (until the next round's
+   * broadcast); a bad report is rejected and counted, never applied.
+   */
+  reportBroker(raw: unknown): void {
+    let stats: BrokerStats;
+    try {
+      stats = parseBrokerStats(raw);
+    } catch (e) {
+      this.reject('malformed', e instanceof Error ? e.message : String(e), null);
+      throw e;
+    }
+    this.broker = stats;
+    for (const r of stats.rounds) {
+      const entry: BrokerRound = { bytesIn: r.bytesIn, bytesOut: r.bytesOut, rttMs: stats.rttMs };
+      const key = `${r.runId}/${r.round}`;
+      this.brokerRounds.delete(key);
+      this.brokerRounds.set(key, entry);
+      if (this.brokerRounds.size > 64) this.brokerRounds.delete(this.brokerRounds.keys().next().value!);
+      const rec = this.run?.runId === r.runId ? this.run.history.find((h) => h.round === r.round) : undefined;
+      if (rec) rec.broker = entry;
+    }
   }
 
   /** The current global model on one image, for the dashboard's drawing pad; the image is checked first. */
@@ -508,7 +537,9 @@ export class Federation {
     const run = this.run;
     if (this.state !== 'waiting' || !run?.task || this.current || this.finishing) return;
     if (run.numPartitions === 0) {
-      if (this.registry.size < this.requiredClients()) return void (this.message = this.waitingMessage());
+      // Open enrollment: the planned slots exist from the start, and students fill them as they arrive.
+      const needed = run.config.enrollment === 'open' && run.config.clients > 0 ? run.config.minClients : this.requiredClients();
+      if (this.registry.size < needed) return void (this.message = this.waitingMessage());
       run.numPartitions = run.config.clients > 0 ? run.config.clients : this.registry.size;
       run.slotHolders = Array.from({ length: run.numPartitions }, () => null);
       try {
@@ -672,6 +703,7 @@ export class Federation {
       serverDistill: out.result?.distill ?? null,
       traffic: roundTraffic(cur),
     });
+    record.broker = this.brokerRounds.get(`${run.runId}/${cur.round}`) ?? null;
     run.history.push(record);
     run.round = cur.round;
     this.persist();

@@ -108,6 +108,7 @@ export function newRoundRecord(f: RoundFacts): RoundRecord {
     attackSuccessRate: null,
     aggregateMs: f.aggregateMs,
     serverDistill: f.serverDistill,
+    broker: null,
     ...f.traffic,
     coordinatorTensors: null,
   };

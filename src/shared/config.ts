@@ -41,6 +41,7 @@ const RUN_FIELDS = {
   proxySamples: numberField({ default: 0, int: true, min: 0, max: 20_000, help: 'training images held out of every partition as the unlabelled proxy split for server distillation (FedDF)' }),
   localEval: numberField({ default: 0.1, min: 0, max: 0.5, help: "share of each client's partition held out for federated evaluation (0 = none)" }),
   clients: numberField({ default: 0, int: true, min: 0, max: 1000, help: 'clients to wait for before round 1 (0 = whoever is registered)' }),
+  enrollment: enumField(['wait', 'open'] as const, 'wait', "wait: round 1 waits for all `clients`; open: partition into `clients` slots at once, start with minClients, and fill free slots as clients arrive (a classroom)"),
   fraction: numberField({ default: 1, gt: 0, max: 1, help: 'fraction C of clients sampled per round' }),
   minClients: numberField({ default: 1, int: true, min: 1, max: 1000, help: 'minimum clients for a round' }),
   epochs: numberField({ default: 1, int: true, min: 1, max: 100, help: 'local epochs E' }),
@@ -92,6 +93,9 @@ export const DEFAULT_CONFIG: Readonly<FederationConfig> = Object.freeze(parseFie
 
 /** Checks between keys, after each key is valid on its own. */
 function checkTogether(cfg: FederationConfig, given: Record<string, unknown>): FederationConfig {
+  if (cfg.enrollment === 'open' && cfg.clients === 0) {
+    throw new ConfigError('open enrollment needs clients > 0: the number of planned slots students fill as they arrive');
+  }
   if (cfg.clients > 0 && cfg.minClients > cfg.clients) {
     throw new ConfigError(`minClients (${cfg.minClients}) cannot exceed clients (${cfg.clients})`);
   }

@@ -24,7 +24,7 @@ const MAX_ID = 64;
 const MAX_TEXT = 10_000;
 
 /** 'node': a virtual client of the in-process Node runtime (scripts/node-runtime.ts). */
-export const CLIENT_KINDS = ['tab', 'worker', 'node'] as const;
+export const CLIENT_KINDS = ['tab', 'worker', 'node', 'remote'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 export const CLIENT_STATES = ['starting', 'loading', 'idle', 'training', 'evaluating', 'uploading', 'error'] as const;
 export type ClientState = (typeof CLIENT_STATES)[number];

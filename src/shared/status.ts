@@ -1,3 +1,4 @@
+import type { BrokerRound, BrokerStats } from './broker-stats';
 import type { Modality } from './data/paired-modalities';
 // What the coordinator reports: the dashboard, window.fedtab.status() and the run JSON all read this.
 import type { BackendName, FederationConfig, StragglerMode } from './config';
@@ -137,6 +138,8 @@ export interface RoundRecord {
   /** Time the server spent on its own work this round: FLTrust root update, validation losses, aggregation (ms). */
   /** FedDF's server distillation of this round (feddf, fedakd --serverDistill), else null. */
   serverDistill: { steps: number; bestStep: number; validationLossBefore: number; validationLoss: number } | null;
+  /** Classroom over a broker: the teacher's bytes from and to the broker from this round's broadcast until the next one's, and the broker round trip; null without a room. */
+  broker: BrokerRound | null;
   aggregateMs: number;
   /** Uplink bytes of the round's updates (vector payloads, as encoded by config.compress). */
   bytesUp: number;
@@ -183,6 +186,8 @@ export interface Rejection {
 }
 
 export interface CoordinatorStatus {
+  /** The classroom hub's latest broker report; null without a room. */
+  broker: BrokerStats | null;
   state: RunState;
   message: string;
   runId: string | null;

@@ -30,7 +30,7 @@ export const FORM_GROUPS: readonly FormGroup[] = [
   {
     id: 'cfg-training',
     legend: 'Training',
-    fields: ['model', 'rounds', 'epochs', 'batchSize', 'lr', 'clients', 'minClients', 'fraction', 'roundDeadlineMs', 'seed', 'backend'],
+    fields: ['model', 'rounds', 'epochs', 'batchSize', 'lr', 'clients', 'enrollment', 'minClients', 'fraction', 'roundDeadlineMs', 'seed', 'backend'],
   },
   { id: 'cfg-strategy', legend: 'Aggregation strategy', fields: ['algorithm', ...STRATEGY_KEYS] },
   {

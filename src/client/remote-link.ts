@@ -1,0 +1,116 @@
+// A student device's side of a classroom: the client protocol's calls travel to the teacher's hub over the broker
+// (each sealed with the room key, answered on this device's own topic), and the coordinator's broadcasts arrive on
+// the room's topic and are re-posted on a BroadcastChannel of this room, where the device's client (in its training
+// worker) checks the coordinator's own signature as it would for a local broadcast.
+import { CLIENT_METHODS, type ClientApi } from '../server-worker/api';
+import { CHANNEL_NAME } from '../shared/protocol';
+import { DEVICE_ID, topics, type Room } from '../shared/mqtt/room-code';
+import { RoomLink, type LinkState } from '../shared/mqtt/room-link';
+import type { RejectReason } from '../shared/mqtt/envelope';
+
+/** A call the teacher has not answered in this long failed (the client's next heartbeat or round tries again). */
+const CALL_TIMEOUT_MS = 30_000;
+
+export interface RemoteStatus {
+  deviceId: string;
+  link: LinkState;
+  detail: string;
+  removed: string | null;
+  bytesIn: number;
+  bytesOut: number;
+  rejected: Partial<Record<RejectReason, number>>;
+}
+
+export interface RemoteLinkOptions {
+  brokerUrl: string;
+  room: Room;
+  deviceId: string;
+  maxMessageBytes?: number;
+  onStatus?(s: RemoteStatus): void;
+}
+
+/** The BroadcastChannel a room's broadcasts are re-posted on: never the same-origin coordinator's own. */
+export const roomChannelName = (room: Pick<Room, 'id'>) => `${CHANNEL_NAME}/room/${room.id}`;
+
+/** This tab's device id: kept for the tab's life (a reload rejoins as the same device), new in a new tab. */
+export function deviceIdOf(storage: Pick<Storage, 'getItem' | 'setItem'> | undefined): string {
+  const kept = storage?.getItem('fedtab-device-id');
+  if (kept && DEVICE_ID.test(kept)) return kept;
+  const id = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+  storage?.setItem('fedtab-device-id', id);
+  return id;
+}
+
+export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status(): RemoteStatus; close(): void } {
+  const t = topics(opts.room);
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> }>();
+  const channel = new BroadcastChannel(roomChannelName(opts.room));
+  let nextCall = 0;
+  let detail = 'connecting to the broker';
+  let removed: string | null = null;
+  const status = (): RemoteStatus => ({
+    deviceId: opts.deviceId,
+    link: link.state,
+    detail,
+    removed,
+    bytesIn: link.bytesIn,
+    bytesOut: link.bytesOut,
+    rejected: { ...link.receiver.rejected },
+  });
+  const changed = () => opts.onStatus?.(status());
+
+  const link: RoomLink = new RoomLink({
+    brokerUrl: opts.brokerUrl,
+    room: opts.room,
+    self: opts.deviceId,
+    subscribe: [t.all, t.device(opts.deviceId)],
+    maxMessageBytes: opts.maxMessageBytes,
+    onState: (_s, d) => {
+      detail = d;
+      changed();
+    },
+    onReject: () => changed(),
+    onMessage: (topic, from, kind, value) => {
+      if (from !== 'teacher') return void link.receiver.reject('not-for-us', `${kind} from ${from.slice(0, 40)}: only the teacher speaks to devices`);
+      if (topic === t.all && kind === 'broadcast') return channel.postMessage(value);
+      if (topic !== t.device(opts.deviceId)) return;
+      if (kind === 'removed') {
+        removed = String((value as { reason?: unknown }).reason ?? 'removed by the teacher');
+        for (const p of pending.values()) p.reject(new Error(removed));
+        pending.clear();
+        changed();
+        return void link.close();
+      }
+      const r = value as { callId?: unknown; ok?: unknown; value?: unknown; error?: unknown };
+      const p = typeof r.callId === 'number' ? pending.get(r.callId) : undefined;
+      if (kind !== 'reply' || !p) return;
+      pending.delete(r.callId as number);
+      clearTimeout(p.timer);
+      if (r.ok === true) p.resolve(r.value);
+      else p.reject(new Error(String(r.error ?? 'the teacher refused the call')));
+    },
+  });
+
+  const call = (method: keyof ClientApi, msg: unknown): Promise<unknown> => {
+    if (removed) return Promise.reject(new Error(removed));
+    const callId = ++nextCall;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(callId);
+        reject(new Error(`the teacher's dashboard did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s (${detail})`));
+      }, CALL_TIMEOUT_MS);
+      pending.set(callId, { resolve, reject, timer });
+      link.send(t.teacher, 'call', { callId, method, msg });
+      changed();
+    });
+  };
+  const api = Object.fromEntries(CLIENT_METHODS.map((m) => [m, (msg: unknown) => call(m, msg)])) as unknown as ClientApi;
+  return {
+    api,
+    status,
+    close: () => {
+      channel.close();
+      void link.close();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { RoomReceiver, RoomSender } from './envelope';
+import { roomFromCode } from './room-code';
+
+const room = roomFromCode('ABCD-EFGH-JKMN');
+const other = roomFromCode('ABCD-EFGH-JKMP');
+const T = 'fedtab/v1/x/teacher';
+let n = 0;
+const random = (k: number) => new Uint8Array(k).map(() => ++n);
+
+describe('room envelopes', () => {
+  it('open what the same room sealed, on the same topic', () => {
+    const s = new RoomSender(room.key, 'dev1', { random });
+    const r = new RoomReceiver(room.key);
+    const [sealed] = s.seal(T, 'call', new Uint8Array([1, 2, 3]));
+    const got = r.open(T, sealed);
+    expect(got).toMatchObject({ ok: true, message: { from: 'dev1', kind: 'call', sid: s.sid } });
+    if (got.ok === true) expect(Array.from(got.message.body)).toEqual([1, 2, 3]);
+  });
+
+  it('reject and count: another room, an altered byte, another topic, unsigned bytes, a replay, a stale clock', () => {
+    const s = new RoomSender(room.key, 'dev1', { random });
+    const r = new RoomReceiver(room.key);
+    const [m] = s.seal(T, 'call', new Uint8Array([1, 2, 3]));
+    expect(r.open(T, new RoomSender(other.key, 'dev1', { random }).seal(T, 'call', new Uint8Array([1]))[0])).toMatchObject({ ok: false, reason: 'bad-signature' });
+    const altered = m.slice();
+    altered[altered.length - 40] ^= 1;
+    expect(r.open(T, altered)).toMatchObject({ ok: false, reason: 'bad-signature' });
+    expect(r.open('fedtab/v1/x/all', m)).toMatchObject({ ok: false, reason: 'bad-signature' });
+    expect(r.open(T, new TextEncoder().encode('{"method":"register"} plus some padding to be long enough'))).toMatchObject({ ok: false, reason: 'unsigned' });
+    expect(r.open(T, m).ok).toBe(true);
+    expect(r.open(T, m)).toMatchObject({ ok: false, reason: 'replayed' });
+    const old = new RoomSender(room.key, 'dev1', { random, now: () => Date.now() - 3_600_000 });
+    expect(r.open(T, old.seal(T, 'call', new Uint8Array(1))[0])).toMatchObject({ ok: false, reason: 'stale' });
+    expect(r.rejected).toEqual({ 'bad-signature': 3, unsigned: 1, replayed: 1, stale: 1 });
+  });
+
+  it('accept one sender out of order within the replay window (two topics), never twice', () => {
+    const s = new RoomSender(room.key, 'teacher', { random });
+    const r = new RoomReceiver(room.key);
+    const [a] = s.seal(T, 'x', new Uint8Array(1));
+    const [b] = s.seal(T, 'x', new Uint8Array(1));
+    expect(r.open(T, b).ok).toBe(true);
+    expect(r.open(T, a).ok).toBe(true);
+    expect(r.open(T, a)).toMatchObject({ reason: 'replayed' });
+  });
+
+  it('split a message over the broker limit into parts of at most that size, and reassemble it in any order', () => {
+    const s = new RoomSender(room.key, 'teacher', { random, maxMessageBytes: 4096 });
+    const r = new RoomReceiver(room.key);
+    const body = new Uint8Array(20_000).map((_, i) => i % 251);
+    const parts = s.seal(T, 'broadcast', body);
+    expect(parts).toHaveLength(Math.ceil(20_000 / (4096 - 512)));
+    for (const p of parts) expect(p.length).toBeLessThanOrEqual(4096);
+    const order = [2, 0, 4, 1, 5, 3];
+    const results = order.map((i) => r.open(T, parts[i]));
+    expect(results.slice(0, -1).every((x) => x.ok === 'partial')).toBe(true);
+    const last = results.at(-1)!;
+    expect(last.ok).toBe(true);
+    if (last.ok === true) expect(Buffer.from(last.message.body).equals(Buffer.from(body))).toBe(true);
+  });
+
+  it('bound reassembly: a message over the size cap, and parts that never complete, are dropped and counted', () => {
+    let now = 1_000_000;
+    const s = new RoomSender(room.key, 'dev1', { random, maxMessageBytes: 4096, now: () => now });
+    const r = new RoomReceiver(room.key, { maxTotalBytes: 10_000, partialTimeoutMs: 1000, now: () => now });
+    const big = s.seal(T, 'call', new Uint8Array(12_000));
+    const results = big.map((p) => r.open(T, p));
+    expect(results.some((x) => x.ok === false && x.reason === 'too-large')).toBe(true);
+    const half = s.seal(T, 'call', new Uint8Array(8000));
+    expect(r.open(T, half[0]).ok).toBe('partial');
+    now += 5000;
+    const fresh = s.seal(T, 'call', new Uint8Array(8000));
+    r.open(T, fresh[0]);
+    expect(r.rejected.incomplete).toBe(1);
+  });
+
+  it('refuse a broker limit too small to carry a part', () => {
+    expect(() => new RoomSender(room.key, 'x', { maxMessageBytes: 1000 })).toThrow(/at least 4096 bytes/);
+  });
+});

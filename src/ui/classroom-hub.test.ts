@@ -1,0 +1,169 @@
+// The classroom path end to end over real brokers (aedes embedded, and mosquitto where installed; CI installs it): a
+// student device's calls reach a coordinator port through the teacher's hub, broadcasts reach the device, large
+// messages travel in parts under the broker's limit, and what comes from outside the room is rejected and counted.
+import * as Comlink from 'comlink';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MOSQUITTO, startEmbeddedBroker, startMosquitto, type RunningBroker } from '../../scripts/brokers';
+import { connectRemote, roomChannelName } from '../client/remote-link';
+import { encodeMessage } from '../shared/mqtt/codec';
+import { RoomSender } from '../shared/mqtt/envelope';
+import { roomFromCode, topics } from '../shared/mqtt/room-code';
+import { RoomLink } from '../shared/mqtt/room-link';
+import type { ClientApi } from '../server-worker/api';
+import { ClassroomHub } from './classroom-hub';
+
+const LIMIT = 16 * 1024;
+const room = roomFromCode('TEAC-HERR-00M1');
+const t = topics(room);
+
+/** A stand-in coordinator behind each port: it records what reaches it. */
+function fakeCoordinator() {
+  const calls: Array<{ method: string; msg: Record<string, unknown> }> = [];
+  let n = 0;
+  const serve = (port: MessagePort) => {
+    const api = {
+      register: async (msg: unknown) => (calls.push({ method: 'register', msg: msg as Record<string, unknown> }), { clientId: `remote-${++n}`, secret: 's'.repeat(32) }),
+      heartbeat: async (msg: unknown) => (calls.push({ method: 'heartbeat', msg: msg as Record<string, unknown> }), { registered: true }),
+      submitUpdate: async (msg: unknown) => {
+        calls.push({ method: 'submitUpdate', msg: msg as Record<string, unknown> });
+        const d = (msg as { delta: Float32Array }).delta;
+        return { accepted: d instanceof Float32Array && d.length === 50_000 && d[49_999] === 49_999 };
+      },
+      submitEvaluation: async () => ({ accepted: true }),
+      runKey: async () => ({ key: new Uint8Array(32) }),
+      roundExtras: async () => ({}),
+    } as unknown as ClientApi;
+    Comlink.expose(api, port);
+  };
+  return { calls, serve };
+}
+
+const until = async (what: string, ok: () => boolean, ms = 10_000) => {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+const brokers: Array<[string, () => Promise<RunningBroker>]> = [['aedes (embedded)', () => startEmbeddedBroker({ maxMessageBytes: LIMIT })]];
+if (MOSQUITTO) brokers.push(['mosquitto', () => startMosquitto({ wsPort: 19_401 + Math.floor(Math.random() * 500), mqttPort: 19_901 + Math.floor(Math.random() * 90), maxMessageBytes: LIMIT })]);
+
+describe.each(brokers)('classroom over %s', (_name, start) => {
+  let broker: RunningBroker;
+  let now = Date.now();
+  const coordinator = fakeCoordinator();
+  const locks = new Map<string, boolean>();
+  let hub: ClassroomHub;
+  let teacher: RoomLink;
+  let device: ReturnType<typeof connectRemote>;
+  const deviceId = '00112233aabbccdd';
+
+  beforeAll(async () => {
+    broker = await start();
+    hub = new ClassroomHub({
+      room,
+      connectPort: async (p) => coordinator.serve(p),
+      holdLock: (name) => (locks.set(name, true), { release: () => locks.set(name, false) }),
+      now: () => now,
+      graceMs: 30_000,
+    });
+    teacher = new RoomLink({ brokerUrl: broker.url, room, self: 'teacher', subscribe: hub.subscriptions, maxMessageBytes: LIMIT, onMessage: (...a) => hub.onMessage(...a) });
+    hub.attach(teacher);
+    device = connectRemote({ brokerUrl: broker.url, room, deviceId, maxMessageBytes: LIMIT });
+    await until('both online', () => teacher.state === 'online' && device.status().link === 'online');
+    await new Promise((r) => setTimeout(r, 200)); // subscriptions settle
+  });
+  afterAll(async () => {
+    device?.close();
+    await teacher?.close();
+    await broker?.close();
+  });
+
+  it("a device's register reaches the coordinator as a remote client on a lock the hub holds; the reply comes back", async () => {
+    const reply = await device.api.register({ v: 2, type: 'register', kind: 'tab', lock: 'fedtab-client-whatever-the-device-says' });
+    expect(reply).toEqual({ clientId: 'remote-1', secret: 's'.repeat(32) });
+    const reg = coordinator.calls.find((c) => c.method === 'register')!;
+    expect(reg.msg).toMatchObject({ kind: 'remote', lock: `fedtab-client-remote-${deviceId}-1` });
+    expect(locks.get(`fedtab-client-remote-${deviceId}-1`)).toBe(true);
+    expect(hub.rows()).toMatchObject([{ deviceId, clientId: 'remote-1', state: 'online' }]);
+  });
+
+  it('a 200 kB update travels in parts under the 16 KiB broker limit and arrives whole', async () => {
+    const before = device.status().bytesOut;
+    const delta = Float32Array.from({ length: 50_000 }, (_, i) => i);
+    expect(await device.api.submitUpdate({ delta })).toEqual({ accepted: true });
+    const sent = device.status().bytesOut - before;
+    expect(sent).toBeGreaterThan(200_000);
+    expect(sent).toBeLessThan(200_000 * 1.1);
+  });
+
+  it("a round broadcast reaches the device's room channel whole, and its bytes count for that round", async () => {
+    const got: unknown[] = [];
+    const ch = new BroadcastChannel(roomChannelName(room));
+    ch.onmessage = (e) => got.push(e.data);
+    const weights = Float32Array.from({ length: 30_000 }, (_, i) => i / 7);
+    hub.relayBroadcast({ v: 2, type: 'round', runId: 'run-1', round: 1, weights });
+    await until('the broadcast', () => got.length > 0);
+    ch.close();
+    expect(Array.from((got[0] as { weights: Float32Array }).weights.subarray(29_990))).toEqual(Array.from(weights.subarray(29_990)));
+    await device.api.heartbeat({});
+    const r = hub.stats().rounds.at(-1)!;
+    expect(r).toMatchObject({ runId: 'run-1', round: 1 });
+    expect(r.bytesOut).toBeGreaterThan(120_000);
+    expect(r.bytesIn).toBeGreaterThan(0);
+  });
+
+  it('the broker round trip is measured', async () => {
+    hub.ping();
+    await until('a ping', () => hub.stats().rttMs !== null);
+    expect(hub.stats().rttMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('from outside the room: unsigned bytes, another room, a replayed call, a stranger as teacher; rejected, counted, never served', async () => {
+    const sniffed: Buffer[] = [];
+    const spy = mqtt.connect(broker.url, { protocolVersion: 4 });
+    await new Promise((r) => spy.on('connect', r));
+    await new Promise((r) => spy.subscribe(t.teacher, r));
+    spy.on('message', (_topic, p) => sniffed.push(Buffer.from(p)));
+    await device.api.heartbeat({ tag: 'captured' });
+    await until('a sniffed call', () => sniffed.length > 0);
+    const served = coordinator.calls.length;
+    const rejectedBefore = { ...hub.stats().rejected };
+    spy.publish(t.teacher, Buffer.from('{"callId":1,"method":"register","msg":{}}'));
+    spy.publish(t.teacher, Buffer.from(new RoomSender(roomFromCode('OTHE-RROO-M000').key, deviceId).seal(t.teacher, 'call', new Uint8Array(10))[0]));
+    spy.publish(t.teacher, sniffed[0]);
+    // A room member's device posing as the teacher to another device is dropped by the device.
+    const deviceRejected = device.status().rejected['not-for-us'] ?? 0;
+    spy.publish(t.device(deviceId), Buffer.from(new RoomSender(room.key, 'ffeeddccbbaa9988').seal(t.device(deviceId), 'reply', encodeMessage({ callId: 1, ok: true, value: 'forged' }))[0]));
+    await until('three rejections', () => Object.values(hub.stats().rejected).reduce((a, b) => a + (b ?? 0), 0) >= Object.values(rejectedBefore).reduce((a, b) => a + (b ?? 0), 0) + 3);
+    await until('the device drops the impostor', () => (device.status().rejected['not-for-us'] ?? 0) > deviceRejected);
+    const r = hub.stats().rejected;
+    expect((r.unsigned ?? 0) - (rejectedBefore.unsigned ?? 0)).toBe(1);
+    expect((r['bad-signature'] ?? 0) - (rejectedBefore['bad-signature'] ?? 0)).toBe(1);
+    expect((r.replayed ?? 0) - (rejectedBefore.replayed ?? 0)).toBe(1);
+    expect(coordinator.calls.length).toBe(served);
+    spy.end();
+  });
+
+  it('silent past the grace period, a device leaves (its lock is let go); back, it registers on a new lock', async () => {
+    now += 31_000;
+    hub.tick();
+    expect(hub.rows()[0].state).toBe('left');
+    expect(locks.get(`fedtab-client-remote-${deviceId}-1`)).toBe(false);
+    now += 1000;
+    await device.api.register({ v: 2, type: 'register', kind: 'tab', lock: 'fedtab-client-x' });
+    expect(locks.get(`fedtab-client-remote-${deviceId}-2`)).toBe(true);
+    expect(hub.rows()[0]).toMatchObject({ state: 'online', clientId: 'remote-2' });
+  });
+
+  it('removed by the teacher: its lock is let go, it is told, and its calls are refused from then on', async () => {
+    expect(hub.remove(deviceId)).toBe(true);
+    expect(locks.get(`fedtab-client-remote-${deviceId}-2`)).toBe(false);
+    await until('the device hears it', () => device.status().removed !== null);
+    expect(device.status().removed).toMatch(/teacher removed this device/);
+    await expect(device.api.heartbeat({})).rejects.toThrow(/removed/);
+    expect(hub.rows()[0].state).toBe('removed');
+  });
+});

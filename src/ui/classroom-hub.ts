@@ -1,0 +1,225 @@
+// The teacher's side of a classroom: relays each student device's protocol calls from the broker onto a port of its
+// own to the coordinator (exactly as a Web Worker client's port: the same validation and identity binding), and the
+// coordinator's signed broadcasts onto the room's topic. It holds a life lock for each remote client, so the
+// coordinator learns of a device that left when the hub lets go of it: after the grace period, or when the teacher
+// removes it. No DOM: Node tests run it against a real broker and a coordinator.
+import * as Comlink from 'comlink';
+import { CLIENT_METHODS, type ClientApi } from '../server-worker/api';
+import { DEVICE_ID, topics, type Room } from '../shared/mqtt/room-code';
+import type { RejectReason } from '../shared/mqtt/envelope';
+import { MAX_REPORTED_ROUNDS, type BrokerStats } from '../shared/broker-stats';
+
+/** A device silent this long has left: its slot is freed. One that comes back later registers anew. */
+export const DEFAULT_GRACE_MS = 30_000;
+export const MAX_DEVICES = 200;
+const MAX_CALLS_IN_FLIGHT = 8;
+const PING_MS = 5000;
+
+export type DeviceState = 'online' | 'away' | 'left' | 'removed';
+
+export interface DeviceRow {
+  deviceId: string;
+  clientId: string | null;
+  state: DeviceState;
+  joinedAt: number;
+  lastSeen: number;
+  /** Broker bytes from and to this device (replies only; broadcasts are counted once for the room). */
+  bytesIn: number;
+  bytesOut: number;
+  /** Times it came back within the grace period. */
+  rejoins: number;
+}
+
+export interface HubLink {
+  send(topic: string, kind: string, value: unknown): number;
+  bytesIn: number;
+  bytesOut: number;
+  receiver: { rejected: Partial<Record<RejectReason, number>>; reject(reason: RejectReason, detail: string): unknown };
+}
+
+export interface HubDeps {
+  room: Room;
+  /** Hands the coordinator a port for one device (the dashboard API's connectWorkerPort). */
+  connectPort(port: MessagePort): Promise<void>;
+  /** Takes a Web Lock and holds it until release() is called. */
+  holdLock(name: string): { release(): void };
+  now(): number;
+  graceMs?: number;
+}
+
+interface Device extends DeviceRow {
+  sid: string;
+  api: Comlink.Remote<ClientApi>;
+  port: MessagePort;
+  lock: { release(): void } | null;
+  locks: number;
+  inFlight: number;
+}
+
+const clientMethods = new Set<string>(CLIENT_METHODS);
+
+export class ClassroomHub {
+  private devices = new Map<string, Device>();
+  private removed = new Set<string>();
+  private rtts: number[] = [];
+  private rounds: BrokerStats['rounds'] = [];
+  private link: HubLink | null = null;
+  private readonly t: ReturnType<typeof topics>;
+  private readonly graceMs: number;
+
+  constructor(private deps: HubDeps) {
+    this.t = topics(deps.room);
+    this.graceMs = deps.graceMs ?? DEFAULT_GRACE_MS;
+  }
+
+  /** The topics the teacher's link subscribes to. */
+  get subscriptions(): string[] {
+    return [this.t.teacher, this.t.ping];
+  }
+
+  attach(link: HubLink): void {
+    this.link = link;
+  }
+
+  rows(): DeviceRow[] {
+    return [...this.devices.values()].map(({ deviceId, clientId, state, joinedAt, lastSeen, bytesIn, bytesOut, rejoins }) => ({ deviceId, clientId, state, joinedAt, lastSeen, bytesIn, bytesOut, rejoins }));
+  }
+
+  stats(): BrokerStats {
+    const sorted = [...this.rtts].sort((a, b) => a - b);
+    const live = [...this.devices.values()].filter((d) => d.state !== 'removed' && d.state !== 'left');
+    return {
+      v: 1,
+      bytesIn: this.link?.bytesIn ?? 0,
+      bytesOut: this.link?.bytesOut ?? 0,
+      rttMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : null,
+      devices: live.length,
+      online: live.filter((d) => d.state === 'online').length,
+      rejected: { ...this.link?.receiver.rejected },
+      rounds: this.rounds.map((r) => ({ ...r })),
+    };
+  }
+
+  /** A coordinator broadcast, onto the room. */
+  relayBroadcast(msg: unknown): void {
+    const m = msg as { type?: unknown; runId?: unknown; round?: unknown };
+    // A round's broker traffic runs from its broadcast to the next round's.
+    if (m?.type === 'round' && typeof m.runId === 'string' && Number.isSafeInteger(m.round) && (m.round as number) >= 1) {
+      this.rounds = [...this.rounds, { runId: m.runId.slice(0, 64), round: m.round as number, bytesIn: 0, bytesOut: 0 }].slice(-MAX_REPORTED_ROUNDS);
+    }
+    this.count(0, this.link?.send(this.t.all, 'broadcast', msg) ?? 0);
+  }
+
+  private count(bytesIn: number, bytesOut: number): void {
+    const r = this.rounds.at(-1);
+    if (!r) return;
+    r.bytesIn += bytesIn;
+    r.bytesOut += bytesOut;
+  }
+
+  ping(): void {
+    this.link?.send(this.t.ping, 'ping', { t: this.deps.now() });
+  }
+
+  /** Every second or so: devices silent past the grace period leave (their slot is freed). */
+  tick(): void {
+    const now = this.deps.now();
+    for (const d of this.devices.values()) {
+      if (d.state === 'removed' || d.state === 'left') continue;
+      const silent = now - d.lastSeen;
+      if (silent > this.graceMs) {
+        d.state = 'left';
+        d.lock?.release();
+        d.lock = null;
+      } else d.state = silent > 2 * PING_MS ? 'away' : 'online';
+    }
+  }
+
+  /** The teacher removes a device: its client is let go, it is told, and nothing more from it is accepted. */
+  remove(deviceId: string): boolean {
+    const d = this.devices.get(deviceId);
+    if (!d) return false;
+    d.state = 'removed';
+    d.lock?.release();
+    d.lock = null;
+    d.port.close();
+    this.removed.add(deviceId);
+    this.link?.send(this.t.device(deviceId), 'removed', { reason: 'the teacher removed this device from the room' });
+    return true;
+  }
+
+  /** A message the link opened (room signature checked). */
+  onMessage(topic: string, from: string, kind: string, value: unknown, meta: { sid: string; size: number }): void {
+    if (topic === this.t.ping) {
+      if (from === 'teacher' && kind === 'ping') this.rtts = [...this.rtts.slice(-4), this.deps.now() - Number((value as { t?: unknown }).t)].filter(Number.isFinite);
+      return;
+    }
+    if (topic !== this.t.teacher || !DEVICE_ID.test(from)) return void this.link?.receiver.reject('not-for-us', `${kind} from ${from.slice(0, 40)} on ${topic}`);
+    if (this.removed.has(from)) return void this.link?.receiver.reject('removed', `device ${from} was removed by the teacher`);
+    if (kind !== 'call') return void this.link?.receiver.reject('malformed', `unknown message kind ${kind.slice(0, 40)}`);
+    const call = value as { callId?: unknown; method?: unknown; msg?: unknown };
+    if (!Number.isSafeInteger(call.callId) || typeof call.method !== 'string' || !clientMethods.has(call.method)) {
+      return void this.link?.receiver.reject('malformed', `a call from ${from} without a valid callId and method`);
+    }
+    const d = this.device(from, meta.sid);
+    if (!d) return;
+    d.bytesIn += meta.size;
+    this.count(meta.size, 0);
+    void this.serve(d, call.callId as number, call.method as keyof ClientApi, call.msg);
+  }
+
+  /** The device's record, made on its first call; a new session of the same device (a reload) gets a new port. */
+  private device(deviceId: string, sid: string): Device | null {
+    const now = this.deps.now();
+    let d = this.devices.get(deviceId);
+    if (d && d.sid !== sid) {
+      // A reload: its old client is let go, its new one starts on a fresh connection.
+      d.lock?.release();
+      d.port.close();
+      this.devices.delete(deviceId);
+      d = undefined;
+    }
+    if (!d) {
+      if (this.devices.size >= MAX_DEVICES) {
+        this.link?.receiver.reject('too-large', `the room has ${this.devices.size} devices (max ${MAX_DEVICES})`);
+        return null;
+      }
+      const { port1, port2 } = new MessageChannel();
+      void this.deps.connectPort(Comlink.transfer(port2, [port2]));
+      d = { deviceId, sid, clientId: null, state: 'online', joinedAt: now, lastSeen: now, bytesIn: 0, bytesOut: 0, rejoins: 0, api: Comlink.wrap<ClientApi>(port1), port: port1, lock: null, locks: 0, inFlight: 0 };
+      this.devices.set(deviceId, d);
+    }
+    if (d.state === 'away') d.rejoins++;
+    if (d.state !== 'left') d.state = 'online';
+    d.lastSeen = now;
+    return d;
+  }
+
+  private async serve(d: Device, callId: number, method: keyof ClientApi, msg: unknown): Promise<void> {
+    const reply = (value: unknown) => {
+      if (d.state === 'removed') return;
+      const bytes = this.link?.send(this.t.device(d.deviceId), 'reply', value) ?? 0;
+      d.bytesOut += bytes;
+      this.count(0, bytes);
+    };
+    if (d.inFlight >= MAX_CALLS_IN_FLIGHT) return reply({ callId, ok: false, error: `too many calls at once (max ${MAX_CALLS_IN_FLIGHT})` });
+    d.inFlight++;
+    try {
+      if (method === 'register') {
+        // The device's own lock means nothing here: the hub holds one for it, and a remote client is 'remote'.
+        d.lock?.release();
+        const name = `fedtab-client-remote-${d.deviceId}-${++d.locks}`;
+        d.lock = this.deps.holdLock(name);
+        if (d.state === 'left') d.state = 'online';
+        msg = { ...(msg as object), lock: name, kind: 'remote' };
+      }
+      const value = await (d.api[method] as (m: unknown) => Promise<unknown>)(msg);
+      if (method === 'register') d.clientId = (value as { clientId: string }).clientId;
+      reply({ callId, ok: true, value });
+    } catch (e) {
+      reply({ callId, ok: false, error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      d.inFlight--;
+    }
+  }
+}
