@@ -18,11 +18,16 @@ export interface RunningBroker {
   dropClients(): void;
 }
 
-/** aedes over WebSocket on host:port (port 0: any free one); frames over `maxMessageBytes` are refused, as a real broker's limit. */
+/** aedes over WebSocket on host:port (port 0: any free one); a message over `maxMessageBytes` is refused, as a real broker's limit. */
 export async function startEmbeddedBroker(opts: { host?: string; port?: number; maxMessageBytes?: number } = {}): Promise<RunningBroker> {
-  const aedes = await Aedes.createBroker();
+  const limit = opts.maxMessageBytes ?? 16 << 20;
+  // The limit is on each MQTT message, as a broker's max_packet_size: a client disconnected for one over it. (Not on
+  // WebSocket frames: MQTT.js may put several messages in one frame.)
+  const aedes = await Aedes.createBroker({
+    authorizePublish: (_client, packet, done) => done(packet.payload.length > limit ? new Error(`message of ${packet.payload.length} bytes over the broker limit of ${limit}`) : null),
+  });
   const server = http.createServer((_req, res) => res.writeHead(426).end('fedtab classroom broker: MQTT over WebSocket only\n'));
-  const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: (opts.maxMessageBytes ?? 16 << 20) + 1024 });
+  const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: 64 << 20 });
   const sockets = new Set<import('ws').WebSocket>();
   wss.on('connection', (ws, req) => {
     sockets.add(ws);

@@ -2,7 +2,7 @@
 // schemas, check the coordinator's signature for this client, and drop replays. Every dropped message is counted
 // by reason; the counts go to the coordinator with the heartbeats. The same code runs in tabs, workers and Node.
 // Any page can post on the channel, so cheap checks come before the costly ones, and the queue is bounded.
-import { importKey, verifyBroadcast } from '../shared/broadcast-auth';
+import { importKey, verifyBroadcast, type MacKey } from '../shared/broadcast-auth';
 import {
   MAX_BROADCAST_CLIENTS,
   MAX_PARAMS,
@@ -41,7 +41,7 @@ function fewKeys(o: unknown, max: number): boolean {
 export class BroadcastInbox {
   readonly dropped: Partial<Record<BroadcastDropReason, number>> = {};
   /** Keyed by client and run: a key fetched for an earlier identity is no key for the current one. */
-  private keys = new Map<string, CryptoKey>();
+  private keys = new Map<string, MacKey>();
   private unknownRuns = new Set<string>();
   private lastRound = new Map<string, number>();
   private evaluated = new Set<string>();
@@ -116,12 +116,12 @@ export class BroadcastInbox {
     else this.stopped.add(msg.runId);
   }
 
-  private async keyFor(clientId: string, runId: string): Promise<CryptoKey | null> {
+  private async keyFor(clientId: string, runId: string): Promise<MacKey | null> {
     const id = `${clientId}|${runId}`;
     const have = this.keys.get(id);
     if (have) return have;
     if (this.unknownRuns.has(runId)) return null;
-    let key: CryptoKey;
+    let key: MacKey;
     try {
       key = await importKey(await this.opts.fetchKey(runId));
     } catch {

@@ -88,6 +88,8 @@ export interface ClientOptions {
   port: MessagePort;
   /** The client's own backend choice; `auto` defers to the run config. */
   backend: BackendChoice;
+  /** Where the coordinator's broadcasts arrive: its own channel, or a classroom room's (remote-link.ts). */
+  channelName?: string;
   onView?: (view: ClientView) => void;
 }
 
@@ -133,7 +135,8 @@ async function holdLifeLock(name: string): Promise<void> {
 
 export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
   const coordinator = Comlink.wrap<ClientApi>(opts.port);
-  const lock = `fedtab-client-${crypto.randomUUID()}`;
+  // getRandomValues, not randomUUID: a classroom device on http is not a secure context.
+  const lock = `fedtab-client-${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
   let identity: { clientId: string; secret: string } | null = null;
   const inbox = new BroadcastInbox({
     identity: () => identity,
@@ -415,7 +418,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     return out;
   }
 
-  const channel = new BroadcastChannel(CHANNEL_NAME);
+  const channel = new BroadcastChannel(opts.channelName ?? CHANNEL_NAME);
   channel.onmessage = (ev: MessageEvent) => {
     void inbox.receive(ev.data).then((msg) => {
       if (msg) handle(msg);

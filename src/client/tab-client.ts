@@ -27,7 +27,7 @@ function buffersOf(value: unknown, out = new Set<ArrayBuffer>(), depth = 0): Arr
   return [...out];
 }
 
-export async function startTabClient(opts: { port: MessagePort; backend: BackendChoice; onView?: (view: ClientView) => void }): Promise<TabClientHandle> {
+export async function startTabClient(opts: { port: MessagePort; backend: BackendChoice; onView?: (view: ClientView) => void; remote?: { channelName: string } }): Promise<TabClientHandle> {
   const coordinator = Comlink.wrap<ClientApi>(opts.port);
   let identity: { clientId: string; secret: string } | null = null;
   // Only the client API's methods cross, each onto the tab's coordinator port; a registration's identity is kept here.
@@ -56,7 +56,7 @@ export async function startTabClient(opts: { port: MessagePort; backend: Backend
     view = v;
     opts.onView?.(v);
   };
-  view = await Promise.race([training.start(Comlink.transfer(port2, [port2]), opts.backend, Comlink.proxy(onView)), failed]);
+  view = await Promise.race([training.start(Comlink.transfer(port2, [port2]), opts.backend, Comlink.proxy(onView), opts.remote), failed]);
 
   return {
     view: () => ({ ...view! }),

@@ -9,10 +9,17 @@ import { startClient, type ClientHandle, type ClientView } from './runtime';
 let handle: ClientHandle | null = null;
 
 const api = {
-  async start(port: MessagePort, backend: string, onView: (view: ClientView) => void): Promise<ClientView> {
+  /** `remote`: a classroom device, whose broadcasts arrive on its room's channel. */
+  async start(port: MessagePort, backend: string, onView: (view: ClientView) => void, remote?: { channelName: string }): Promise<ClientView> {
     if (handle) throw new Error('this training worker already runs a client');
     const choice = (BACKENDS as readonly string[]).includes(backend) ? (backend as BackendChoice) : 'auto';
-    handle = await startClient({ kind: 'tab', port, backend: choice, onView: (v) => void Promise.resolve(onView(v)).catch(() => undefined) });
+    handle = await startClient({
+      kind: remote ? 'remote' : 'tab',
+      port,
+      backend: choice,
+      channelName: remote?.channelName,
+      onView: (v) => void Promise.resolve(onView(v)).catch(() => undefined),
+    });
     return handle.view();
   },
   predict: (pixels: Uint8Array) => (handle ? handle.predict(pixels) : Promise.resolve(null)),

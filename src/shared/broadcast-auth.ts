@@ -4,6 +4,9 @@
 // canonical JSON, weights and extras by their SHA-256). A client can check its own MAC but forge no one else's, so
 // a registered rogue page cannot steer the honest clients either. WebCrypto: the same code in browsers and Node.
 import type { BroadcastMessage, UnsignedBroadcast } from './protocol';
+import { bytesEqual, hmacSha256, sha256, subtleOrNull, type MacKey } from './crypto/sha256';
+
+export type { MacKey };
 
 const subtle = () => {
   const s = globalThis.crypto?.subtle;
@@ -18,14 +21,17 @@ export function randomBytes(n: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));
 }
 
-export function importKey(raw: Uint8Array): Promise<CryptoKey> {
-  return subtle().importKey('raw', raw as Uint8Array<ArrayBuffer>, HMAC, false, ['sign', 'verify']);
+/** The client's key: WebCrypto's, or (no secure context: a phone in a classroom on http) its bytes for noble. */
+export async function importKey(raw: Uint8Array): Promise<MacKey> {
+  const s = subtleOrNull();
+  return s ? s.importKey('raw', raw as Uint8Array<ArrayBuffer>, HMAC, false, ['sign', 'verify']) : { raw: raw.slice() };
 }
 
 /** A fresh key: its raw bytes go to the client, the CryptoKey stays with the coordinator. */
 export async function newKey(): Promise<{ raw: Uint8Array; key: CryptoKey }> {
+  // The coordinator always has WebCrypto (a SharedWorker on a secure origin, or Node).
   const raw = randomBytes(KEY_BYTES);
-  return { raw, key: await importKey(raw) };
+  return { raw, key: await subtle().importKey('raw', raw as Uint8Array<ArrayBuffer>, HMAC, false, ['sign', 'verify']) };
 }
 
 function bytesOf(x: ArrayBufferView): Uint8Array<ArrayBuffer> {
@@ -33,8 +39,7 @@ function bytesOf(x: ArrayBufferView): Uint8Array<ArrayBuffer> {
 }
 
 async function sha256Hex(x: ArrayBufferView): Promise<string> {
-  const h = new Uint8Array(await subtle().digest('SHA-256', bytesOf(x)));
-  return Array.from(h, (b) => b.toString(16).padStart(2, '0')).join('');
+  return Array.from(await sha256(bytesOf(x)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** JSON with sorted keys; non-finite numbers spelled out (JSON would turn Infinity into null). */
@@ -58,7 +63,7 @@ export async function broadcastDigest(msg: UnsignedBroadcast | BroadcastMessage)
       header[k] = ex;
     } else header[k] = x;
   }
-  return new Uint8Array(await subtle().digest('SHA-256', new TextEncoder().encode(canonicalJson(header))));
+  return new Uint8Array(await sha256(new TextEncoder().encode(canonicalJson(header))));
 }
 
 /** The message with one MAC per client that has a key. */
@@ -72,9 +77,10 @@ export async function signBroadcast<M extends UnsignedBroadcast>(msg: M, keys: R
 export type Verdict = 'ok' | 'unsigned' | 'bad-signature';
 
 /** Checks this client's MAC in constant time (WebCrypto's verify). */
-export async function verifyBroadcast(msg: BroadcastMessage, clientId: string, key: CryptoKey): Promise<Verdict> {
+export async function verifyBroadcast(msg: BroadcastMessage, clientId: string, key: MacKey): Promise<Verdict> {
   const mac = msg.auth.macs[clientId];
   if (!mac) return 'unsigned';
-  const ok = await subtle().verify('HMAC', key, bytesOf(mac), await broadcastDigest(msg));
+  const digest = await broadcastDigest(msg);
+  const ok = 'raw' in key ? bytesEqual(hmacSha256(key.raw, digest), bytesOf(mac)) : await subtle().verify('HMAC', key, bytesOf(mac), digest);
   return ok ? 'ok' : 'bad-signature';
 }

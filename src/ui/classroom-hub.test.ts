@@ -167,3 +167,28 @@ describe.each(brokers)('classroom over %s', (_name, start) => {
     expect(hub.rows()[0].state).toBe('removed');
   });
 });
+
+describe('the embedded broker', () => {
+  it('refuses a message over its limit (the client is disconnected), as a real broker does, and takes one under it', async () => {
+    const broker = await startEmbeddedBroker({ maxMessageBytes: 8192 });
+    try {
+      const sub = mqtt.connect(broker.url, { protocolVersion: 4 });
+      const got: number[] = [];
+      await new Promise((r) => sub.on('connect', r));
+      await new Promise((r) => sub.subscribe('t', r));
+      sub.on('message', (_t, p) => got.push(p.length));
+      const pub = mqtt.connect(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+      await new Promise((r) => pub.on('connect', r));
+      pub.publish('t', Buffer.alloc(8000));
+      await until('the small message', () => got.length === 1);
+      const closed = new Promise<void>((r) => pub.on('close', () => r()));
+      pub.publish('t', Buffer.alloc(9000));
+      await closed;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(got).toEqual([8000]);
+      sub.end();
+    } finally {
+      await broker.close();
+    }
+  });
+});

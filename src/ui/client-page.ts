@@ -7,6 +7,7 @@ import type { ClientView } from '../client/runtime';
 import { startTabClient, type TabClientHandle } from '../client/tab-client';
 import { lineChartSvg } from './chart-svg';
 import { connectCoordinator } from './coordinator-link';
+import { joinRoom, roomStatusHtml } from './remote-join';
 import { droppedCounts, esc, fmt, labelledHistogramSvg } from './html';
 import { sampleStripHtml } from './sample-strip';
 
@@ -72,9 +73,21 @@ function render(root: HTMLElement, v: ClientView): void {
 export async function startClientPage(root: HTMLElement, params: URLSearchParams): Promise<void> {
   const requested = params.get('backend') ?? 'auto';
   if (!(BACKENDS as readonly string[]).includes(requested)) throw new Error(`unknown backend "${requested}"; valid: ${BACKENDS.join(', ')}`);
-  const { port } = connectCoordinator();
-  root.innerHTML = '<div id="client-view">connecting to the coordinator…</div><section><h2>Test the models yourself <small>the global model and this client’s own, after its last training</small></h2><div id="pad"></div></section>';
+  // ?broker=: a student's device in a classroom, its coordinator in the teacher's dashboard; otherwise this browser's.
+  let roomStatus: HTMLElement | null = null;
+  let code = '';
+  const room = params.get('broker')
+    ? await joinRoom(root, params, (st) => {
+        if (roomStatus) roomStatus.innerHTML = roomStatusHtml(code, st);
+        if (st.removed) window.fedtabClient?.stop();
+      })
+    : null;
+  code = room?.code ?? '';
+  const port = room?.port ?? connectCoordinator().port;
+  root.innerHTML = '<div id="room-status"></div><div id="client-view">connecting to the coordinator…</div><section><h2>Test the models yourself <small>the global model and this client’s own, after its last training</small></h2><div id="pad"></div></section>';
   const viewRoot = root.querySelector<HTMLElement>('#client-view')!;
+  roomStatus = root.querySelector<HTMLElement>('#room-status')!;
+  if (room) roomStatus.innerHTML = roomStatusHtml(room.code, room.status());
   let dataset: string | null = null;
   let round: number | null = null;
   let pad: { refresh(): void } | null = null;
@@ -86,7 +99,7 @@ export async function startClientPage(root: HTMLElement, params: URLSearchParams
       pad?.refresh();
     }
   };
-  window.fedtabClient = await startTabClient({ port, backend: requested as BackendChoice, onView: (v) => onView(v) });
+  window.fedtabClient = await startTabClient({ port, backend: requested as BackendChoice, onView: (v) => onView(v), remote: room ? { channelName: room.channelName } : undefined });
   pad = mountDrawPad(root.querySelector<HTMLElement>('#pad')!, {
     predict: (pixels) => window.fedtabClient!.predict(pixels),
     testImage: () => window.fedtabClient!.nextOwnImage(),

@@ -15,7 +15,10 @@ import type { ClientView } from '../client/runtime';
 import { ATTACKER_MARK, STRAGGLER_MARK, weightHeatmapSvg } from './heatmap-svg';
 import { attentionHtml, paintAttention } from './attention-view';
 import { imbalanceSummaryHtml } from './imbalance-view';
-import { modalityCell, trafficSummaryHtml, unimodalSummaryHtml } from './traffic-view';
+import { brokerSummaryHtml, modalityCell, trafficSummaryHtml, unimodalSummaryHtml } from './traffic-view';
+import { openClassroom } from './classroom-panel';
+import type { DeviceRow } from './classroom-hub';
+import type { BrokerStats } from '../shared/broker-stats';
 import { formatBytes } from '../shared/format-bytes';
 import { modalityPlan } from '../shared/run-plan';
 import { droppedCounts, esc, fmt, histogramSvg } from './html';
@@ -29,6 +32,14 @@ export interface FedtabHandle {
   reset(): Promise<void>;
   addWorkers(n: number, backend?: string): Promise<number>;
   openClientTab(): Window | null;
+  /** With ?broker=: the room students join (code, link, devices, broker numbers), and removing a device. */
+  classroom: {
+    code: string;
+    joinUrl: string;
+    devices(): DeviceRow[];
+    stats(): BrokerStats;
+    remove(deviceId: string): boolean;
+  } | null;
 }
 
 declare global {
@@ -68,6 +79,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
         <form id="config">${formHtml(resolveConfig(urlConfig))}</form>
       </details>
     </section>
+    <section id="classroom-section" hidden></section>
     <section class="now" id="now"><div class="key-numbers" id="key-numbers"></div><div id="round-steps"></div></section>
     <details class="explainer" id="explainer"><summary>What is happening? <small>federated learning in plain words</small></summary><div id="explainer-body"></div></details>
     <section class="chart" id="chart"></section>
@@ -109,8 +121,15 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       if (b) q.set('backend', b);
       return window.open(`${location.pathname}?${q}`, '_blank');
     },
+    classroom: null,
   };
   window.fedtab = handle;
+  try {
+    const room = openClassroom($('classroom-section'), api, params);
+    handle.classroom = room && { code: room.code, joinUrl: room.joinUrl, devices: () => room.hub.rows(), stats: () => room.hub.stats(), remove: (id) => room.hub.remove(id) };
+  } catch (e) {
+    showError(`classroom: ${e instanceof Error ? e.message : String(e)}`);
+  }
 
   const act = (id: string, fn: () => Promise<unknown> | unknown) =>
     $(id).addEventListener('click', async (ev) => {
@@ -211,6 +230,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       ${unimodalSummaryHtml(evaluated)}
       ${imbalanceSummaryHtml(evaluated, s.trainClassCounts ?? null)}
       ${trafficSummaryHtml(s.history, s.config?.compress)}
+      ${brokerSummaryHtml(last?.broker ?? null, s.broker)}
       ${typeof asr === 'number' ? `<div class="asr"><b>attack success rate</b> ${fmt(asr * 100, 1)}%</div>` : ''}
       <div><b>algorithm</b> ${esc(s.config?.algorithm ?? '–')}</div>
       ${attack ? `<div class="attack"><b>attack</b> ${ATTACKER_MARK} ${esc(attack)} × ${attackerSlots.length || esc(s.config?.attackers)}</div>` : ''}

@@ -18,6 +18,14 @@ const rounds: RoundView[] = [
 ];
 
 describe('roundTableHtml', () => {
+  it('broker columns only in a classroom: bytes in and out and the round trip of each round', () => {
+    expect(roundTableHtml(rounds)).not.toContain('broker');
+    const html = roundTableHtml([{ ...rounds[0], broker: null }, { ...rounds[1], broker: { bytesIn: 2048, bytesOut: 3 * 1024 * 1024, rttMs: 7.4 } }]);
+    expect(html).toContain('<th>broker in</th><th>broker out</th><th>broker RTT</th>');
+    expect(html).toContain('<td>2.05 kB</td><td>3.15 MB</td><td>7 ms</td></tr>');
+    expect(html).toContain('<td>–</td><td>–</td><td>–</td></tr>');
+  });
+
   it('balanced accuracy and tail recall columns only when some round has them', () => {
     expect(roundTableHtml(rounds)).not.toContain('balanced acc.');
     const html = roundTableHtml([{ ...rounds[0], balancedAccuracy: null, tailRecall: null }, { ...rounds[1], balancedAccuracy: 0.654, tailRecall: 0.2968 }]);

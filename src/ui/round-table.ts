@@ -8,7 +8,7 @@ import { formatBytes } from '../shared/format-bytes';
 
 /** Live records may still lack the newer fields, so everything beyond the basics is optional here. */
 export type RoundView = Pick<RoundRecord, 'round' | 'accuracy' | 'loss'> &
-  Partial<Pick<RoundRecord, 'seconds' | 'aggregateMs' | 'attackSuccessRate' | 'participants' | 'federatedEval' | 'skipped' | 'overheadShare' | 'balancedAccuracy' | 'tailRecall' | 'bytesUp' | 'denseBytesUp' | 'unimodalAccuracy'>> & {
+  Partial<Pick<RoundRecord, 'seconds' | 'aggregateMs' | 'attackSuccessRate' | 'participants' | 'federatedEval' | 'skipped' | 'overheadShare' | 'balancedAccuracy' | 'tailRecall' | 'bytesUp' | 'denseBytesUp' | 'unimodalAccuracy' | 'broker'>> & {
     clients?: ReadonlyArray<
       Pick<ClientRoundRecord, 'clientId'> & Partial<Pick<ClientRoundRecord, 'slot' | 'weight' | 'reliability' | 'flagged' | 'role' | 'straggler'>>
     >;
@@ -31,9 +31,11 @@ export function roundTableHtml(history: readonly RoundView[], maxRows = 12): str
   const hasImbalance = history.some((r) => typeof r.balancedAccuracy === 'number');
   const hasUnimodal = history.some((r) => r.unimodalAccuracy);
   const hasBytes = history.some((r) => typeof r.bytesUp === 'number');
+  const hasBroker = history.some((r) => r.broker);
   const head = [
     'round', 'accuracy', 'loss', ...(hasUnimodal ? ['MNIST alone', 'Fashion alone'] : []), ...(hasImbalance ? ['balanced acc.', 'tail recall'] : []), ...(hasFed ? ['clients: mean', 'worst 10%'] : []), ...(hasAsr ? ['attack success'] : []), 'kept / selected', 'dropped', 'flagged',
     ...(hasRho ? ['ρ min', 'ρ mean'] : []), 'aggregate ms', 'round s', 'overhead', ...(hasBytes ? ['bytes up', 'vs dense'] : []),
+    ...(hasBroker ? ['broker in', 'broker out', 'broker RTT'] : []),
   ];
   const rows = history
     .slice(-maxRows)
@@ -55,6 +57,7 @@ export function roundTableHtml(history: readonly RoundView[], maxRows = 12): str
         ...(hasRho ? [fmt(rho.length ? Math.min(...rho) : null), fmt(rho.length ? rho.reduce((a, b) => a + b, 0) / rho.length : null)] : []),
         fmt(r.aggregateMs, 0), fmt(r.seconds, 1), pct(r.overheadShare),
         ...(hasBytes ? [typeof r.bytesUp === 'number' ? esc(formatBytes(r.bytesUp)) : '–', r.bytesUp !== undefined && r.denseBytesUp ? pct(r.bytesUp / r.denseBytesUp) : '–'] : []),
+        ...(hasBroker ? (r.broker ? [esc(formatBytes(r.broker.bytesIn)), esc(formatBytes(r.broker.bytesOut)), r.broker.rttMs === null ? '–' : `${fmt(r.broker.rttMs, 0)} ms`] : ['–', '–', '–']) : []),
       ];
       return `<tr data-round="${esc(r.round)}">${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
     })

@@ -5,6 +5,7 @@ import { MODALITIES, type Modality } from '../shared/data/paired-modalities';
 import { formatBytes } from '../shared/format-bytes';
 import type { RoundRecord } from '../shared/status';
 import { esc } from './html';
+import type { BrokerRound, BrokerStats } from '../shared/broker-stats';
 
 type Traffic = Partial<Pick<RoundRecord, 'bytesUp' | 'bytesDown' | 'denseBytesUp'>>;
 
@@ -38,4 +39,12 @@ export function unimodalSummaryHtml(rec: Pick<RoundRecord, 'unimodalAccuracy' | 
 export function modalityCell(held: readonly Modality[] | null): string {
   if (!held) return '';
   return held.length === MODALITIES.length ? 'both' : esc(`${MODALITY_NAMES[held[0]]} only`);
+}
+
+/** A classroom round over the broker: what the teacher received and published, and the broker round trip. */
+export function brokerSummaryHtml(round: BrokerRound | null, latest: BrokerStats | null): string {
+  if (!latest) return '';
+  const rtt = latest.rttMs === null ? '–' : `${Math.round(latest.rttMs)} ms`;
+  const per = round ? `${esc(formatBytes(round.bytesIn))} in, ${esc(formatBytes(round.bytesOut))} out last round` : 'no round yet';
+  return `<div class="broker" title="the teacher's bytes from and to the broker from a round's broadcast until the next one's (published once, before the broker copies it to each device)"><b>over the broker</b> ${per}; round trip ${rtt}; ${latest.online}/${latest.devices} devices online</div>`;
 }

@@ -1,11 +1,12 @@
 // Loads a converted dataset (public/datasets/<name>/) and caches it in IndexedDB.
-// Runs in a window, a dedicated Worker or a SharedWorker: no DOM APIs beyond fetch, crypto.subtle, IndexedDB, navigator.locks.
+// Runs in a window, a dedicated Worker or a SharedWorker: no DOM APIs beyond fetch, IndexedDB, navigator.locks (where there).
 //
 // IndexedDB layout (database DATASET_CACHE_DB, object store DATASET_CACHE_STORE, string keys):
 //   <name>/manifest             the manifest JSON, so cached loads need no network at all
 //   <name>/<file>/meta          FileMeta; written in the same transaction as the chunks
 //   <name>/<file>/c00000 ...    ArrayBuffer chunks of at most MAX_CHUNK_BYTES
 import { createStore, get, set, type UseStore } from 'idb-keyval';
+import { sha256Hex } from '../crypto/sha256';
 import {
   DATASET_PARTS,
   isDatasetName,
@@ -86,11 +87,6 @@ function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  if (!globalThis.crypto?.subtle) throw new DatasetError('crypto.subtle is unavailable (the page must be served over https or from localhost)');
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 function defaultBaseUrl(): string {
   return `${import.meta.env?.BASE_URL ?? '/'}datasets/`;

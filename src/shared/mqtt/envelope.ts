@@ -6,6 +6,7 @@
 // Pure: noble's SHA-256 runs the same in Node, workers, and pages that are not a secure context (a phone on http).
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesEqual } from '../crypto/sha256';
 
 const MAGIC = 0x46544531; // "FTE1"
 const MAC_BYTES = 32;
@@ -45,13 +46,6 @@ function macOf(key: Uint8Array, topic: string, signed: Uint8Array): Uint8Array {
   h.update(new Uint8Array([0]));
   h.update(signed);
   return h.digest();
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
-  return d === 0;
 }
 
 export interface SenderOptions {
@@ -141,7 +135,7 @@ export class RoomReceiver {
     if (8 + headerLen > bytes.length - MAC_BYTES || headerLen > 1024) return this.reject('malformed', 'header length out of range');
     const signedEnd = bytes.length - MAC_BYTES;
     // The signature first: nothing of an unsigned message is parsed or remembered.
-    if (!equal(macOf(this.key, topic, bytes.subarray(0, signedEnd)), bytes.subarray(signedEnd))) {
+    if (!bytesEqual(macOf(this.key, topic, bytes.subarray(0, signedEnd)), bytes.subarray(signedEnd))) {
       return this.reject('bad-signature', 'the room signature does not match (another room, altered, or moved to another topic)');
     }
     let h: Header;
