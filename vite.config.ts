@@ -11,7 +11,8 @@ export default defineConfig({
     // bench.html: trainLocal vs model.fit per backend (npm run bench).
     rolldownOptions: { input: { main: 'index.html', bench: 'bench.html' } },
   },
-  preview: { host: '127.0.0.1' },
+  // classroom.test: the browser tests' name for 127.0.0.1 that is not a secure context (scripts/browser.ts).
+  preview: { host: '127.0.0.1', allowedHosts: ['classroom.test'] },
   server: { host: '127.0.0.1' },
   test: {
     include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],

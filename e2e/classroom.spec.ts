@@ -4,6 +4,7 @@
 // messages are refused and counted; the broker's bytes and round trip land in the round records.
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import mqtt from 'mqtt';
+import { INSECURE_HOST } from '../scripts/browser';
 import { startEmbeddedBroker, type RunningBroker } from '../scripts/brokers';
 import { roomFromCode, topics } from '../src/shared/mqtt/room-code';
 import { status, waitForStatus } from './helpers';
@@ -47,8 +48,10 @@ test('students join over the broker, train, rejoin, get removed; outsiders are r
   expect(s.clients.filter((c) => c.kind === 'remote')).toHaveLength(2);
   expect(s.history[0].participants).toHaveLength(2);
 
-  // A late joiner takes the free slot and trains from a later round.
-  const c = await openStudent(browser, joinUrl);
+  // A late joiner takes the free slot and trains from a later round. It opens the link by a name that is not
+  // localhost, so its page is not a secure context (no crypto.subtle, no Web Locks, no WebGPU): a phone on the LAN.
+  const c = await openStudent(browser, joinUrl.replace('//127.0.0.1:', `//${INSECURE_HOST}:`));
+  expect(await c.evaluate(() => [window.isSecureContext, typeof crypto.subtle])).toEqual([false, 'undefined']);
   s = await waitForStatus(dashboard, (x) => x.history.some((h) => h.participants.length === 3), 150_000, 'a round with the late joiner');
 
   // Outsiders: bytes with no room signature, and a replayed device message, are refused and counted.

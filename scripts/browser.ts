@@ -3,6 +3,9 @@
 import { existsSync } from 'node:fs';
 import type { LaunchOptions } from '@playwright/test';
 
+/** Resolves to 127.0.0.1 in the test browser; `.test` is reserved, never a real host. */
+export const INSECURE_HOST = 'classroom.test';
+
 export const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
@@ -16,6 +19,9 @@ export const CHROMIUM_ARGS = [
   '--disable-background-timer-throttling',
   '--disable-renderer-backgrounding',
   '--disable-backgrounding-occluded-windows',
+  // A name for this machine that is not localhost: a page on it is not a secure context, like a student's phone
+  // opening the classroom over http on the LAN (e2e/classroom.spec.ts).
+  `--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`,
 ];
 
 export function chromiumExecutable(): string | undefined {

@@ -9,7 +9,12 @@ import { RoomLink, type LinkState } from '../shared/mqtt/room-link';
 import type { RejectReason } from '../shared/mqtt/envelope';
 
 /** A call the teacher has not answered in this long failed (the client's next heartbeat or round tries again). */
-const CALL_TIMEOUT_MS = 30_000;
+const CALL_TIMEOUT_MS = 60_000;
+/**
+ * Unanswered this long, a call is sent again, and at once after a reconnect: a message published while the other
+ * side was offline is lost (clean sessions). The hub serves a call once and answers a repeat from its memory.
+ */
+const RESEND_MS = 8000;
 
 export interface RemoteStatus {
   deviceId: string;
@@ -43,7 +48,7 @@ export function deviceIdOf(storage: Pick<Storage, 'getItem' | 'setItem'> | undef
 
 export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status(): RemoteStatus; close(): void } {
   const t = topics(opts.room);
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> }>();
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout>; resend: ReturnType<typeof setInterval>; send(): void }>();
   const channel = new BroadcastChannel(roomChannelName(opts.room));
   let nextCall = 0;
   let detail = 'connecting to the broker';
@@ -65,8 +70,9 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
     self: opts.deviceId,
     subscribe: [t.all, t.device(opts.deviceId)],
     maxMessageBytes: opts.maxMessageBytes,
-    onState: (_s, d) => {
+    onState: (s, d) => {
       detail = d;
+      if (s === 'online') for (const p of pending.values()) p.send();
       changed();
     },
     onReject: () => changed(),
@@ -76,7 +82,11 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
       if (topic !== t.device(opts.deviceId)) return;
       if (kind === 'removed') {
         removed = String((value as { reason?: unknown }).reason ?? 'removed by the teacher');
-        for (const p of pending.values()) p.reject(new Error(removed));
+        for (const p of pending.values()) {
+          clearTimeout(p.timer);
+          clearInterval(p.resend);
+          p.reject(new Error(removed));
+        }
         pending.clear();
         changed();
         return void link.close();
@@ -86,6 +96,7 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
       if (kind !== 'reply' || !p) return;
       pending.delete(r.callId as number);
       clearTimeout(p.timer);
+      clearInterval(p.resend);
       if (r.ok === true) p.resolve(r.value);
       else p.reject(new Error(String(r.error ?? 'the teacher refused the call')));
     },
@@ -95,12 +106,17 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
     if (removed) return Promise.reject(new Error(removed));
     const callId = ++nextCall;
     return new Promise((resolve, reject) => {
+      const send = () => {
+        if (link.state === 'online') link.send(t.teacher, 'call', { callId, method, msg });
+      };
       const timer = setTimeout(() => {
+        clearInterval(resend);
         pending.delete(callId);
         reject(new Error(`the teacher's dashboard did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s (${detail})`));
       }, CALL_TIMEOUT_MS);
-      pending.set(callId, { resolve, reject, timer });
-      link.send(t.teacher, 'call', { callId, method, msg });
+      const resend = setInterval(send, RESEND_MS);
+      pending.set(callId, { resolve, reject, timer, resend, send });
+      send();
       changed();
     });
   };

@@ -192,3 +192,21 @@ describe('the embedded broker', () => {
     }
   });
 });
+
+describe('ClassroomHub without a broker', () => {
+  it('serves a call sent again (its reply lost with the network) once, and answers the repeat from memory', async () => {
+    const coordinator = fakeCoordinator();
+    const sent: Array<{ topic: string; kind: string; value: unknown }> = [];
+    const hub = new ClassroomHub({ room, connectPort: async (p) => coordinator.serve(p), holdLock: () => ({ release: () => {} }), now: () => Date.now() });
+    hub.attach({ send: (topic, kind, value) => (sent.push({ topic, kind, value }), 10), bytesIn: 0, bytesOut: 0, receiver: { rejected: {}, reject: () => undefined } });
+    const call = { callId: 7, method: 'register', msg: { v: 2, type: 'register', kind: 'tab', lock: 'fedtab-client-aaaaaaaa' } };
+    hub.onMessage(t.teacher, '0011223344556677', 'call', call, { sid: 's1', size: 100 });
+    hub.onMessage(t.teacher, '0011223344556677', 'call', call, { sid: 's1', size: 100 });
+    await until('the reply', () => sent.length === 1);
+    hub.onMessage(t.teacher, '0011223344556677', 'call', call, { sid: 's1', size: 100 });
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual(sent[0]);
+    expect(sent[0]).toMatchObject({ topic: t.device('0011223344556677'), kind: 'reply', value: { callId: 7, ok: true, value: { clientId: 'remote-1' } } });
+    expect(coordinator.calls.filter((c) => c.method === 'register')).toHaveLength(1);
+  });
+});

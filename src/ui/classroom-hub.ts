@@ -54,7 +54,13 @@ interface Device extends DeviceRow {
   lock: { release(): void } | null;
   locks: number;
   inFlight: number;
+  /** Calls being served, and the latest answers: a call sent again (its reply lost with the network) is answered once. */
+  serving: Set<number>;
+  replies: Map<number, unknown>;
 }
+
+/** Answers kept per device for calls sent again. */
+const KEPT_REPLIES = 16;
 
 const clientMethods = new Set<string>(CLIENT_METHODS);
 
@@ -165,7 +171,11 @@ export class ClassroomHub {
     if (!d) return;
     d.bytesIn += meta.size;
     this.count(meta.size, 0);
-    void this.serve(d, call.callId as number, call.method as keyof ClientApi, call.msg);
+    const callId = call.callId as number;
+    // Sent again after a network loss: served once, its answer sent again if it is ready.
+    if (d.serving.has(callId)) return;
+    if (d.replies.has(callId)) return void this.send(d, d.replies.get(callId));
+    void this.serve(d, callId, call.method as keyof ClientApi, call.msg);
   }
 
   /** The device's record, made on its first call; a new session of the same device (a reload) gets a new port. */
@@ -186,7 +196,7 @@ export class ClassroomHub {
       }
       const { port1, port2 } = new MessageChannel();
       void this.deps.connectPort(Comlink.transfer(port2, [port2]));
-      d = { deviceId, sid, clientId: null, state: 'online', joinedAt: now, lastSeen: now, bytesIn: 0, bytesOut: 0, rejoins: 0, api: Comlink.wrap<ClientApi>(port1), port: port1, lock: null, locks: 0, inFlight: 0 };
+      d = { deviceId, sid, clientId: null, state: 'online', joinedAt: now, lastSeen: now, bytesIn: 0, bytesOut: 0, rejoins: 0, api: Comlink.wrap<ClientApi>(port1), port: port1, lock: null, locks: 0, inFlight: 0, serving: new Set(), replies: new Map() };
       this.devices.set(deviceId, d);
     }
     if (d.state === 'away') d.rejoins++;
@@ -195,14 +205,22 @@ export class ClassroomHub {
     return d;
   }
 
+  private send(d: Device, value: unknown): void {
+    if (d.state === 'removed') return;
+    const bytes = this.link?.send(this.t.device(d.deviceId), 'reply', value) ?? 0;
+    d.bytesOut += bytes;
+    this.count(0, bytes);
+  }
+
   private async serve(d: Device, callId: number, method: keyof ClientApi, msg: unknown): Promise<void> {
     const reply = (value: unknown) => {
-      if (d.state === 'removed') return;
-      const bytes = this.link?.send(this.t.device(d.deviceId), 'reply', value) ?? 0;
-      d.bytesOut += bytes;
-      this.count(0, bytes);
+      d.serving.delete(callId);
+      d.replies.set(callId, value);
+      if (d.replies.size > KEPT_REPLIES) d.replies.delete(d.replies.keys().next().value!);
+      this.send(d, value);
     };
-    if (d.inFlight >= MAX_CALLS_IN_FLIGHT) return reply({ callId, ok: false, error: `too many calls at once (max ${MAX_CALLS_IN_FLIGHT})` });
+    if (d.inFlight >= MAX_CALLS_IN_FLIGHT) return this.send(d, { callId, ok: false, error: `too many calls at once (max ${MAX_CALLS_IN_FLIGHT})` });
+    d.serving.add(callId);
     d.inFlight++;
     try {
       if (method === 'register') {
