@@ -323,7 +323,7 @@ export class Federation {
     }
     this.broker = stats;
     for (const r of stats.rounds) {
-      const entry: BrokerRound = { bytesIn: r.bytesIn, bytesOut: r.bytesOut, rttMs: stats.rttMs };
+      const entry: BrokerRound = { bytesIn: r.bytesIn, bytesOut: r.bytesOut, rttMs: r.rttMs };
       const key = `${r.runId}/${r.round}`;
       this.brokerRounds.delete(key);
       this.brokerRounds.set(key, entry);

@@ -19,9 +19,9 @@ export const BROKER_STATS_SCHEMA = v.strictObject({
   devices: count,
   online: count,
   rejected: v.record(v.picklist(REJECT_REASONS), count),
-  /** Bytes from a round's broadcast until the next round's, by run and round. */
+  /** Bytes from a round's broadcast until the next round's, and the median round trip in that time, by run and round. */
   rounds: v.pipe(
-    v.array(v.strictObject({ runId: v.pipe(v.string(), v.maxLength(64)), round: v.pipe(count, v.minValue(1)), bytesIn: count, bytesOut: count })),
+    v.array(v.strictObject({ runId: v.pipe(v.string(), v.maxLength(64)), round: v.pipe(count, v.minValue(1)), bytesIn: count, bytesOut: count, rttMs: v.nullable(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(3_600_000))) })),
     v.maxLength(MAX_REPORTED_ROUNDS),
   ),
 });

@@ -119,6 +119,8 @@ describe.each(brokers)('classroom over %s', (_name, start) => {
     hub.ping();
     await until('a ping', () => hub.stats().rttMs !== null);
     expect(hub.stats().rttMs).toBeGreaterThanOrEqual(0);
+    // ...and counted for the round it fell in.
+    expect(hub.stats().rounds.at(-1)!.rttMs).toBe(hub.stats().rttMs);
   });
 
   it('from outside the room: unsigned bytes, another room, a replayed call, a stranger as teacher; rejected, counted, never served', async () => {

@@ -64,11 +64,17 @@ const KEPT_REPLIES = 16;
 
 const clientMethods = new Set<string>(CLIENT_METHODS);
 
+function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 export class ClassroomHub {
   private devices = new Map<string, Device>();
   private removed = new Set<string>();
   private rtts: number[] = [];
-  private rounds: BrokerStats['rounds'] = [];
+  private rounds: Array<Omit<BrokerStats['rounds'][number], 'rttMs'> & { rtts: number[] }> = [];
   private link: HubLink | null = null;
   private readonly t: ReturnType<typeof topics>;
   private readonly graceMs: number;
@@ -92,17 +98,16 @@ export class ClassroomHub {
   }
 
   stats(): BrokerStats {
-    const sorted = [...this.rtts].sort((a, b) => a - b);
     const live = [...this.devices.values()].filter((d) => d.state !== 'removed' && d.state !== 'left');
     return {
       v: 1,
       bytesIn: this.link?.bytesIn ?? 0,
       bytesOut: this.link?.bytesOut ?? 0,
-      rttMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : null,
+      rttMs: median(this.rtts),
       devices: live.length,
       online: live.filter((d) => d.state === 'online').length,
       rejected: { ...this.link?.receiver.rejected },
-      rounds: this.rounds.map((r) => ({ ...r })),
+      rounds: this.rounds.map(({ rtts, ...r }) => ({ ...r, rttMs: median(rtts) })),
     };
   }
 
@@ -111,7 +116,7 @@ export class ClassroomHub {
     const m = msg as { type?: unknown; runId?: unknown; round?: unknown };
     // A round's broker traffic runs from its broadcast to the next round's.
     if (m?.type === 'round' && typeof m.runId === 'string' && Number.isSafeInteger(m.round) && (m.round as number) >= 1) {
-      this.rounds = [...this.rounds, { runId: m.runId.slice(0, 64), round: m.round as number, bytesIn: 0, bytesOut: 0 }].slice(-MAX_REPORTED_ROUNDS);
+      this.rounds = [...this.rounds, { runId: m.runId.slice(0, 64), round: m.round as number, bytesIn: 0, bytesOut: 0, rtts: [] }].slice(-MAX_REPORTED_ROUNDS);
     }
     this.count(0, this.link?.send(this.t.all, 'broadcast', msg) ?? 0);
   }
@@ -157,7 +162,10 @@ export class ClassroomHub {
   /** A message the link opened (room signature checked). */
   onMessage(topic: string, from: string, kind: string, value: unknown, meta: { sid: string; size: number }): void {
     if (topic === this.t.ping) {
-      if (from === 'teacher' && kind === 'ping') this.rtts = [...this.rtts.slice(-4), this.deps.now() - Number((value as { t?: unknown }).t)].filter(Number.isFinite);
+      const rtt = this.deps.now() - Number((value as { t?: unknown }).t);
+      if (from !== 'teacher' || kind !== 'ping' || !Number.isFinite(rtt) || rtt < 0) return;
+      this.rtts = [...this.rtts.slice(-4), rtt];
+      this.rounds.at(-1)?.rtts.push(rtt);
       return;
     }
     if (topic !== this.t.teacher || !DEVICE_ID.test(from)) return void this.link?.receiver.reject('not-for-us', `${kind} from ${from.slice(0, 40)} on ${topic}`);

@@ -24,7 +24,7 @@ export function roomCodeOf(hash: string): string | null {
 function askForCode(root: HTMLElement, problem: string | null): Promise<string> {
   root.innerHTML = `<section class="join-form"><h1>Join a fedtab classroom</h1>
     <form id="join"><label>Room code <input id="code" name="code" autocomplete="off" autocapitalize="characters" placeholder="ABCD-EFGH-JKMN" size="16" required></label> <button>Join</button></form>
-    <p class="help">The code is on the teacher's screen, under the QR code.</p>
+    <p class="help">The code is on the teacher's screen, next to the QR code.</p>
     <p class="error" role="alert">${esc(problem ?? '')}</p></section>`;
   return new Promise((resolve) => {
     root.querySelector('form')!.addEventListener('submit', (e) => {
