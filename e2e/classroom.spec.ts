@@ -88,6 +88,12 @@ test('students join over the broker, train, rejoin, get removed; outsiders are r
   expect(s.broker!.rttMs).not.toBeNull();
   expect(s.broker!.devices).toBe(3);
   await expect(dashboard.locator('#rounds')).toContainText('broker RTT');
+  // The run JSON a teacher downloads carries the same broker numbers.
+  const download = dashboard.waitForEvent('download');
+  await dashboard.locator('#download-run').click();
+  const file = await (await download).path();
+  const json = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(file, 'utf8'))) as typeof s;
+  expect(json.history.map((h) => h.broker)).toEqual(s.history.map((h) => h.broker));
 
   // The teacher removes one device: its page says so and its client leaves the coordinator.
   const removedId = (await c.evaluate(() => window.fedtabClient!.identity()!.clientId));

@@ -70,7 +70,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     <section class="controls">
       <div class="buttons">
         <button id="start">Start</button><button id="pause">Pause</button><button id="resume">Resume</button><button id="reset">Reset</button>
-        <button id="open-tab">Open client tab</button><button id="clear-datasets" title="Forget the datasets cached in this browser's IndexedDB">Clear cached datasets</button>
+        <button id="open-tab">Open client tab</button><button id="clear-datasets" title="Forget the datasets cached in this browser's IndexedDB">Clear cached datasets</button><button id="download-run" title="The run as JSON: config, every round's record (accuracy, bytes, broker traffic), clients, rejections">Download run JSON</button>
         <label>workers <input id="n-workers" type="number" min="1" max="32" value="2"></label><button id="add-workers">Add worker clients</button>
       </div>
       <p id="error" class="error" role="alert"></p><p id="notice" role="status"></p>
@@ -149,6 +149,15 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
   act('clear-datasets', async () => {
     await clearDatasetCache();
     $('notice').textContent = 'Cached datasets cleared; clients download them again on their next load.';
+  });
+  act('download-run', async () => {
+    const s = await api.status();
+    const blob = new Blob([JSON.stringify({ tool: 'fedtab dashboard', createdAt: new Date().toISOString(), ...s }, null, 1)], { type: 'application/json' });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `fedtab-${s.runId ?? 'no-run'}.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   });
   act('add-workers', () => handle.addWorkers(Number($<HTMLInputElement>('n-workers').value)));
 
