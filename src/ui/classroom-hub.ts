@@ -57,6 +57,8 @@ interface Device extends DeviceRow {
   /** Calls being served, and the latest answers: a call sent again (its reply lost with the network) is answered once. */
   serving: Set<number>;
   replies: Map<number, unknown>;
+  /** Why the coordinator refused this device's port (too many), if it did. */
+  refused: string | null;
 }
 
 /** Answers kept per device for calls sent again. */
@@ -203,9 +205,10 @@ export class ClassroomHub {
         return null;
       }
       const { port1, port2 } = new MessageChannel();
-      void this.deps.connectPort(Comlink.transfer(port2, [port2]));
-      d = { deviceId, sid, clientId: null, state: 'online', joinedAt: now, lastSeen: now, bytesIn: 0, bytesOut: 0, rejoins: 0, api: Comlink.wrap<ClientApi>(port1), port: port1, lock: null, locks: 0, inFlight: 0, serving: new Set(), replies: new Map() };
+      d = { deviceId, sid, clientId: null, state: 'online', joinedAt: now, lastSeen: now, bytesIn: 0, bytesOut: 0, rejoins: 0, api: Comlink.wrap<ClientApi>(port1), port: port1, lock: null, locks: 0, inFlight: 0, serving: new Set(), replies: new Map(), refused: null };
       this.devices.set(deviceId, d);
+      const made = d;
+      this.deps.connectPort(Comlink.transfer(port2, [port2])).catch((e: unknown) => (made.refused = e instanceof Error ? e.message : String(e)));
     }
     if (d.state === 'away') d.rejoins++;
     if (d.state !== 'left') d.state = 'online';
@@ -231,6 +234,7 @@ export class ClassroomHub {
     d.serving.add(callId);
     d.inFlight++;
     try {
+      if (d.refused) throw new Error(`the coordinator refused this device: ${d.refused}`);
       if (method === 'register') {
         // The device's own lock means nothing here: the hub holds one for it, and a remote client is 'remote'.
         d.lock?.release();

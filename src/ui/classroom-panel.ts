@@ -92,7 +92,7 @@ export function openClassroom(el: HTMLElement, api: Comlink.Remote<DashboardApi>
   const $ = (id: string) => el.querySelector<HTMLElement>(`#${id}`)!;
   el.addEventListener('click', (e) => {
     const btn = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-remove]');
-    if (btn && confirm(`Remove device ${btn.dataset.remove}? Its client stops and it cannot rejoin this room.`)) hub.remove(btn.dataset.remove!);
+    if (btn && confirm(`Remove device ${btn.dataset.remove}? Its client stops, and this tab of it cannot rejoin (a new tab with the room code can).`)) hub.remove(btn.dataset.remove!);
   });
   const ago = (t: number) => `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago`;
   const render = () => {

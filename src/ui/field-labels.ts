@@ -36,7 +36,7 @@ export const FIELD_TEXT: Readonly<Record<keyof FederationConfig, FieldText>> = {
   batchSize: { label: 'Images per training step', help: 'A client learns from this many images at a time' },
   lr: { label: 'Learning speed (rate)', help: 'Size of each training step; too big and learning goes wild' },
   clients: { label: 'Clients to wait for', help: 'Round 1 starts once this many have joined (0 = whoever is here)' },
-  enrollment: { label: 'When students join', help: 'Wait for everyone before round 1, or start with the fewest and give late joiners a free slot' },
+  enrollment: { label: 'When students join', help: 'Wait for everyone, or start with the fewest; late joiners fill free slots' },
   minClients: { label: 'Fewest clients for a round', help: 'A round waits until at least this many can train' },
   fraction: { label: 'Share of clients per round', help: '1 = everyone trains every round; 0.5 = a random half' },
   roundDeadlineMs: { label: 'Round time limit (ms)', help: 'Clients that have not answered by then are left out' },
