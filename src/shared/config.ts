@@ -15,8 +15,8 @@ export const DATASETS = ['mnist', 'fashion-mnist', 'mnist+fashion'] as const;
  * Architectures (src/shared/ml/architectures/registry.ts): CNN-S, its attention variants (spec §3), 2NN, CNN-M; and
  * for mnist+fashion the two-modality mm-late (late fusion, FedMChain's) and mm-concat (joint model, concatenation).
  */
-export const MODELS = ['cnn-s', 'cnn-s-ca-mlp', 'cnn-s-ca', 'cnn-s-sa', 'cnn-s-cbam', '2nn', 'cnn-m', 'mm-late', 'mm-concat'] as const;
-export const PARTITIONS = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail'] as const;
+export const MODELS = ['cnn-s', 'cnn-s-ca-mlp', 'cnn-s-ca', 'cnn-s-sa', 'cnn-s-cbam', '2nn', 'cnn-m', 'mclr', 'mm-late', 'mm-concat'] as const;
+export const PARTITIONS = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail', 'fedprox'] as const;
 export const ALGORITHMS = STRATEGY_NAMES;
 /** Simulated bad clients (src/client/attacks.ts); 'none' unless a config names one and a fraction of attackers. */
 export const ATTACKS = ['none', 'label-flip', 'targeted-label-flip', 'sign-flip', 'gaussian', 'scaling', 'alie'] as const;

@@ -159,6 +159,34 @@ describe('longtail', () => {
   });
 });
 
+describe('fedprox (FedProx MNIST)', () => {
+  it('1000 clients on 60k MNIST-sized labels: two digits each (u, u+1 mod 10), ≥ 5 of each, power-law sizes', () => {
+    const big = Uint8Array.from({ length: 60_000 }, (_, i) => (i * 7) % C);
+    const parts = partitionIndices(big, C, 1000, { scheme: 'fedprox' }, 3);
+    checkParts(parts, big.length);
+    for (const u of [0, 1, 9, 10, 999]) {
+      const h = labelHistogram(big, parts[u], C);
+      const held = h.flatMap((n, c) => (n > 0 ? [c] : []));
+      expect(held, `client ${u}`).toEqual([u % 10, (u + 1) % 10].sort((a, b) => a - b));
+      expect(Math.min(...held.map((c) => h[c]))).toBeGreaterThanOrEqual(5);
+    }
+    const n = sizes(parts);
+    const mean = sum(n) / n.length;
+    const sd = Math.sqrt(sum(n.map((x) => (x - mean) ** 2)) / n.length);
+    // Rounding down each share loses < 1 sample per (client, digit): at most 2000 of 60,000.
+    expect(sum(n)).toBeGreaterThan(58_000);
+    expect(sum(n)).toBeLessThanOrEqual(60_000);
+    // A power law: the spread is larger than the mean (FedProx's own: 69 ± 106 on 70k), the median well below it.
+    expect(sd).toBeGreaterThan(mean);
+    expect([...n].sort((a, b) => a - b)[500]).toBeLessThan(mean / 2);
+    expect(Math.min(...n)).toBeGreaterThanOrEqual(10);
+  });
+
+  it('refuses more clients than the seed samples allow, saying how many it needs', () => {
+    expect(() => partitionIndices(labels, C, 1000, { scheme: 'fedprox' }, 1)).toThrow(/1000 clients × 2 digits × 5 seed samples need about 10000 samples, have 6000/);
+  });
+});
+
 describe('determinism', () => {
   const schemes: PartitionParams[] = [
     { scheme: 'iid' },

@@ -3,7 +3,7 @@
 import * as v from 'valibot';
 import { createRng, deriveSeed, sampleWithoutReplacement, shuffle, type Rng } from './prng';
 
-export const PARTITION_SCHEMES = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail'] as const;
+export const PARTITION_SCHEMES = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail', 'fedprox'] as const;
 export type PartitionScheme = (typeof PARTITION_SCHEMES)[number];
 
 export interface PartitionParams {
@@ -30,6 +30,11 @@ export const PARTITION_DEFAULTS = {
   imbalanceFactor: 10,
   minSamples: 10,
 } as const;
+
+/** Samples of each of its two digits a FedProx-MNIST client gets before the power-law shares (generate_niid.py). */
+export const FEDPROX_SEED = 5;
+/** σ of the lognormal power-law shares (generate_niid.py: np.random.lognormal(0, 2.0)). */
+export const FEDPROX_SIGMA = 2;
 
 /** Per-class cap of the long-tail head class (CReFF protocol). */
 export const LONGTAIL_NMAX = 5000;
@@ -80,6 +85,13 @@ export function validatePartitionParams(p: unknown, numClients: number, numClass
     case 'labels':
       if (n < numClients) fail(`${r.scheme}: ${numClients} clients need at least ${numClients} samples, have ${n}`);
       break;
+    case 'fedprox': {
+      // Every client holds two digits with FEDPROX_SEED samples each before the power-law shares.
+      if (numClasses < 2) fail('fedprox: needs at least 2 classes (each client holds two)');
+      const need = Math.ceil((2 * numClients) / numClasses) * FEDPROX_SEED;
+      if (need * numClasses > n) fail(`fedprox: ${numClients} clients × 2 digits × ${FEDPROX_SEED} seed samples need about ${need * numClasses} samples, have ${n}`);
+      break;
+    }
     case 'shards': {
       const shards = numClients * r.shardsPerClient;
       if (shards > n) fail(`shards: numClients·shardsPerClient = ${numClients}·${r.shardsPerClient} = ${shards} shards, but only ${n} samples`);
@@ -254,6 +266,37 @@ function longtail(byClass: Int32Array[], K: number, r: Resolved, seed: number, r
   return dirichletSplit(sub, K, r.alpha, r.minSamples, rng, 'longtail');
 }
 
+/**
+ * FedProx's MNIST partition (spec §0.2 item 6, after its data/mnist/generate_niid.py): client u holds digits u and
+ * u+1 (mod C); each gets FEDPROX_SEED samples of both, then every class's remaining samples are shared among its
+ * holders in proportion to lognormal(0, 2) weights (rounded down), so sizes follow a power law. The original draws
+ * one weight per (class, group of 10 clients, digit slot), which is one per holder; so does this.
+ */
+function fedprox(byClass: Int32Array[], K: number, rng: Rng): Int32Array[] {
+  const C = byClass.length;
+  const parts: number[][] = Array.from({ length: K }, () => []);
+  const order = byClass.map((cls) => shuffle(Int32Array.from(cls), rng));
+  const next = new Int32Array(C);
+  const take = (u: number, c: number, count: number) => {
+    const n = Math.min(count, order[c].length - next[c]);
+    for (let i = 0; i < n; i++) parts[u].push(order[c][next[c]++]);
+  };
+  const holders: Array<Array<{ u: number; w: number }>> = Array.from({ length: C }, () => []);
+  for (let u = 0; u < K; u++) {
+    for (let j = 0; j < 2; j++) {
+      const c = (u + j) % C;
+      take(u, c, FEDPROX_SEED);
+      holders[c].push({ u, w: Math.exp(FEDPROX_SIGMA * rng.normal()) });
+    }
+  }
+  for (let c = 0; c < C; c++) {
+    const rest = order[c].length - next[c];
+    const total = holders[c].reduce((s, h) => s + h.w, 0);
+    for (const h of holders[c]) take(h.u, c, Math.floor((h.w * rest) / total));
+  }
+  return finish(parts);
+}
+
 export function partitionIndices(
   labels: Uint8Array,
   numClasses: number,
@@ -277,6 +320,8 @@ export function partitionIndices(
       return quantity(n, K, r.beta, r.minSamples, rng);
     case 'longtail':
       return longtail(indicesByClass(labels, numClasses), K, r, seed, rng);
+    case 'fedprox':
+      return fedprox(indicesByClass(labels, numClasses), K, rng);
   }
 }
 

@@ -120,6 +120,7 @@ export function partitionText(cfg: Pick<FederationConfig, 'partition' | 'alpha' 
     case 'shards': return `${cfg.shardsPerClient} shards per client`;
     case 'labels': return `${cfg.labelsPerClient} classes per client`;
     case 'quantity': return `quantity skew β=${cfg.beta}`;
+    case 'fedprox': return 'FedProx MNIST (2 digits each, power-law sizes)';
     default: return String(cfg.partition);
   }
 }

@@ -48,6 +48,7 @@ describe('buildModel / layerSpecs', () => {
     ['cnn-s', 225_034],
     ['2nn', 199_210],
     ['cnn-m', 1_663_370],
+    ['mclr', 7_850],
     // + CA-MLP after each block, r = 8: (32·4 + 4 + 4·32 + 32) + (64·8 + 8 + 8·64 + 64) = 292 + 1,096
     ['cnn-s-ca-mlp', 225_034 + 1_388],
     // + ECA conv1d k = 3 (no bias) after each block

@@ -8,6 +8,7 @@ import { cnnM } from './cnn-m';
 import { buildMultimodal, isMultimodalModel, type MultimodalModelId } from './multimodal';
 import { cnnS } from './cnn-s';
 import { flatten } from './layers';
+import { mclr } from './mclr';
 import { twoNN } from './two-nn';
 
 export const IMAGE_SHAPE = [28, 28, 1] as const;
@@ -35,6 +36,7 @@ export const ARCHITECTURES: Record<Exclude<ModelId, MultimodalModelId>, (o: Arch
   'cnn-s-cbam': cnnS('cbam'),
   '2nn': twoNN,
   'cnn-m': cnnM,
+  mclr,
 };
 
 export function buildModel(id: ModelId, head: FeatureHead = 'none'): tf.LayersModel {
