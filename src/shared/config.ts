@@ -117,7 +117,6 @@ function checkTogether(cfg: FederationConfig, given: Record<string, unknown>): F
   // FedAlign and its LoRA baselines train the frozen pre-trained CNN-S with LoRA (spec §4) unless told otherwise.
   if (side.align && given.model === undefined) cfg = { ...cfg, model: 'cnn-s-lora' };
   if (side.align && cfg.model !== 'cnn-s-lora') throw new ConfigError(`${cfg.algorithm} trains LoRA factors against class features: model cnn-s-lora (not ${cfg.model})`);
-  if (cfg.model === 'cnn-s-lora' && paired) throw new ConfigError('cnn-s-lora is one CNN-S body pre-trained on the other dataset: use dataset mnist or fashion-mnist');
   if (side.chain && !paired) throw new ConfigError(`${cfg.algorithm} trains a chain of modalities: use dataset mnist+fashion`);
   if (side.chain && cfg.model !== 'mm-late') throw new ConfigError(`${cfg.algorithm} trains each modality's own head: model mm-late (not ${cfg.model})`);
   // FedMChain's uplink is Top-K with error feedback (spec §5) unless another one is named (the no-compression ablation).

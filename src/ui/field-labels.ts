@@ -13,7 +13,7 @@ export interface FieldText {
 export const FIELD_TEXT: Readonly<Record<keyof FederationConfig, FieldText>> = {
   // Data
   dataset: { label: 'Pictures to learn', help: 'Handwritten digits (MNIST), clothes (Fashion-MNIST), or both paired' },
-  model: { label: 'Model (the neural network)', help: 'What every client trains: cnn = convolutional, 2nn = two dense layers, cnn-s-lora = pre-trained, small add-ons only' },
+  model: { label: 'Model (the neural network)', help: 'cnn = convolutional, 2nn = dense, cnn-s-lora = pre-trained, tunes small add-ons' },
   partition: { label: 'How the data is split', help: 'iid: everyone gets a fair mix; the others give clients different data' },
   alpha: { label: 'Unevenness α', help: 'Smaller = more uneven: 0.1 gives each client mostly a few classes' },
   shardsPerClient: { label: 'Slices per client', help: 'Data sorted by class, cut in slices; each client gets this many' },
