@@ -108,11 +108,11 @@ describe('runInProcess', () => {
   it('fedalign, fedavg-lora, local-lora on the pre-trained body: only LoRA (+ FedAlign\'s prototypes and features) goes up, own models come down', async () => {
     const lora = 7680; // fc1 A [4,1600] + B [128,4], proj A [4,128] + B [64,4]
     const before = tf.memory().numTensors;
-    const base = { ...SMALL, model: undefined, partition: 'dirichlet', alpha: 0.3, lr: 0.1, batchSize: 16 } as const;
+    const base = { ...SMALL, model: undefined, lr: undefined, partition: 'dirichlet', alpha: 0.3, batchSize: 16 } as const;
     for (const algorithm of ['fedalign', 'fedavg-lora', 'local-lora'] as const) {
       const { status } = await runInProcess({ config: resolveConfig({ ...base, algorithm }), clients: 4, timeoutMs: 120_000 });
       expect(status.state, algorithm).toBe('done');
-      expect(status.config!.model).toBe('cnn-s-lora');
+      expect([status.config!.model, status.config!.loraOptimizer, status.config!.lr]).toEqual(['cnn-s-lora', 'adam', 0.01]);
       expect(status.rejections.total, algorithm).toBe(0);
       status.history.forEach((r, i) => {
         expect(r.skipped, algorithm).toBeNull();

@@ -145,6 +145,8 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   }
   const teacher = needs.logits ? await teacherTargets(net, inp.xs, needs.attention) : null;
   let local: ReturnType<typeof localObjective> | null = null;
+  // LoRA clients may train with Adam, fresh each round (no moments carried between rounds) [I].
+  const optimizer = side.align?.optimizer === 'adam' ? tf.train.adam(cfg.lr) : undefined;
   let result;
   try {
     local = localObjective(side, teacher, msg.classCounts ?? null);
@@ -168,6 +170,7 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
           epochs: cfg.epochs,
           correction: scaffold ? unpackWeights(subtract(c, ck), layerSpecs(net)) : undefined,
           objective: side.align ? alignObjective(side.align.mu) : local.objective,
+          optimizer,
           variables: inp.held && isMultimodal(net) ? trainableOf(net, held, true) : undefined,
           // OGM-GE balances two modalities trained together [I]: a client holding one has nothing to balance against.
           transformGrads: cfg.ogmAlpha > 0 && held.length === MODALITIES.length ? ogmGeHook(net, cfg.ogmAlpha, trainSeed(cfg, slot, msg.round)) : undefined,
@@ -175,6 +178,7 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   } finally {
     if (ys !== inp.ys) ys.dispose();
     local?.dispose();
+    optimizer?.dispose();
     if (teacher) tf.dispose([teacher.logits, ...(teacher.attention ? [teacher.attention] : [])]);
   }
   let delta = subtract(getFlatWeights(net), start);

@@ -88,6 +88,10 @@ describe('FedAlign and its LoRA baselines', () => {
     expect(() => resolveConfig({ algorithm: 'fedalign', model: 'cnn-s' })).toThrow('fedalign trains LoRA factors against class features: model cnn-s-lora (not cnn-s)');
     expect(() => resolveConfig({ model: 'cnn-s-lora', dataset: 'mnist+fashion' })).toThrow(/mnist\+fashion has two modalities: model must be mm-late or mm-concat, not cnn-s-lora/);
     expect(resolveConfig({ algorithm: 'fedavg', model: 'cnn-s-lora' }).model).toBe('cnn-s-lora');
+    // Adam on the LoRA factors at 0.01 unless a step size (or SGD) is named
+    expect(resolveConfig({ algorithm: 'fedalign' })).toMatchObject({ loraOptimizer: 'adam', lr: 0.01 });
+    expect(resolveConfig({ algorithm: 'fedalign', lr: 0.003 }).lr).toBe(0.003);
+    expect(resolveConfig({ algorithm: 'local-lora', loraOptimizer: 'sgd' }).lr).toBe(0.1);
   });
 });
 

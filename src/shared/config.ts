@@ -116,6 +116,8 @@ function checkTogether(cfg: FederationConfig, given: Record<string, unknown>): F
   const side = def.client?.(cfg as never) ?? {};
   // FedAlign and its LoRA baselines train the frozen pre-trained CNN-S with LoRA (spec §4) unless told otherwise.
   if (side.align && given.model === undefined) cfg = { ...cfg, model: 'cnn-s-lora' };
+  // Adam's step size, unless one is named (0.1 is SGD's default).
+  if (side.align?.optimizer === 'adam' && given.lr === undefined) cfg = { ...cfg, lr: 0.01 };
   if (side.align && cfg.model !== 'cnn-s-lora') throw new ConfigError(`${cfg.algorithm} trains LoRA factors against class features: model cnn-s-lora (not ${cfg.model})`);
   if (side.chain && !paired) throw new ConfigError(`${cfg.algorithm} trains a chain of modalities: use dataset mnist+fashion`);
   if (side.chain && cfg.model !== 'mm-late') throw new ConfigError(`${cfg.algorithm} trains each modality's own head: model mm-late (not ${cfg.model})`);

@@ -90,6 +90,7 @@ export const FIELD_TEXT: Readonly<Record<keyof FederationConfig, FieldText>> = {
   syncEvery: { label: 'Cycles per round (H)', help: 'Chain cycles clients run before syncing' },
   signLr: { label: 'Step of the majority vote', help: 'How far the server moves in the majority’s direction' },
   alignMu: { label: 'Keep classes apart (μ)', help: 'FedAlign and LoRA baselines: pushes the class averages to point different ways' },
+  loraOptimizer: { label: 'Training method for add-ons', help: 'adam adapts each step’s size (use lr 0.01); sgd takes plain steps' },
   alignTauA: { label: 'Class match sharpness (τ_a)', help: 'FedAlign: lower = a client borrows mostly from clients with matching classes' },
   alignFeatures: { label: 'Features sent per class', help: 'FedAlign: examples of each class a client shares (these reveal its data)' },
   textLr: { label: 'Server class-encoder speed', help: 'FedAlign: step size of the server’s class encoder (one pass a round)' },

@@ -13,7 +13,7 @@ import { numberField } from '../schema/fields';
 import { classFeatures, FEATURE_DIM, initTextEncoder, trainTextEncoder } from '../ml/text-encoder';
 import { deriveSeed } from '../prng';
 import { byClient, validateInput } from './common';
-import { ALIGN_MU, blockRange, clientModels, HIGH_LEVEL_PREFIX, LOW_LEVEL_PREFIX, ownPayload, type OwnWeights } from './lora-common';
+import { ALIGN_MU, LORA_OPTIMIZER, blockRange, clientModels, HIGH_LEVEL_PREFIX, LOW_LEVEL_PREFIX, ownPayload, type OwnWeights } from './lora-common';
 import { classRelevance, clientMixing, type ClientPrototypes } from './query-aggregation';
 import { defineStrategy, type UploadProblem } from './strategy';
 import { weightedSum } from './vector-math';
@@ -33,7 +33,7 @@ export interface FedAlignState {
   own: OwnWeights;
 }
 
-type Params = { alignMu: number; alignTauA: number; alignFeatures: number; textLr: number };
+type Params = { alignFeatures: number };
 
 const shapes = (p: Params) => ({
   classFeatures: { length: ALIGN_CLASSES * FEATURE_DIM },
@@ -79,12 +79,13 @@ export const fedalign = defineStrategy({
   summary: 'FedAlign: frozen pre-trained CNN-S + LoRA (model cnn-s-lora); server text encoder for the class features, query-based per-client projection LoRA, global FC128 LoRA (§4); uploads features',
   params: {
     alignMu: ALIGN_MU,
+    loraOptimizer: LORA_OPTIMIZER,
     alignTauA: numberField({ default: 0.1, gt: 0, max: 10, help: 'fedalign: temperature τ_a of the class-wise relevance π ∝ exp(cos(z_c, u_{j,c})/τ_a)·n_{j,c}' }),
     alignFeatures: numberField({ default: 50, int: true, min: 0, max: 500, help: 'fedalign: most correctly classified features a client uploads per class' }),
     textLr: numberField({ default: 1e-3, gt: 0, max: 1, help: "fedalign: Adam step size of the server's text encoder (one epoch per round)" }),
   },
   keepsPartialWork: true,
-  client: (p) => ({ align: { mu: p.alignMu, upload: { featuresPerClass: p.alignFeatures } } }),
+  client: (p) => ({ align: { mu: p.alignMu, optimizer: p.loraOptimizer, upload: { featuresPerClass: p.alignFeatures } } }),
   payload: { broadcast: ['classFeatures'], perSlot: ['ownWeights'], upload: ['prototypes', 'protoCounts', 'features', 'featureLabels'] },
   extraShapes: shapes,
   checkUpload: (p, e, slot) => checkAlignUpload(p, e, slot),

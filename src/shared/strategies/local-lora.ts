@@ -3,7 +3,7 @@
 // coordinator's test-set evaluation reads, is the sample-weighted mean of the clients' own models [I]: what one
 // averaging at the end would give.
 import { byClient, validateInput } from './common';
-import { ALIGN_MU, clientModels, ownPayload, type OwnWeights } from './lora-common';
+import { ALIGN_MU, LORA_OPTIMIZER, clientModels, ownPayload, type OwnWeights } from './lora-common';
 import { defineStrategy } from './strategy';
 import { weightedSum } from './vector-math';
 
@@ -16,9 +16,9 @@ export interface LocalLoraState {
 export const localLora = defineStrategy({
   name: who,
   summary: 'local-only LoRA on the frozen pre-trained CNN-S (model cnn-s-lora): every client keeps its own LoRA, no aggregation (§4 baseline)',
-  params: { alignMu: ALIGN_MU },
+  params: { alignMu: ALIGN_MU, loraOptimizer: LORA_OPTIMIZER },
   keepsPartialWork: true,
-  client: (p) => ({ align: { mu: p.alignMu, upload: null } }),
+  client: (p) => ({ align: { mu: p.alignMu, optimizer: p.loraOptimizer, upload: null } }),
   payload: { perSlot: ['ownWeights'] },
   create: () => ({
     name: who,

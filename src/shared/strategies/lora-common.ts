@@ -1,11 +1,18 @@
 // What FedAlign and its two LoRA baselines (spec §4) share: the clients' alignment objective parameter, where the
 // low-level (FC128) and high-level (projection) LoRA factors sit in the flat vector, and the per-slot own models that
 // FedAlign and local LoRA keep and send to each client over its own port as `ownWeights` (|w| long).
-import { numberField } from '../schema/fields';
+import { enumField, numberField } from '../schema/fields';
 import { layerOffsets, type LayerSpec } from '../weights';
-import type { AggregationInput, StrategyUpdate } from './strategy';
+import type { AggregationInput, LoraOptimizer, StrategyUpdate } from './strategy';
 
 export const ALIGN_MU = numberField({ default: 0.1, min: 0, max: 100, help: 'fedalign, fedavg-lora, local-lora: weight μ of the orthogonality loss on the class means (spec §4: 0.1)' });
+
+/**
+ * [I] Adam by default: with B = 0 at the start and cosine logits at s = 1/0.07, SGD on the LoRA factors learned slowly and
+ * noisily in a central probe (1,000 MNIST images: 56–78% after 10 epochs at lr 0.1; Adam 0.01: 86% after 8).
+ */
+export const LORA_OPTIMIZERS = ['adam', 'sgd'] as const satisfies readonly LoraOptimizer[];
+export const LORA_OPTIMIZER = enumField(LORA_OPTIMIZERS, 'adam', 'fedalign, fedavg-lora, local-lora: local optimizer of the LoRA factors (adam: fresh each round, at lr; its default lr is 0.01)');
 
 /** The LoRA layers of cnn-s-lora (architectures/cnn-s-lora.ts LOW_LEVEL / HIGH_LEVEL). */
 export const LOW_LEVEL_PREFIX = 'fc1/';

@@ -128,7 +128,7 @@ export interface ClientSide {
    * FedAlign and its LoRA baselines (spec §4, model cnn-s-lora): train CE of the cosine logits + mu·L_orth; with
    * `upload`, send per-class prototypes with counts and up to `featuresPerClass` correctly classified features per class.
    */
-  align?: { mu: number; upload: { featuresPerClass: number } | null };
+  align?: { mu: number; optimizer: LoraOptimizer; upload: { featuresPerClass: number } | null };
 }
 
 /** A named extra that is not |w| long: exactly `length` values, or whole rows of `width` values, at most `maxRows`. */
@@ -139,6 +139,9 @@ export interface UploadProblem {
   reason: RejectReason;
   detail: string;
 }
+
+/** The LoRA clients' local optimizer: Adam (fresh each round, at config.lr) or plain SGD. */
+export type LoraOptimizer = 'adam' | 'sgd';
 
 /** FedMChain's chain order: MODALITIES order (weak modality last), or the held list rotated by round − 1. */
 export type ChainOrder = 'weak-last' | 'round-robin' | 'joint';
