@@ -16,7 +16,8 @@ export default defineConfig({
     launchOptions: launchOptions(),
   },
   webServer: {
-    command: `npx vite build && FEDTAB_COUNT_REQUESTS=1 npx vite preview --strictPort --port ${PORT}`,
+    // FedAlign's spec needs the CNN-S pre-trained on Fashion-MNIST in public/pretrained/ (skipped when up to date).
+    command: `npx tsx scripts/pretrain.ts --dataset fashion-mnist && npx vite build && FEDTAB_COUNT_REQUESTS=1 npx vite preview --strictPort --port ${PORT}`,
     url: `http://127.0.0.1:${PORT}/`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,

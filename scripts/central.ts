@@ -12,7 +12,8 @@ import { DATASET_NAMES, type DatasetName } from '../src/shared/dataset-manifest'
 /** Central training is of one image dataset and a single-modality model. */
 const DATASETS = DATASET_NAMES;
 type DatasetId = DatasetName;
-const SINGLE_MODELS = MODELS.filter((m) => !m.startsWith('mm-')) as Array<Exclude<ModelId, 'mm-late' | 'mm-concat'>>;
+// cnn-s-lora is a frozen pre-trained body with LoRA: a federated model, not one to train centrally from scratch.
+const SINGLE_MODELS = MODELS.filter((m) => !m.startsWith('mm-') && m !== 'cnn-s-lora') as Array<Exclude<ModelId, 'mm-late' | 'mm-concat' | 'cnn-s-lora'>>;
 import { FEATURE_HEADS } from '../src/shared/ml/feature-head';
 import { buildModel, evaluate, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights, type FeatureHead } from '../src/shared/ml/models';
 import { trainLocal } from '../src/shared/ml/train';

@@ -131,6 +131,7 @@ function writeSummary(spec: ExperimentSpec, plan: PlannedRun[], runsDir: string,
       mnist: r.history.map((h) => (h as Partial<RoundRecord>).unimodalAccuracy?.mnist ?? null),
       fashion: r.history.map((h) => (h as Partial<RoundRecord>).unimodalAccuracy?.fashion ?? null),
     },
+    localAccuracy: r.history.map((h) => h.localAccuracy ?? null),
   }));
   const opts = { targets: spec.targets, lastRounds: spec.lastRounds, baseline: spec.baseline, seed: 1, extraColumns: spec.extraColumns };
   const rows = summarize(records, opts);

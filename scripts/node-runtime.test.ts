@@ -84,8 +84,9 @@ describe('runInProcess', () => {
 
   it('every strategy trains end to end: 7 clients (Bulyan needs 4f + 3), 2 rounds, above 50% on MNIST (Krum keeps one update)', async () => {
     const curves: Record<string, Array<number | null>> = {};
-    // FedMChain trains a chain of modalities: its own test below, on mnist+fashion.
-    for (const algorithm of ALGORITHMS.filter((a) => a !== 'fedmchain')) {
+    // FedMChain trains a chain of modalities: its own test below, on mnist+fashion; FedAlign and its LoRA baselines
+    // train cnn-s-lora: their own test below.
+    for (const algorithm of ALGORITHMS.filter((a) => !['fedmchain', 'fedalign', 'fedavg-lora', 'local-lora'].includes(a))) {
       // FedDF distils on a proxy split held out of the partitions: a small one, a short budget.
       const distill = algorithm === 'feddf' ? { proxySamples: 300, distillSteps: 20 } : {};
       const cfg = resolveConfig({ ...SMALL, rounds: 2, algorithm, byzantine: 1, ...distill });
@@ -103,6 +104,40 @@ describe('runInProcess', () => {
       expect(a2!, where).toBeGreaterThan(slow.includes(name) ? 0.12 : 0.5);
     }
   }, 180_000);
+
+  it('fedalign, fedavg-lora, local-lora on the pre-trained body: only LoRA (+ FedAlign\'s prototypes and features) goes up, own models come down', async () => {
+    const lora = 7680; // fc1 A [4,1600] + B [128,4], proj A [4,128] + B [64,4]
+    const before = tf.memory().numTensors;
+    const base = { ...SMALL, model: undefined, lr: undefined, partition: 'dirichlet', alpha: 0.3, batchSize: 16 } as const;
+    for (const algorithm of ['fedalign', 'fedavg-lora', 'local-lora'] as const) {
+      const { status } = await runInProcess({ config: resolveConfig({ ...base, algorithm }), clients: 4, timeoutMs: 120_000 });
+      expect(status.state, algorithm).toBe('done');
+      expect([status.config!.model, status.config!.loraOptimizer, status.config!.lr]).toEqual(['cnn-s-lora', 'adam', 0.01]);
+      expect(status.rejections.total, algorithm).toBe(0);
+      status.history.forEach((r, i) => {
+        expect(r.skipped, algorithm).toBeNull();
+        expect(r.denseBytesUp).toBe(4 * 4 * lora);
+        for (const c of r.clients) {
+          if (algorithm === 'fedalign') {
+            // LoRA Δ + prototypes (10·64) + counts (10) + m features of 64 with their labels, m ≤ 10·50
+            const rest = c.bytesUp / 4 - lora - 640 - 10;
+            expect(rest % 65, `${c.bytesUp}`).toBe(0);
+            expect(rest / 65).toBeLessThanOrEqual(500);
+            // w_t and z_c for everyone, and from round 2 the client's own model over its port
+            expect(c.bytesDown).toBe(4 * (lora + 640 + (i > 0 ? lora : 0)));
+          } else {
+            expect(c.bytesUp).toBe(4 * lora);
+            expect(c.bytesDown).toBe(4 * (lora + (algorithm === 'local-lora' && i > 0 ? lora : 0)));
+          }
+        }
+      });
+      const last = status.history.at(-1)!;
+      expect(last.accuracy!, algorithm).toBeGreaterThan(0.15); // above chance (10 classes) after 3 rounds of 150 images
+      expect(last.localAccuracyBySlot, algorithm).toHaveLength(4);
+      expect(last.localAccuracy!, algorithm).toBeGreaterThan(0.15);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  }, 300_000);
 
   it('federated evaluation: every client scores the global model on its own split; the report names the worst 10%', async () => {
     const { status } = await runInProcess({ config: resolveConfig({ ...SMALL, localEval: 0.1, partition: 'dirichlet', alpha: 0.3 }), clients: 4, timeoutMs: 60_000 });

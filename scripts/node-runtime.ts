@@ -18,6 +18,8 @@ import { createTask } from '../src/server-worker/eval-task';
 import { Federation, type ClientConnection, type RunStore } from '../src/server-worker/federation';
 import { loadDatasetFromDisk } from './node-dataset';
 import { loadRunDataset } from '../src/shared/data/run-dataset';
+import { ensureRunModel, setPretrainedLoader } from '../src/shared/ml/pretrained-store';
+import { loadOrPretrain } from './pretrained';
 
 export interface InProcessOptions {
   config: FederationConfig;
@@ -58,6 +60,8 @@ interface VirtualClient {
 
 export async function runInProcess(opts: InProcessOptions): Promise<{ status: CoordinatorStatus; wallSeconds: number }> {
   await initBackend();
+  setPretrainedLoader(loadOrPretrain);
+  await ensureRunModel(opts.config);
   const { config } = opts;
   const dataset = await loadRunDataset(config, loadDatasetFromDisk);
   const t0 = Date.now();

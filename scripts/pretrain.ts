@@ -3,7 +3,7 @@
 // the other one freezes its body). Seeded initWeights, Adam 1e-3, B 64, seeded subset and shuffling: the same
 // settings give the same bytes on the same machine and backend (wasm, single-threaded). Writes
 // public/pretrained/cnn-s-<dataset>.bin (little-endian Float32 of getFlatWeights) and cnn-s-<dataset>.json (meta);
-// skips a dataset whose files exist, check out and were made with the same settings. Runs at install (`prepare`).
+// skips a dataset whose files exist, check out and were made with the same settings. Not run at install: the Node runtime runs it on demand (scripts/pretrained.ts loadOrPretrain).
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

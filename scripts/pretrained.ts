@@ -65,3 +65,15 @@ export function loadPretrained(dataset: DatasetName, opts: LoadPretrainedOptions
   }
   return p;
 }
+
+/**
+ * The Node runtime's loader: the files under public/pretrained/, produced first by the deterministic pre-training
+ * script when they are missing or stale (about a minute per dataset on one core of this machine), so a fresh clone
+ * needs no separate step.
+ */
+export async function loadOrPretrain(dataset: DatasetName): Promise<Pretrained> {
+  const { pretrain } = await import('./pretrain');
+  const r = await pretrain({ dataset, log: (l) => console.error(`pretrain: ${l}`) });
+  if (!r.skipped) console.error(`pretrain: ${dataset} took ${r.seconds.toFixed(0)} s`);
+  return loadPretrained(dataset);
+}

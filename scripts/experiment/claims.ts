@@ -5,7 +5,7 @@ import * as v from 'valibot';
 import { lastRoundsStd, meanAbsChange } from '../../src/shared/stability';
 import { evaluatedOf, finalAccuracy, IMBALANCE_KEYS, lastMeasured, pairedTCi, tableStabilityWindow, type RunRecord } from './summary';
 
-export const CLAIM_METRICS = ['finalAccuracy', 'accuracyStd', 'meanAbsChange', ...IMBALANCE_KEYS, 'mnistAlone', 'fashionAlone'] as const;
+export const CLAIM_METRICS = ['finalAccuracy', 'accuracyStd', 'meanAbsChange', ...IMBALANCE_KEYS, 'mnistAlone', 'fashionAlone', 'localAccuracy'] as const;
 export type ClaimMetric = (typeof CLAIM_METRICS)[number];
 
 /** A cell; group "*" on both sides pools every group, pairing by (group, seed). */
@@ -40,6 +40,8 @@ export function metricOf(r: RunRecord, metric: ClaimMetric, lastRounds: number, 
   // mnist+fashion: a modality head's accuracy alone in the last round that measured it; NaN (pair dropped) where none did.
   if (metric === 'mnistAlone') return lastMeasured(r.unimodal?.mnist) ?? NaN;
   if (metric === 'fashionAlone') return lastMeasured(r.unimodal?.fashion) ?? NaN;
+  // Each client's model on its own label mix (FedAlign's local accuracy), in the last round that measured it.
+  if (metric === 'localAccuracy') return lastMeasured(r.localAccuracy) ?? NaN;
   return lastMeasured(r.imbalance?.[metric]) ?? NaN;
 }
 

@@ -39,6 +39,8 @@ export interface RunRecord {
    * where not evaluated, in single-modality runs, and in runs stored before it was measured.
    */
   unimodal?: Record<Modality, Array<number | null>>;
+  /** Per round, the mean over clients of each client's model on its own label mix (RoundRecord.localAccuracy); null where not evaluated. */
+  localAccuracy?: Array<number | null>;
 }
 
 /** The per-round byte counts a traffic summary reads. */
@@ -53,7 +55,7 @@ export const IMBALANCE_KEYS = ['balancedAccuracy', 'macroF1', 'headRecall', 'tai
 export type ImbalanceKey = (typeof IMBALANCE_KEYS)[number];
 
 /** Column sets a table shows only when asked for, so tables made before them regenerate unchanged. */
-export const EXTRA_COLUMNS = ['imbalance', 'stability', 'traffic', 'modalities'] as const;
+export const EXTRA_COLUMNS = ['imbalance', 'stability', 'traffic', 'modalities', 'local'] as const;
 export type ExtraColumns = (typeof EXTRA_COLUMNS)[number];
 
 export interface SummaryOptions {
@@ -70,7 +72,7 @@ export interface SummaryOptions {
   /**
    * 'imbalance': final-round balanced accuracy, macro-F1, head / tail / worst-class recall; 'stability': spec §3's oscillation
    * and divergence; 'traffic': uplink / downlink MB per round, uplink share of dense float32, uplink MB to each target;
-   * 'modalities': final-round test accuracy of each modality's head alone (mnist+fashion).
+   * 'modalities': final-round test accuracy of each modality's head alone (mnist+fashion); 'local': final local accuracy.
    */
   extraColumns?: ExtraColumns[];
 }
@@ -151,6 +153,8 @@ export interface SummaryRow {
    * null unless asked for and some run of the cell measured it.
    */
   modalities: Record<Modality, MeanStd | null> | null;
+  /** Local accuracy (each client's model on its own label mix): each run's last measured value, mean ± std; null unless asked for. */
+  local: MeanStd | null;
 }
 
 export interface TrafficStat {
@@ -573,6 +577,7 @@ export function summarize(runs: RunRecord[], opts: SummaryOptions): SummaryRow[]
       stability: extra.has('stability') ? stabilityStat(c.runs, window) : null,
       traffic: extra.has('traffic') ? trafficStat(c.runs, opts.targets) : null,
       modalities: extra.has('modalities') ? modalitiesStat(c.runs) : null,
+      local: extra.has('local') ? meanStdOrNull(c.runs.map((r) => lastMeasured(r.localAccuracy))) : null,
     };
   });
 }
@@ -660,11 +665,13 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
   const stabilityWindowN = rows.find((r) => r.stability)?.stability?.window ?? null;
   const hasTraffic = rows.some((r) => r.traffic !== null);
   const hasModalities = rows.some((r) => r.modalities !== null);
+  const hasLocal = rows.some((r) => r.local !== null);
   const B = opts.bootstrapSamples ?? 2000;
   const header = ['Group', 'Strategy', 'n', `Final acc % (last ${opts.lastRounds})`, 'Best acc %'];
   if (hasWorst) header.push('Worst-10% client acc % ⁶');
   if (hasImbalance) header.push(...IMBALANCE_KEYS.map((k) => `${IMBALANCE_HEADERS[k]} ⁷`));
   if (hasModalities) header.push(...MODALITIES.map((m) => `${MODALITY_HEADERS[m]} ¹⁰`));
+  if (hasLocal) header.push('Local acc % ¹¹');
   for (const t of opts.targets) header.push(`R@${pctLabel(t)} ¹`, `R̃@${pctLabel(t)} ²`);
   if (hasAsr) header.push('Final ASR % ³');
   if (stabilityWindowN !== null) header.push(`Acc std (last ${stabilityWindowN}) pp ⁸`, 'Mean |Δacc| pp ⁸', 'Diverging rounds ⁸');
@@ -678,6 +685,7 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
     if (hasWorst) cells.push(r.finalClientWorst10 ? formatMeanStd(r.finalClientWorst10) : '—');
     if (hasImbalance) cells.push(...IMBALANCE_KEYS.map((k) => formatSome(r.imbalance?.[k] ?? null, r.n)));
     if (hasModalities) cells.push(...MODALITIES.map((m) => formatSome(r.modalities?.[m] ?? null, r.n)));
+    if (hasLocal) cells.push(formatSome(r.local, r.n));
     opts.targets.forEach((t) => {
       const s = r.targets.find((x) => x.target === t);
       cells.push(s ? formatRounds(s.best, r.rounds) : 'n/a', s ? formatRounds(s.smoothed, r.rounds) : 'n/a');
@@ -748,6 +756,12 @@ export function toMarkdown(rows: SummaryRow[], opts: SummaryOptions, meta: Summa
       '¹⁰ mnist+fashion: test accuracy of each modality\'s head alone (its own logits, the other modality left out of the late fusion), ' +
         'in the last evaluated round of each run, then mean ± std over the seeds that report it; a head far below its single-modality accuracy is ' +
         'the sign of modality competition. "—": single-modality runs and runs stored before it was measured.',
+    );
+  }
+  if (hasLocal) {
+    notes.push(
+      '¹¹ Local accuracy: each client\'s model (its personal one under fedalign and local-lora, the global one otherwise) scored on the ' +
+        'test set weighted to that client\'s own label mix, Σ_c p_{k,c}·recall_c, mean over clients; last evaluated round, mean ± std over seeds.',
     );
   }
   const noBaseline = rows.filter((r) => !r.isBaseline && !r.vsBaseline).map((r) => r.group);
@@ -821,6 +835,8 @@ export function toCsv(rows: SummaryRow[]): string {
   }
   const hasModalities = rows.some((r) => r.modalities !== null);
   if (hasModalities) header.push(...MODALITIES.flatMap((m) => [`${m}_alone_mean`, `${m}_alone_std`, `${m}_alone_n`]));
+  const hasLocal = rows.some((r) => r.local !== null);
+  if (hasLocal) header.push('local_acc_mean', 'local_acc_std', 'local_acc_n');
   const lines = [header.map(csvField).join(',')];
   for (const r of rows) {
     const c = r.vsBaseline;
@@ -859,6 +875,7 @@ export function toCsv(rows: SummaryRow[]): string {
       );
     }
     if (hasModalities) fields.push(...MODALITIES.flatMap((m) => [r.modalities?.[m]?.mean ?? null, r.modalities?.[m]?.std ?? null, r.modalities?.[m]?.n ?? null]));
+    if (hasLocal) fields.push(r.local?.mean ?? null, r.local?.std ?? null, r.local?.n ?? null);
     lines.push(fields.map(csvField).join(','));
   }
   return lines.join('\r\n') + '\r\n';

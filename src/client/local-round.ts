@@ -13,6 +13,8 @@ import { channelsOf, isPaired, trainPixels } from '../shared/data/paired-dataset
 import { MODALITIES, type Modality } from '../shared/data/paired-modalities';
 import { isMultimodal, trainableOf } from '../shared/ml/architectures/multimodal';
 import { trainChain } from './chain-training';
+import { alignObjective, alignUpload } from './align-client';
+import { applyModelExtras, isLoraModel } from '../shared/ml/architectures/cnn-s-lora';
 import { ogmGeHook } from './ogm-ge';
 import { strategyDefinition } from '../shared/strategies/registry';
 import { subtract, unpackWeights } from '../shared/weights';
@@ -120,14 +122,17 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   const fullSteps = expectedSteps(cfg, inp.count, null, held.length);
   const straggler = stragglerPlan(cfg, selected, msg.round, slot, fullSteps);
 
-  setFlatWeights(net, msg.weights);
-  const labelMap = attacker ? poisonedLabelMap(cfg.attack, inp.ys.shape[1]!) : null;
-  const ys = labelMap ? relabel(inp.ys, labelMap) : inp.ys;
-
   const def = strategyDefinition(cfg.algorithm);
   const side = def.client?.(cfg as never) ?? {};
   // What came over the port is checked like an update: only the strategy's named vectors, model-sized and finite.
   if (inp.perClient) checkExtras(inp.perClient, (def.payload?.perSlot ?? []).filter((k) => Object.hasOwn(inp.perClient!, k)), msg.weights.length, 'round extras');
+  // FedAlign and local LoRA: a client with a model of its own trains from it, and Δ is taken against it.
+  const start = inp.perClient?.ownWeights ?? msg.weights;
+  setFlatWeights(net, start);
+  if (isLoraModel(net)) applyModelExtras(net, msg.extras);
+  const labelMap = attacker ? poisonedLabelMap(cfg.attack, inp.ys.shape[1]!) : null;
+  const ys = labelMap ? relabel(inp.ys, labelMap) : inp.ys;
+
   const scaffold = side.controlVariates === true;
   const c = msg.extras?.control ?? new Float32Array(msg.weights.length);
   const ck = inp.perClient?.clientControl ?? new Float32Array(msg.weights.length);
@@ -140,6 +145,8 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   }
   const teacher = needs.logits ? await teacherTargets(net, inp.xs, needs.attention) : null;
   let local: ReturnType<typeof localObjective> | null = null;
+  // LoRA clients may train with Adam, fresh each round (no moments carried between rounds) [I].
+  const optimizer = side.align?.optimizer === 'adam' ? tf.train.adam(cfg.lr) : undefined;
   let result;
   try {
     local = localObjective(side, teacher, msg.classCounts ?? null);
@@ -162,7 +169,8 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
           ...common,
           epochs: cfg.epochs,
           correction: scaffold ? unpackWeights(subtract(c, ck), layerSpecs(net)) : undefined,
-          objective: local.objective,
+          objective: side.align ? alignObjective(side.align.mu) : local.objective,
+          optimizer,
           variables: inp.held && isMultimodal(net) ? trainableOf(net, held, true) : undefined,
           // OGM-GE balances two modalities trained together [I]: a client holding one has nothing to balance against.
           transformGrads: cfg.ogmAlpha > 0 && held.length === MODALITIES.length ? ogmGeHook(net, cfg.ogmAlpha, trainSeed(cfg, slot, msg.round)) : undefined,
@@ -170,9 +178,12 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
   } finally {
     if (ys !== inp.ys) ys.dispose();
     local?.dispose();
+    optimizer?.dispose();
     if (teacher) tf.dispose([teacher.logits, ...(teacher.attention ? [teacher.attention] : [])]);
   }
-  let delta = subtract(getFlatWeights(net), msg.weights);
+  let delta = subtract(getFlatWeights(net), start);
+  const upload = side.align?.upload;
+  const alignExtras = upload ? await alignUpload(net, inp.xs, labelsOf(inp.ys), inp.ys.shape[1]!, upload.featuresPerClass, deriveSeed(cfg.seed, 'align-features', msg.round, slot)) : undefined;
 
   let controlDelta: Float32Array | undefined;
   if (scaffold) {
@@ -218,6 +229,7 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
     backend: inp.backend,
     numTensors: inp.numTensors(),
     ...(controlDelta ? { extras: { controlDelta } } : {}),
+    ...(alignExtras ? { extras: alignExtras } : {}),
     ...(initialLoss !== undefined ? { initialLoss } : {}),
   };
   return {
@@ -226,6 +238,11 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
     straggler,
     sendAt: straggler?.mode === 'late' ? msg.deadline + LATE_REPLY_MS : 0,
   };
+}
+
+/** Class indices of one-hot labels. */
+function labelsOf(ys: tf.Tensor): Int32Array {
+  return tf.tidy(() => tf.argMax(ys, 1).dataSync() as Int32Array).slice();
 }
 
 /** One-hot labels with every class y moved to map[y]. */
@@ -262,12 +279,20 @@ export interface LocalEvaluation {
   classCorrect: number[];
 }
 
-/** The global model `weights` on this client's held-out split: federated evaluation. */
-export async function evaluateLocal(net: tf.LayersModel, weights: Float32Array, images: Uint8Array, labels: Uint8Array, numClasses: number): Promise<LocalEvaluation> {
+/** The global model `weights` (with the round's model extras: FedAlign's z_c) on this client's held-out split: federated evaluation. */
+export async function evaluateLocal(
+  net: tf.LayersModel,
+  weights: Float32Array,
+  images: Uint8Array,
+  labels: Uint8Array,
+  numClasses: number,
+  extras?: Readonly<Record<string, Float32Array>>,
+): Promise<LocalEvaluation> {
   const classCounts = new Array<number>(numClasses).fill(0);
   const classCorrect = new Array<number>(numClasses).fill(0);
   if (labels.length === 0) return { numSamples: 0, loss: 0, classCounts, classCorrect };
   setFlatWeights(net, weights);
+  if (isLoraModel(net)) applyModelExtras(net, extras);
   const r = await evaluate(net, images, labels);
   r.confusion.forEach((row, y) => {
     classCounts[y] = row.reduce((a, b) => a + b, 0);

@@ -6,6 +6,7 @@ import * as Comlink from 'comlink';
 import { runModelHead, type BackendChoice, type BackendName, type FederationConfig } from '../shared/config';
 import { loadDataset, type Dataset } from '../shared/data/dataset-store';
 import { buildRunModel, getFlatWeights, imagesToTensor, inputChannels, pickImages, setFlatWeights } from '../shared/ml/models';
+import { ensureRunModel } from '../shared/ml/pretrained-store';
 import { labelHistogram } from '../shared/partition';
 import {
   CHANNEL_NAME,
@@ -264,8 +265,10 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
       local = { key: dataKey, ...slotData(dataset, cfg, msg.numPartitions, slot) };
       changed({ numSamples: local.count, labelHistogram: labelHistogram(dataset.train.labels, local.indices, dataset.numClasses), sampleImages: sampleImages(dataset, local.indices) });
     }
-    const modelKey = `${cfg.model}|${runModelHead(cfg)}|${view.backend}`;
+    // cnn-s-lora's frozen body depends on the dataset (it is the other one's).
+    const modelKey = `${cfg.model}|${runModelHead(cfg)}|${view.backend}|${cfg.dataset}`;
     if (model?.key !== modelKey) {
+      await ensureRunModel(cfg);
       model?.net.dispose();
       model = { key: modelKey, net: buildRunModel(cfg) };
     }
@@ -278,7 +281,7 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     changed({ state: 'evaluating', message: `evaluating the round ${round} model on this client's own split` });
     let e;
     try {
-      e = await evaluateLocal(net, msg.weights, data.evalImages, data.evalLabels, dataset!.numClasses);
+      e = await evaluateLocal(net, msg.weights, data.evalImages, data.evalLabels, dataset!.numClasses, msg.type === 'round' ? msg.extras : undefined);
     } catch (err) {
       // An evaluation is extra: the client keeps training; the coordinator closes the evaluation without it.
       return changed({ state: 'idle', error: `evaluation of round ${round} failed: ${err instanceof Error ? err.message : String(err)}`, message: 'evaluation failed' });
@@ -400,8 +403,9 @@ export async function startClient(opts: ClientOptions): Promise<ClientHandle> {
     if (!(pixels instanceof Uint8Array) || pixels.length !== 784) throw new Error('predict needs 784 pixels (0–255)');
     const cfg = models.config;
     if (!cfg || !models.global) return null;
-    const key = `${cfg.model}|${runModelHead(cfg)}`;
+    const key = `${cfg.model}|${runModelHead(cfg)}|${cfg.dataset}`;
     if (predictor?.key !== key) {
+      await ensureRunModel(cfg);
       predictor?.net.dispose();
       predictor = { key, net: buildRunModel(cfg) };
     }

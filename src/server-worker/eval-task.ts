@@ -6,6 +6,7 @@ import type { Dataset } from '../shared/data/dataset-store';
 import { channelsOf } from '../shared/data/paired-dataset';
 import { imageAsInput } from '../shared/data/images';
 import { isMultimodal, unimodalAccuracy } from '../shared/ml/architectures/multimodal';
+import { applyModelExtras, isLoraModel } from '../shared/ml/architectures/cnn-s-lora';
 import { buildRunModel, evaluate, getFlatWeights, imagesToTensor, labelsToOneHot, layerSpecs, pickImages, setFlatWeights } from '../shared/ml/models';
 import { trainLocal } from '../shared/ml/train';
 import { ATTENTION_IMAGES, firstOfEachClass, hasAttention, readAttention } from '../shared/ml/attention-images';
@@ -27,6 +28,8 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
   const multimodal = isMultimodal(model);
   const testLabels = dataset.test.labels.subarray(0, n);
   const attentive = hasAttention(model);
+  // cnn-s-lora: the class features z_c a FedAlign round carries; its LoRA baselines keep the model's own.
+  const lora = isLoraModel(model);
   const attentionIdx = firstOfEachClass(dataset.test.labels, ATTENTION_IMAGES);
   const holdout = () => serverHoldout(dataset.train.labels, dataset.numClasses, config.seed);
   const needImages = () => {
@@ -48,8 +51,9 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
     numClasses: dataset.numClasses,
     trainLabels: dataset.train.labels,
     layers: layerSpecs(model),
-    evaluate: serial(async (weights: Float32Array) => {
+    evaluate: serial(async (weights: Float32Array, extras?: Readonly<Record<string, Float32Array>>) => {
       setFlatWeights(model, weights);
+      if (lora) applyModelExtras(model, extras);
       const r = await evaluate(model, testImages, testLabels);
       return {
         accuracy: r.accuracy,
@@ -66,8 +70,9 @@ export function createTask(dataset: Dataset, config: FederationConfig): Task {
       setFlatWeights(model, weights);
       return readAttention(model, dataset.test.images, dataset.test.labels, attentionIdx);
     }),
-    predict: serial(async (weights: Float32Array, image: Uint8Array) => {
+    predict: serial(async (weights: Float32Array, image: Uint8Array, extras?: Readonly<Record<string, Float32Array>>) => {
       setFlatWeights(model, weights);
+      if (lora) applyModelExtras(model, extras);
       const channels = channelsOf(dataset);
       const p = tf.tidy(() => tf.softmax(model.predict(imagesToTensor(imageAsInput(image, channels), undefined, channels)) as tf.Tensor2D));
       const out = Array.from(await p.data());

@@ -766,6 +766,53 @@ describe('Federation: strategies', () => {
     expect(() => h.clients.get('a')!.conn.roundExtras(req('a', { round: 1 }))).toThrow(/wrong-round/);
   });
 
+  it('local-lora: from round 2 each client fetches its own model over its own port, never another client’s; local accuracy scores them', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, algorithm: 'local-lora', rounds: 2 });
+    await h.register('a', 'b', 'c');
+    expect(h.last().perClient).toEqual([]); // nobody has a model of its own before round 1's aggregation
+    const deltas: Record<string, number> = { a: 1, b: 2, c: 3 };
+    for (const [a, x] of Object.entries(deltas)) expect(h.submit(a, new Array(6).fill(x))).toEqual({ accepted: true });
+    await flush();
+    expect(h.last().round).toBe(2);
+    expect(h.last().perClient.map(h.alias).sort()).toEqual(['a', 'b', 'c']);
+    const req = (a: string) => ({ v: PROTOCOL_VERSION, type: 'extras', clientId: h.id(a), secret: h.clients.get(a)!.secret, runId: h.last().runId, round: 2 });
+    // initial weights all 1 (rank-1 layers not named '*bias' start at 1) + its own Δ
+    for (const [a, x] of Object.entries(deltas)) {
+      const own = h.clients.get(a)!.conn.roundExtras(req(a));
+      expect(Object.keys(own)).toEqual(['ownWeights']);
+      expect(Array.from(own.ownWeights)).toEqual(new Array(6).fill(1 + x));
+    }
+    // a cannot ask for b's, on its own connection or with b's id
+    expect(() => h.clients.get('a')!.conn.roundExtras(req('b'))).toThrow(/wrong-connection/);
+    // local accuracy evaluated each slot's own model: the three own models went to the task after the global one
+    const seen = h.evaluated.map((w) => Array.from(w));
+    for (const x of [1, 2, 3]) expect(seen).toContainEqual(new Array(6).fill(1 + x));
+    const rec = h.status().history[0];
+    expect(rec.localAccuracyBySlot).toHaveLength(3);
+    expect(rec.localAccuracy).not.toBeNull();
+  });
+
+  it('fedalign: an upload whose class counts are not the coordinator’s is rejected with its reason and counted', async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, algorithm: 'fedalign', rounds: 1 });
+    await h.register('a', 'b', 'c');
+    const good = (a: string) => ({
+      prototypes: new Float32Array(640).fill(0.1),
+      protoCounts: Float32Array.from(h.row(a).labelHistogram!),
+      features: new Float32Array(64),
+      featureLabels: Float32Array.of(0),
+    });
+    expect(h.submit('a', Z6, { extras: { ...good('a'), protoCounts: new Float32Array(10).fill(1) } })).toMatchObject({
+      accepted: false, reason: 'wrong-sample-count', detail: expect.stringContaining('protoCounts[0] is 1; the slot holds'),
+    });
+    expect(h.submit('a', Z6, { extras: { ...good('a'), features: new Float32Array(501 * 64), featureLabels: new Float32Array(501) } })).toMatchObject({ accepted: false, reason: 'too-large' });
+    expect(h.submit('a', Z6, { extras: good('a') })).toEqual({ accepted: true });
+    const s = h.status();
+    expect(s.rejections.byReason).toMatchObject({ 'wrong-sample-count': 1, 'too-large': 1 });
+    expect(s.rejections.recent[0].clientId).toBe(h.id('a'));
+  });
+
   it('krum with too few clients per round fails before round 1 with a clear reason', async () => {
     const h = make();
     await h.fed.start({ ...CFG, algorithm: 'krum', byzantine: 1 });

@@ -28,6 +28,7 @@ import { aggregateRound } from './aggregate-round';
 import { ClientRegistry, type Connection } from './client-registry';
 import { FederatedEvaluations } from './federated-evaluations';
 import { RoundInProgress, type ClosedRound } from './round';
+import { localAccuracy } from './local-accuracy';
 import type { ClientConnection, FederationDeps, PersistedRun, Task, UpdateResult } from './types';
 
 export type { ClientConnection, EvalResult, FederationDeps, PersistedRun, RunStore, Task, UpdateResult } from './types';
@@ -127,7 +128,7 @@ export class Federation {
     await this.prepareTask();
     // The stored weights are the last round's model; its evaluation may not have finished before the worker went.
     const last = run.history.at(-1);
-    if (last && last.accuracy === null && isEvalRound(run.config, last.round)) this.evaluateCentrally(run, last.round, run.weights);
+    if (last && last.accuracy === null && isEvalRound(run.config, last.round)) this.evaluateCentrally(run, last.round, run.weights, run.strategyState);
     this.maybeBegin();
   }
 
@@ -338,7 +339,7 @@ export class Federation {
     if (!(image instanceof Uint8Array) || image.length !== 28 * 28) throw new ConfigError('predict needs a Uint8Array of 28×28 = 784 pixels (0–255)');
     const run = this.run;
     if (!run?.task || run.weights.length === 0) return null;
-    return { round: run.round, probabilities: await run.task.predict(run.weights, image) };
+    return { round: run.round, probabilities: await run.task.predict(run.weights, image, run.strategy.modelExtras?.(run.strategyState as ComposedState)) };
   }
 
   pause(): void {
@@ -593,7 +594,7 @@ export class Federation {
       chosen.map((s) => {
         const held = heldModalities(cfg, run.numPartitions, s).length;
         const full = expectedSteps(cfg, run.slotTrain[s], null, held);
-        return [s, { samples: run.slotTrain[s], steps: expectedSteps(cfg, run.slotTrain[s], stragglerPlan(cfg, chosen, round, s, full), held) }];
+        return [s, { samples: run.slotTrain[s], steps: expectedSteps(cfg, run.slotTrain[s], stragglerPlan(cfg, chosen, round, s, full), held), classCounts: run.slotHistograms[s] }];
       }),
     );
     const size = totalSize(run.task!.layers);
@@ -605,7 +606,8 @@ export class Federation {
       if (extras && Object.keys(extras).length) run.perClient.set(id, extras);
     }
     const now = this.deps.now();
-    const cur = new RoundInProgress(run.runId, round, now, now + cfg.roundDeadlineMs, participants, expected, def.payload?.upload ?? [], size);
+    const checkUpload = def.checkUpload && ((e: Readonly<Record<string, Float32Array>>, slot: { samples: number; classCounts: readonly number[] }) => def.checkUpload!(cfg as never, e, slot));
+    const cur = new RoundInProgress(run.runId, round, now, now + cfg.roundDeadlineMs, participants, expected, def.payload?.upload ?? [], size, def.extraShapes?.(cfg as never), checkUpload);
     const sharedDown = run.weights.byteLength + vectorBytes(payload.broadcast);
     for (const id of participants.keys()) cur.bytesDown.set(id, sharedDown + vectorBytes(run.perClient.get(id)));
     this.current = cur;
@@ -641,7 +643,7 @@ export class Federation {
     const run = this.run;
     if (!cur || !run?.task || this.finishing) return;
     this.finishing = true;
-    let evaluate: { round: number; weights: Float32Array } | null = null;
+    let evaluate: { round: number; weights: Float32Array; state: unknown } | null = null;
     try {
       evaluate = await this.closeRound(run, cur);
     } catch (e) {
@@ -653,11 +655,11 @@ export class Federation {
     }
     // The next round goes out first; the model of this one is then evaluated beside it.
     if (this.run === run && this.state === 'running') await this.nextRound(run);
-    if (evaluate && this.run === run) this.evaluateCentrally(run, evaluate.round, evaluate.weights);
+    if (evaluate && this.run === run) this.evaluateCentrally(run, evaluate.round, evaluate.weights, evaluate.state);
   }
 
   /** Records the round; returns the model to evaluate on the test set, if this round is evaluated. */
-  private async closeRound(run: Run, cur: RoundInProgress): Promise<{ round: number; weights: Float32Array } | null> {
+  private async closeRound(run: Run, cur: RoundInProgress): Promise<{ round: number; weights: Float32Array; state: unknown } | null> {
     this.deps.clearTimer(cur.timer);
     this.closed = cur.close();
     for (const id of cur.participants.keys()) if (!cur.received.has(id) && !cur.dropped.has(id)) cur.dropped.set(id, 'deadline');
@@ -710,19 +712,31 @@ export class Federation {
     if (!isEvalRound(cfg, cur.round)) return null;
     // Reserved now, so that the run is not done before this evaluation is in.
     run.evaluating.add(cur.round);
-    return { round: cur.round, weights: run.weights };
+    return { round: cur.round, weights: run.weights, state: run.strategyState };
   }
 
   /** Test-set evaluation of a round's model, beside the next round; fills that round's record when done. */
-  private evaluateCentrally(run: Run, round: number, weights: Float32Array): void {
+  private evaluateCentrally(run: Run, round: number, weights: Float32Array, state: unknown): void {
     run.evaluating.add(round);
     const t0 = this.deps.now();
-    void this.track(run.task!
-      .evaluate(weights)
-      .then((r) => {
+    const task = run.task!;
+    // FedAlign's z_c and the slots' personal models, as the round left them.
+    const extras = run.strategy.modelExtras?.(state as ComposedState);
+    const personal = run.strategy.personalWeights?.(state as ComposedState);
+    void this.track(task
+      .evaluate(weights, extras)
+      .then(async (r) => {
+        if (this.run !== run) return;
+        const local = await localAccuracy(run.slotHistograms, r.recall, personal, (w) => task.evaluate(w, extras));
         if (this.run !== run) return;
         const i = run.history.findIndex((h) => h.round === round);
-        if (i >= 0) run.history[i] = withEvaluation(run.history[i], r, this.deps.now() - t0, run.config.attack, run.trainClassCounts ?? []);
+        if (i >= 0) {
+          run.history[i] = {
+            ...withEvaluation(run.history[i], r, this.deps.now() - t0, run.config.attack, run.trainClassCounts ?? []),
+            localAccuracy: local?.mean ?? null,
+            localAccuracyBySlot: local?.bySlot ?? null,
+          };
+        }
         return this.attentionOf(run, round, weights);
       })
       .catch((e: unknown) => {

@@ -2,13 +2,15 @@
 // count of their samples and local steps), what came back, and who was dropped and why. Checking an update against
 // it is pure, so every rejection is unit-tested without a coordinator.
 import { ProtocolError, checkExtras, type ReceivedUpdate } from '../shared/protocol';
-import type { StrategyUpdate } from '../shared/strategies/strategy';
+import type { ExtraShape, StrategyUpdate, UploadProblem } from '../shared/strategies/strategy';
 
 export interface SlotExpectation {
   /** Training samples of the slot's partition, as the coordinator computes it. */
   samples: number;
   /** Local steps: E·⌈n/B⌉, or the straggler plan's partial count. */
   steps: number;
+  /** The partition's training samples per class (what FedAlign's prototype counts must match). */
+  classCounts?: readonly number[];
 }
 
 export class RoundInProgress {
@@ -29,6 +31,10 @@ export class RoundInProgress {
     /** Names of the vectors the strategy wants with every update. */
     readonly uploads: readonly string[],
     readonly size: number,
+    /** Lengths of the uploads that are not |w| long. */
+    readonly shapes: Readonly<Record<string, ExtraShape>> = {},
+    /** The strategy's own check of an upload's extras (FedAlign: counts, labels, features per class). */
+    readonly checkUpload?: (extras: Readonly<Record<string, Float32Array>>, slot: { samples: number; classCounts: readonly number[] }) => UploadProblem | null,
   ) {}
 
   /** Everyone selected has replied, left or been dropped. */
@@ -51,7 +57,9 @@ export class RoundInProgress {
       throw new ProtocolError('wrong-sample-count', `client ${u.clientId} claims ${u.numSamples} samples; slot ${slot} holds ${want.samples}`);
     }
     if (u.steps !== want.steps) throw new ProtocolError('wrong-step-count', `client ${u.clientId} reports ${u.steps} local steps; slot ${slot} runs ${want.steps}`);
-    const extras = checkExtras(u.extras, this.uploads, this.size, 'extras');
+    const extras = checkExtras(u.extras, this.uploads, this.size, 'extras', this.shapes);
+    const problem = this.checkUpload?.(extras, { samples: want.samples, classCounts: want.classCounts ?? [] });
+    if (problem) throw new ProtocolError(problem.reason, `extras: ${problem.detail}`);
     const accepted = {
       clientId: u.clientId,
       slot,

@@ -6,6 +6,7 @@ import { loadRunDataset } from '../shared/data/run-dataset';
 import { createTask } from './eval-task';
 import { strategyDefinition } from '../shared/strategies/registry';
 import type { Task } from './types';
+import { ensureRunModel } from '../shared/ml/pretrained-store';
 
 /** wasm is the fastest CPU path; cpu is the fallback. */
 export async function initEvalBackend(): Promise<string> {
@@ -24,5 +25,6 @@ export async function loadTask(config: FederationConfig): Promise<Task> {
   const dataset = await loadRunDataset(config, async (name) =>
     (await loadDataset(name, { parts: coordinatorNeedsTrainImages(config) ? [...parts, 'train-images'] : [...parts] })).dataset,
   );
+  await ensureRunModel(config);
   return createTask(dataset, config);
 }

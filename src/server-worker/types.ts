@@ -28,12 +28,12 @@ export interface Task {
   numClasses: number;
   trainLabels: Uint8Array;
   layers: LayerSpec[];
-  /** On the test set (its first config.evalSamples images when that is > 0). */
-  evaluate(weights: Float32Array): Promise<EvalResult>;
+  /** On the test set (its first config.evalSamples images when that is > 0), with the model extras (FedAlign's z_c). */
+  evaluate(weights: Float32Array, extras?: Readonly<Record<string, Float32Array>>): Promise<EvalResult>;
   /** The attention of `weights` on a few fixed test images (one per class), for the dashboard; null without attention layers. */
   attention(weights: Float32Array): Promise<AttentionImage[] | null>;
   /** Class probabilities of `weights` on one 28×28 image (a two-modality model sees it as its MNIST image). */
-  predict(weights: Float32Array, image: Uint8Array): Promise<number[]>;
+  predict(weights: Float32Array, image: Uint8Array, extras?: Readonly<Record<string, Float32Array>>): Promise<number[]>;
   /** FLTrust's Δ₀: the clients' local procedure on the server root set, from `weights`. */
   rootUpdate(weights: Float32Array, round: number): Promise<Float32Array>;
   /** Mean loss on the first `samples` images of the server validation split, for each weight vector. */

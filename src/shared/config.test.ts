@@ -81,6 +81,20 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('FedAlign and its LoRA baselines', () => {
+  it('train cnn-s-lora unless told otherwise, and only it', () => {
+    for (const algorithm of ['fedalign', 'fedavg-lora', 'local-lora']) expect(resolveConfig({ algorithm }).model).toBe('cnn-s-lora');
+    expect(resolveConfig({ algorithm: 'fedalign' })).toMatchObject({ alignMu: 0.1, alignTauA: 0.1, alignFeatures: 50, textLr: 0.001 });
+    expect(() => resolveConfig({ algorithm: 'fedalign', model: 'cnn-s' })).toThrow('fedalign trains LoRA factors against class features: model cnn-s-lora (not cnn-s)');
+    expect(() => resolveConfig({ model: 'cnn-s-lora', dataset: 'mnist+fashion' })).toThrow(/mnist\+fashion has two modalities: model must be mm-late or mm-concat, not cnn-s-lora/);
+    expect(resolveConfig({ algorithm: 'fedavg', model: 'cnn-s-lora' }).model).toBe('cnn-s-lora');
+    // Adam on the LoRA factors at 0.01 unless a step size (or SGD) is named
+    expect(resolveConfig({ algorithm: 'fedalign' })).toMatchObject({ loraOptimizer: 'adam', lr: 0.01 });
+    expect(resolveConfig({ algorithm: 'fedalign', lr: 0.003 }).lr).toBe(0.003);
+    expect(resolveConfig({ algorithm: 'local-lora', loraOptimizer: 'sgd' }).lr).toBe(0.1);
+  });
+});
+
 describe('URL query', () => {
   it('configFromQuery keeps only config keys and does not coerce', () => {
     expect(configFromQuery('?role=client&rounds=3&dataset=fashion-mnist&foo=bar')).toEqual({ rounds: '3', dataset: 'fashion-mnist' });

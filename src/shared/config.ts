@@ -13,9 +13,10 @@ export { ConfigError };
 export const DATASETS = ['mnist', 'fashion-mnist', 'mnist+fashion'] as const;
 /**
  * Architectures (src/shared/ml/architectures/registry.ts): CNN-S, its attention variants (spec §3), 2NN, CNN-M; and
- * for mnist+fashion the two-modality mm-late (late fusion, FedMChain's) and mm-concat (joint model, concatenation).
+ * for mnist+fashion the two-modality mm-late (late fusion, FedMChain's) and mm-concat (joint model, concatenation);
+ * cnn-s-lora: the frozen CNN-S body pre-trained on the other dataset with LoRA and cosine logits (FedAlign, spec §4).
  */
-export const MODELS = ['cnn-s', 'cnn-s-ca-mlp', 'cnn-s-ca', 'cnn-s-sa', 'cnn-s-cbam', '2nn', 'cnn-m', 'mclr', 'mm-late', 'mm-concat'] as const;
+export const MODELS = ['cnn-s', 'cnn-s-ca-mlp', 'cnn-s-ca', 'cnn-s-sa', 'cnn-s-cbam', '2nn', 'cnn-m', 'mclr', 'mm-late', 'mm-concat', 'cnn-s-lora'] as const;
 export const PARTITIONS = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail', 'fedprox'] as const;
 export const ALGORITHMS = STRATEGY_NAMES;
 /** Simulated bad clients (src/client/attacks.ts); 'none' unless a config names one and a fraction of attackers. */
@@ -117,6 +118,11 @@ function checkTogether(cfg: FederationConfig, given: Record<string, unknown>): F
     throw new ConfigError(`modalityBoth (${cfg.modalityBoth}) + modalityMnistOnly (${cfg.modalityMnistOnly}) exceed 1: the rest are the Fashion-MNIST-only clients`);
   }
   const side = def.client?.(cfg as never) ?? {};
+  // FedAlign and its LoRA baselines train the frozen pre-trained CNN-S with LoRA (spec §4) unless told otherwise.
+  if (side.align && given.model === undefined) cfg = { ...cfg, model: 'cnn-s-lora' };
+  // Adam's step size, unless one is named (0.1 is SGD's default).
+  if (side.align?.optimizer === 'adam' && given.lr === undefined) cfg = { ...cfg, lr: 0.01 };
+  if (side.align && cfg.model !== 'cnn-s-lora') throw new ConfigError(`${cfg.algorithm} trains LoRA factors against class features: model cnn-s-lora (not ${cfg.model})`);
   if (side.chain && !paired) throw new ConfigError(`${cfg.algorithm} trains a chain of modalities: use dataset mnist+fashion`);
   if (side.chain && cfg.model !== 'mm-late') throw new ConfigError(`${cfg.algorithm} trains each modality's own head: model mm-late (not ${cfg.model})`);
   // FedMChain's uplink is Top-K with error feedback (spec §5) unless another one is named (the no-compression ablation).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from './config';
+import { DEFAULT_CONFIG, resolveConfig } from './config';
 import {
-  MAX_LOSSES, MAX_PARAMS, PROTOCOL_VERSION, ProtocolError, checkExtras, parseBroadcast, parseEvaluation, parseHeartbeat, parseRegister,
+  MAX_LOSSES, MAX_PARAMS, PROTOCOL_VERSION, ProtocolError, checkExtras, checkShaped, parseBroadcast, parseEvaluation, parseHeartbeat, parseRegister,
   parseRunRequest, parseUpdate, type RejectReason,
 } from './protocol';
 import type { LayerSpec } from './weights';
@@ -213,6 +213,18 @@ describe('parseEvaluation and run requests', () => {
   });
 });
 
+describe('checkShaped: extras of a declared length', () => {
+  it('exact lengths and whole rows up to a cap; finite values', () => {
+    expect(checkShaped(new Float32Array(4), { length: 4 }, 'x')).toHaveLength(4);
+    expect(reason(() => checkShaped(new Float32Array(3), { length: 4 }, 'x'))).toBe('shape-mismatch');
+    expect(checkShaped(new Float32Array(6), { width: 3, maxRows: 2 }, 'x')).toHaveLength(6);
+    expect(checkShaped(new Float32Array(0), { width: 3, maxRows: 2 }, 'x')).toHaveLength(0);
+    expect(reason(() => checkShaped(new Float32Array(4), { width: 3, maxRows: 2 }, 'x'))).toBe('shape-mismatch');
+    expect(reason(() => checkShaped(new Float32Array(9), { width: 3, maxRows: 2 }, 'x'))).toBe('too-large');
+    expect(reason(() => checkShaped(Float32Array.of(1, Infinity, 0), { width: 3, maxRows: 2 }, 'x'))).toBe('non-finite');
+  });
+});
+
 describe('parseBroadcast: the same schemas as the coordinator, the config included', () => {
   const auth = { macs: { a: new Uint8Array(32) } };
   const round = (over: Record<string, unknown> = {}) => ({
@@ -225,6 +237,14 @@ describe('parseBroadcast: the same schemas as the coordinator, the config includ
     expect(parseBroadcast({ v: PROTOCOL_VERSION, type: 'stop', runId: 'run-1', auth })).toMatchObject({ type: 'stop', runId: 'run-1' });
     const evaluate = { ...round(), type: 'evaluate', evaluate: { round: 3, slots: { a: 0 } } };
     expect(parseBroadcast(evaluate)).toMatchObject({ type: 'evaluate', evaluate: { round: 3 } });
+  });
+
+  it('FedAlign: the class features have the length fedalign declares, not |w|', () => {
+    const config = resolveConfig({ algorithm: 'fedalign' });
+    expect(parseBroadcast(round({ config, extras: { classFeatures: new Float32Array(640) } })).type).toBe('round');
+    expect(reason(() => parseBroadcast(round({ config, extras: { classFeatures: new Float32Array(6) } })))).toBe('shape-mismatch');
+    expect(reason(() => parseBroadcast(round({ config, extras: { classFeatures: new Float32Array(641) } })))).toBe('too-large');
+    expect(reason(() => parseBroadcast(round({ config, extras: { classFeatures: new Float32Array(640).fill(NaN) } })))).toBe('non-finite');
   });
 
   it('rejects what a forged broadcast would carry: a bad config, bad assignments, non-finite weights or deadline', () => {

@@ -8,6 +8,8 @@ import { DeltaError, decodeDelta, vectorBytes, wireBytes, type UplinkSettings, t
 import { MODALITIES, type Modality } from './data/paired-modalities';
 import { modalityBlocks } from './ml/modality-layout';
 import { specsEqual, totalSize, type LayerSpec } from './weights';
+import { strategyDefinition } from './strategies/registry';
+import type { ExtraShape } from './strategies/strategy';
 
 export const PROTOCOL_VERSION = 2;
 export const CHANNEL_NAME = 'fedtab/v2';
@@ -133,14 +135,34 @@ export function checkVector(x: Float32Array, size: number, what: string): Float3
   return checkFinite(x, what);
 }
 
-/** Exactly the named extras, each a model-sized finite vector. */
-export function checkExtras(got: Record<string, Float32Array> | undefined, names: readonly string[], size: number, what: string): Record<string, Float32Array> {
+/** A vector of a declared shape: not longer than it allows, whole rows, finite. */
+export function checkShaped(x: Float32Array, shape: ExtraShape, what: string): Float32Array {
+  const max = 'length' in shape ? shape.length : shape.width * shape.maxRows;
+  if (x.length > max) fail('too-large', `${what} has ${x.length} values (max ${max})`);
+  if ('length' in shape ? x.length !== shape.length : x.length % shape.width !== 0) {
+    fail('shape-mismatch', `${what} has ${x.length} values, expected ${'length' in shape ? shape.length : `rows of ${shape.width}`}`);
+  }
+  return checkFinite(x, what);
+}
+
+/** Exactly the named extras, each a model-sized finite vector unless `shapes` declares its length. */
+export function checkExtras(
+  got: Record<string, Float32Array> | undefined,
+  names: readonly string[],
+  size: number,
+  what: string,
+  shapes: Readonly<Record<string, ExtraShape>> = {},
+): Record<string, Float32Array> {
   const have = Object.keys(got ?? {});
   const unexpected = have.filter((k) => !names.includes(k));
   if (unexpected.length) fail('malformed', `${what}: unexpected ${unexpected.join(', ')} (this strategy exchanges ${names.join(', ') || 'none'})`);
   const missing = names.filter((k) => !have.includes(k));
   if (missing.length) fail('malformed', `${what}: missing ${missing.join(', ')}`);
-  for (const k of names) checkVector(got![k], size, `${what}.${k}`);
+  for (const k of names) {
+    const shape = shapes[k];
+    if (shape) checkShaped(got![k], shape, `${what}.${k}`);
+    else checkVector(got![k], size, `${what}.${k}`);
+  }
   return got ?? {};
 }
 
@@ -369,7 +391,13 @@ export function parseBroadcast(msg: unknown): BroadcastMessage {
   const m = type === 'evaluate' ? parseWith(EVALUATE, msg, 'evaluate') : parseWith(ROUND, msg, 'round');
   const size = totalSize(m.layers);
   checkVector(m.weights, size, 'weights');
-  if (m.type === 'round') for (const [k, x] of Object.entries(m.extras ?? {})) checkVector(x, size, `extras.${k}`);
+  if (m.type === 'round') {
+    const shapes = strategyDefinition(m.config.algorithm).extraShapes?.(m.config as never) ?? {};
+    for (const [k, x] of Object.entries(m.extras ?? {})) {
+      if (shapes[k]) checkShaped(x, shapes[k], `extras.${k}`);
+      else checkVector(x, size, `extras.${k}`);
+    }
+  }
   const slots = [...(m.type === 'round' ? Object.values(m.assignments) : []), ...Object.values(m.evaluate?.slots ?? {})];
   for (const slot of slots) if (slot >= m.numPartitions) fail('malformed', `slot ${slot} is beyond ${m.numPartitions} partitions`);
   return m;

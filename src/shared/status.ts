@@ -102,6 +102,13 @@ export interface RoundRecord {
   accuracy: number | null;
   /** mnist+fashion: test accuracy of each modality's head alone (late fusion), the sign of modality competition. */
   unimodalAccuracy: Record<Modality, number> | null;
+  /**
+   * Mean over clients of each client's model (its personal one under FedAlign / local LoRA, else the global one) on
+   * the test set weighted to its own label mix (server-worker/local-accuracy.ts); null when not evaluated.
+   */
+  localAccuracy?: number | null;
+  /** The same per slot. */
+  localAccuracyBySlot?: number[] | null;
   loss: number | null;
   /** cm[true][predicted] of the global model on the test set; null when not evaluated (or not yet). */
   confusion: number[][] | null;

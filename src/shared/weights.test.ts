@@ -70,6 +70,16 @@ describe('vector ops', () => {
 });
 
 describe('initWeights', () => {
+  it('LoRA factors: B = 0 (the layer starts as its frozen W₀), A ~ N(0, 1/(3·in))', () => {
+    const w = initWeights([{ name: 'fc1/lora_a', shape: [4, 3000] }, { name: 'fc1/lora_b', shape: [128, 4] }], 2);
+    const a = w.subarray(0, 12_000);
+    expect(w.subarray(12_000).every((x) => x === 0)).toBe(true);
+    const mean = a.reduce((s, x) => s + x, 0) / a.length;
+    const variance = a.reduce((s, x) => s + (x - mean) ** 2, 0) / a.length;
+    expect(Math.abs(mean)).toBeLessThan(0.001);
+    expect(variance * 3 * 3000).toBeCloseTo(1, 1); // σ² = 1/9000
+  });
+
   it('is deterministic per seed', () => {
     expect(initWeights(specs, 1)).toEqual(initWeights(specs, 1));
     expect(initWeights(specs, 1)).not.toEqual(initWeights(specs, 2));

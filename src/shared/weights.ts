@@ -86,7 +86,8 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
 }
 
 /**
- * Deterministic init: '*bias' → 0, rank ≥ 2 → Glorot uniform U(±√(6/(fanIn+fanOut))), other → 1.
+ * Deterministic init: '*bias' → 0, rank ≥ 2 → Glorot uniform U(±√(6/(fanIn+fanOut))), other → 1; LoRA factors
+ * (lora-dense.ts): '*lora_b' → 0 (the layer starts as its frozen W₀), '*lora_a' [r, in] → N(0, 1/(3·in)).
  * Each layer draws from its own stream (seed, index, name), so adding a layer does not change the others.
  */
 export function initWeights(specs: readonly LayerSpec[], seed: number): Float32Array {
@@ -94,7 +95,13 @@ export function initWeights(specs: readonly LayerSpec[], seed: number): Float32A
   const flat = new Float32Array(offsets[specs.length]);
   specs.forEach((spec, i) => {
     const w = flat.subarray(offsets[i], offsets[i + 1]);
-    if (spec.name.endsWith('bias')) return;
+    if (spec.name.endsWith('bias') || spec.name.endsWith('lora_b')) return;
+    if (spec.name.endsWith('lora_a')) {
+      const sigma = 1 / Math.sqrt(3 * spec.shape[spec.shape.length - 1]);
+      const rng = createRng(deriveSeed(seed, 'init', i, spec.name));
+      for (let j = 0; j < w.length; j++) w[j] = sigma * rng.normal();
+      return;
+    }
     if (spec.shape.length < 2) {
       w.fill(1);
       return;

@@ -23,6 +23,7 @@ import { formatBytes } from '../shared/format-bytes';
 import { modalityPlan } from '../shared/run-plan';
 import { droppedCounts, esc, fmt, histogramSvg } from './html';
 import { attackBannerHtml, reliabilitySparklines, roundIssuesHtml, roundTableHtml } from './round-table';
+import { featureLeakNoticeHtml } from './feature-leak';
 
 export interface FedtabHandle {
   status(): Promise<CoordinatorStatus>;
@@ -220,7 +221,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     }
     const attackerSlots = s.attackerSlots ?? [];
     if (s.config) shownDataset = s.config.dataset;
-    setHtml($('banner'), attackBannerHtml(s.config, attackerSlots));
+    setHtml($('banner'), attackBannerHtml(s.config, attackerSlots) + featureLeakNoticeHtml(s.config));
     $('state').textContent = s.state;
     $('state').className = `badge ${s.state}`;
     $('message').textContent = s.message;

@@ -13,7 +13,7 @@ export interface FieldText {
 export const FIELD_TEXT: Readonly<Record<keyof FederationConfig, FieldText>> = {
   // Data
   dataset: { label: 'Pictures to learn', help: 'Handwritten digits (MNIST), clothes (Fashion-MNIST), or both paired' },
-  model: { label: 'Model (the neural network)', help: 'What every client trains: cnn = convolutional, 2nn = two dense layers' },
+  model: { label: 'Model (the neural network)', help: 'cnn = convolutional, 2nn = dense, cnn-s-lora = pre-trained, tunes small add-ons' },
   partition: { label: 'How the data is split', help: 'iid: everyone gets a fair mix; the others give clients different data' },
   alpha: { label: 'Unevenness α', help: 'Smaller = more uneven: 0.1 gives each client mostly a few classes' },
   shardsPerClient: { label: 'Slices per client', help: 'Data sorted by class, cut in slices; each client gets this many' },
@@ -90,6 +90,11 @@ export const FIELD_TEXT: Readonly<Record<keyof FederationConfig, FieldText>> = {
   chainServer: { label: 'Combining per kind', help: 'ssca merging, or plain averaging (to compare)' },
   syncEvery: { label: 'Cycles per round (H)', help: 'Chain cycles clients run before syncing' },
   signLr: { label: 'Step of the majority vote', help: 'How far the server moves in the majority’s direction' },
+  alignMu: { label: 'Keep classes apart (μ)', help: 'FedAlign and LoRA baselines: pushes the class averages to point different ways' },
+  loraOptimizer: { label: 'Training method for add-ons', help: 'adam adapts each step’s size (use lr 0.01); sgd takes plain steps' },
+  alignTauA: { label: 'Class match sharpness (τ_a)', help: 'FedAlign: lower = a client borrows mostly from clients with matching classes' },
+  alignFeatures: { label: 'Features sent per class', help: 'FedAlign: examples of each class a client shares (these reveal its data)' },
+  textLr: { label: 'Server class-encoder speed', help: 'FedAlign: step size of the server’s class encoder (one pass a round)' },
   // Uplink compression
   compress: { label: 'Shrink the updates sent', help: 'none, topk (only the biggest changes), int8 or float16 numbers' },
   topk: { label: 'Share of changes sent', help: 'Send only this fraction of the biggest changes' },

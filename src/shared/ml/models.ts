@@ -6,26 +6,38 @@ import { accuracyFromPredictions, confusionMatrix, perClassRecall } from '../met
 import { packWeights, unpackWeights, type LayerSpec } from '../weights';
 import { buildModel, IMAGE_SHAPE, NUM_CLASSES } from './architectures/registry';
 import { yieldToEventLoop } from './yield';
+import { buildCnnSLora } from './architectures/cnn-s-lora';
+import type { DatasetName } from '../dataset-manifest';
+import { pretrainedSource } from './pretrained';
+import { pretrainedOf } from './pretrained-store';
 
 export { buildModel, IMAGE_SHAPE, NUM_CLASSES, type FeatureHead } from './architectures/registry';
+
+/**
+ * The weights a run federates, layer by layer: the trainable ones. Every model trains all of its weights except
+ * cnn-s-lora, whose frozen pre-trained body, frozen W₀ and server-set class features never travel.
+ */
+function federatedWeights(model: tf.LayersModel): tf.LayerVariable[] {
+  return model.layers.flatMap((layer) => layer.trainableWeights);
+}
 
 /** Stable names (`fc1/kernel`) that do not depend on how many models this thread has built. */
 export function layerSpecs(model: tf.LayersModel): LayerSpec[] {
   return model.layers.flatMap((layer) =>
-    layer.weights.map((w) => ({ name: `${layer.name}/${w.originalName.split('/').pop()!.replace(/_\d+$/, '')}`, shape: [...w.shape] as number[] })),
+    layer.trainableWeights.map((w) => ({ name: `${layer.name}/${w.originalName.split('/').pop()!.replace(/_\d+$/, '')}`, shape: [...w.shape] as number[] })),
   );
 }
 
 export function getFlatWeights(model: tf.LayersModel): Float32Array {
   const specs = layerSpecs(model);
-  return packWeights(model.getWeights().map((w) => w.dataSync() as Float32Array), specs);
+  return packWeights(federatedWeights(model).map((w) => w.read().dataSync() as Float32Array), specs);
 }
 
 /** Copies `flat` into the model; the model never aliases the caller's array (the cpu backend would keep the views). */
 export function setFlatWeights(model: tf.LayersModel, flat: Float32Array): void {
   const specs = layerSpecs(model);
   const tensors = unpackWeights(flat, specs).map((a, i) => tf.tensor(a.slice(), specs[i].shape));
-  model.setWeights(tensors);
+  federatedWeights(model).forEach((w, i) => w.write(tensors[i]));
   tf.dispose(tensors);
 }
 
@@ -87,7 +99,11 @@ export async function evaluate(
   return { accuracy: accuracyFromPredictions(predictions, labels), loss: lossSum / n, recall: perClassRecall(confusion), confusion };
 }
 
-/** The model a run trains: its architecture with the head its strategy asks for (FedAKD's feature attention). */
+/**
+ * The model a run trains: its architecture with the head its strategy asks for (FedAKD's feature attention);
+ * cnn-s-lora on the body pre-trained on the other dataset (await ensureRunModel(cfg) first).
+ */
 export function buildRunModel(cfg: FederationConfig): tf.LayersModel {
+  if (cfg.model === 'cnn-s-lora') return buildCnnSLora(pretrainedOf(pretrainedSource(cfg.dataset as DatasetName)), NUM_CLASSES, [...IMAGE_SHAPE]);
   return buildModel(cfg.model, runModelHead(cfg));
 }

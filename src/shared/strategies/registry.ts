@@ -13,6 +13,9 @@ import { evaluators, summarizeEvaluations } from './federated-eval';
 import { fedakd } from './fedakd';
 import { feddf } from './feddf';
 import { fedmchain } from './fedmchain';
+import { fedalign } from './fedalign';
+import { fedavgLora } from './fedavg-lora';
+import { localLora } from './local-lora';
 import { fedntd } from './fedntd';
 import { fedprox } from './fedprox';
 import { fedavgLa } from './logit-adjust';
@@ -33,6 +36,7 @@ export const STRATEGIES = [
   krum, multiKrum, bulyan, median, trimmedMean, fltrust, clip,
   fedavgLa, fedntd, fedakd, feddf,
   fedmchain, signsgd,
+  fedalign, fedavgLora, localLora,
 ] as const;
 
 export type StrategyName = (typeof STRATEGIES)[number]['name'];
@@ -55,6 +59,7 @@ export const STRATEGY_PARAMS = {
   ...fedakd.params,
   ...fedmchain.params,
   ...signsgd.params,
+  ...fedalign.params,
 };
 export type StrategyParams = v.InferOutput<v.ObjectSchema<typeof STRATEGY_PARAMS, undefined>>;
 
@@ -129,6 +134,8 @@ export function createStrategy(name: string, params: Partial<Record<keyof Strate
     initState,
     // A state stored by an older version is the rule's own state.
     configureRound: inner.configureRound && ((state, ctx) => inner.configureRound!(isComposed(state) ? state.inner : state, ctx)),
+    modelExtras: inner.modelExtras && ((state) => inner.modelExtras!(isComposed(state) ? state.inner : state)),
+    personalWeights: inner.personalWeights && ((state) => inner.personalWeights!(isComposed(state) ? state.inner : state)),
     configureEvaluate: inner.configureEvaluate ?? evaluators,
     aggregateEvaluate: inner.aggregateEvaluate ?? summarizeEvaluations,
     aggregate(input, state) {

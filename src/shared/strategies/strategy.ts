@@ -5,6 +5,7 @@
 import type * as v from 'valibot';
 import type { Modality } from '../data/paired-modalities';
 import type { FeatureHead } from '../ml/feature-head';
+import type { RejectReason } from '../protocol';
 import type { ClientEvaluation, FederatedEvaluation } from '../status';
 import type { LayerSpec } from '../weights';
 import type { ServerOptimizerName } from './server-optimizer';
@@ -93,6 +94,10 @@ export interface Strategy<S = unknown> {
   configureRound?(state: S, ctx: RoundContext): RoundPayload;
   /** Pure: never mutates input or state; returns a fresh state. */
   aggregate(input: AggregationInput, state: S): { result: AggregationResult; state: S };
+  /** What the global model needs besides w (FedAlign: the class features z_c), for the coordinator's evaluations. */
+  modelExtras?(state: S): Record<string, Float32Array>;
+  /** Each slot's own model where the strategy keeps one (FedAlign, local LoRA); local accuracy scores it. */
+  personalWeights?(state: S): Readonly<Record<number, Float32Array>>;
   /** Federated evaluation: which clients evaluate a round's model (slot holders → client → slot). Default: all. */
   configureEvaluate?(holders: ReadonlyArray<string | null>): Record<string, number>;
   /** Federated evaluation: what the coordinator reports of the clients' results. Default: mean, worst 10%, minimum. */
@@ -119,7 +124,24 @@ export interface ClientSide {
    * CE(h_m, y) + lambdaEc·CE(sg[z_<m] + h_m, y); a round runs `cycles` (H) chain cycles before the update is sent.
    */
   chain?: { order: ChainOrder; epochs: number; lambdaEc: number; cycles: number };
+  /**
+   * FedAlign and its LoRA baselines (spec §4, model cnn-s-lora): train CE of the cosine logits + mu·L_orth; with
+   * `upload`, send per-class prototypes with counts and up to `featuresPerClass` correctly classified features per class.
+   */
+  align?: { mu: number; optimizer: LoraOptimizer; upload: { featuresPerClass: number } | null };
 }
+
+/** A named extra that is not |w| long: exactly `length` values, or whole rows of `width` values, at most `maxRows`. */
+export type ExtraShape = { length: number } | { width: number; maxRows: number };
+
+/** Why a strategy refuses an update's extras (the coordinator rejects the update with it and counts it). */
+export interface UploadProblem {
+  reason: RejectReason;
+  detail: string;
+}
+
+/** The LoRA clients' local optimizer: Adam (fresh each round, at config.lr) or plain SGD. */
+export type LoraOptimizer = 'adam' | 'sgd';
 
 /** FedMChain's chain order: MODALITIES order (weak modality last), or the held list rotated by round − 1. */
 export type ChainOrder = 'weak-last' | 'round-robin' | 'joint';
@@ -132,7 +154,7 @@ export interface DistillNeeds {
   patience: number;
 }
 
-/** Named extra vectors a strategy exchanges with clients; each is |w| long and validated like an update. */
+/** Named extra vectors a strategy exchanges with clients; each is |w| long (unless extraShapes says otherwise) and validated like an update. */
 export interface PayloadSpec {
   broadcast?: readonly string[];
   perSlot?: readonly string[];
@@ -171,6 +193,10 @@ export interface StrategyDefinition<P extends v.ObjectEntries = v.ObjectEntries,
   needs?(p: v.InferOutput<v.ObjectSchema<P, undefined>>): ServerNeeds;
   client?(p: v.InferOutput<v.ObjectSchema<P, undefined>>): ClientSide;
   payload?: PayloadSpec;
+  /** Lengths of the named extras that are not |w| long (FedAlign's class features, prototypes, features). */
+  extraShapes?(p: v.InferOutput<v.ObjectSchema<P, undefined>>): Readonly<Record<string, ExtraShape>>;
+  /** Checks an upload's extras beyond their lengths, against what the coordinator knows of the slot; null if fine. */
+  checkUpload?(p: v.InferOutput<v.ObjectSchema<P, undefined>>, extras: Readonly<Record<string, Float32Array>>, slot: { samples: number; classCounts: readonly number[] }): UploadProblem | null;
   create(p: v.InferOutput<v.ObjectSchema<P, undefined>>): Strategy<S>;
 }
 

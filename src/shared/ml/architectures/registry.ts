@@ -27,8 +27,8 @@ export interface ArchitectureOptions {
   };
 }
 
-/** The single-image architectures; the two-modality ones are in multimodal.ts. */
-export const ARCHITECTURES: Record<Exclude<ModelId, MultimodalModelId>, (o: ArchitectureOptions) => tf.layers.Layer[]> = {
+/** The single-image architectures; the two-modality ones are in multimodal.ts, FedAlign's pre-trained one in cnn-s-lora.ts. */
+export const ARCHITECTURES: Record<Exclude<ModelId, MultimodalModelId | 'cnn-s-lora'>, (o: ArchitectureOptions) => tf.layers.Layer[]> = {
   'cnn-s': cnnS('none'),
   'cnn-s-ca-mlp': cnnS('ca-mlp'),
   'cnn-s-ca': cnnS('ca'),
@@ -44,6 +44,7 @@ export function buildModel(id: ModelId, head: FeatureHead = 'none'): tf.LayersMo
     if (head !== 'none') throw new Error(`model ${id} takes no feature head (${head})`);
     return buildMultimodal(id);
   }
+  if (id === 'cnn-s-lora') throw new Error('cnn-s-lora needs its run\'s pre-trained body: build it with buildRunModel (models.ts)');
   const arch = ARCHITECTURES[id];
   if (!arch) throw new Error(`unknown model '${id}'`);
   const layers = arch({

@@ -6,9 +6,8 @@
 //    drawn from a normal as the spec asks. B = 0, so the layer starts equal to the frozen dense layer.
 //  - The forward pass uses the factored form x·W₀ + (α/r)·(x·Aᵀ)·Bᵀ: O(n·r·(in+out)) extra work instead of
 //    building the [in, out] delta every step. mergeLora gives the merged kernel for inference.
-//  - Weight names `lora_a` / `lora_b` (plus `kernel` / `bias`). Note shared/weights.ts initWeights would Glorot
-//    lora_a (fine), but also Glorot lora_b (breaking B = 0) and kernel (which must come from pre-training anyway):
-//    callers must not use initWeights on these layers as-is.
+//  - Weight names `lora_a` / `lora_b` (plus `kernel` / `bias`); shared/weights.ts initWeights draws lora_a from the
+//    same N(0, σ²) and leaves lora_b at 0, so a federated run's initial weights keep B = 0.
 import * as tf from '@tensorflow/tfjs';
 
 export type LoraActivation = 'linear' | 'relu';
