@@ -12,8 +12,9 @@ import { DATASET_NAMES, type DatasetName } from '../src/shared/dataset-manifest'
 /** Central training is of one image dataset and a single-modality model. */
 const DATASETS = DATASET_NAMES;
 type DatasetId = DatasetName;
-// cnn-s-lora is a frozen pre-trained body with LoRA: a federated model, not one to train centrally from scratch.
-const SINGLE_MODELS = MODELS.filter((m) => !m.startsWith('mm-') && m !== 'cnn-s-lora') as Array<Exclude<ModelId, 'mm-late' | 'mm-concat' | 'cnn-s-lora'>>;
+// cnn-s-lora (a frozen pre-trained body with LoRA) and cnn-s-ft (CNN-S from a pre-trained body) are federated
+// baselines of FedAlign, not models to train centrally from scratch.
+const SINGLE_MODELS = MODELS.filter((m) => !m.startsWith('mm-') && m !== 'cnn-s-lora' && m !== 'cnn-s-ft') as Array<Exclude<ModelId, 'mm-late' | 'mm-concat' | 'cnn-s-lora' | 'cnn-s-ft'>>;
 import { FEATURE_HEADS } from '../src/shared/ml/feature-head';
 import { buildModel, evaluate, imagesToTensor, labelsToOneHot, layerSpecs, setFlatWeights, type FeatureHead } from '../src/shared/ml/models';
 import { trainLocal } from '../src/shared/ml/train';

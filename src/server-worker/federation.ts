@@ -23,7 +23,8 @@ import { attackerSlots, expectedSteps, heldModalities, isEvalRound, sampleSlots,
 import { serialQueue } from '../shared/serial';
 import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
 import type { AttentionSnapshot, CoordinatorStatus, Rejection, RunState } from '../shared/status';
-import { initWeights, totalSize } from '../shared/weights';
+import { totalSize } from '../shared/weights';
+import { initialRunWeights } from '../shared/ml/pretrained-init';
 import { aggregateRound } from './aggregate-round';
 import { ClientRegistry, type Connection } from './client-registry';
 import { FederatedEvaluations } from './federated-evaluations';
@@ -303,7 +304,7 @@ export class Federation {
     this.setState('preparing', `loading ${config.dataset}`);
     await this.prepareTask();
     if (this.run !== run || !run.task) return;
-    run.weights = initWeights(run.task.layers, deriveSeed(config.seed, 'init'));
+    run.weights = initialRunWeights(config, run.task.layers, deriveSeed(config.seed, 'init'));
     await Promise.all(this.registry.all().map((c) => this.keyFor(run, c.clientId)));
     if (this.run !== run) return;
     this.setState('waiting', this.waitingMessage());

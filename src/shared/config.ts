@@ -16,7 +16,7 @@ export const DATASETS = ['mnist', 'fashion-mnist', 'mnist+fashion'] as const;
  * for mnist+fashion the two-modality mm-late (late fusion, FedMChain's) and mm-concat (joint model, concatenation);
  * cnn-s-lora: the frozen CNN-S body pre-trained on the other dataset with LoRA and cosine logits (FedAlign, spec §4).
  */
-export const MODELS = ['cnn-s', 'cnn-s-ca-mlp', 'cnn-s-ca', 'cnn-s-sa', 'cnn-s-cbam', '2nn', 'cnn-m', 'mclr', 'mm-late', 'mm-concat', 'cnn-s-lora'] as const;
+export const MODELS = ['cnn-s', 'cnn-s-ca-mlp', 'cnn-s-ca', 'cnn-s-sa', 'cnn-s-cbam', '2nn', 'cnn-m', 'mclr', 'mm-late', 'mm-concat', 'cnn-s-lora', 'cnn-s-ft'] as const;
 export const PARTITIONS = ['iid', 'dirichlet', 'shards', 'labels', 'quantity', 'longtail', 'fedprox'] as const;
 export const ALGORITHMS = STRATEGY_NAMES;
 /** Simulated bad clients (src/client/attacks.ts); 'none' unless a config names one and a fraction of attackers. */

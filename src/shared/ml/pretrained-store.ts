@@ -1,8 +1,9 @@
 // The pre-trained CNN-S bodies a run's model needs (cnn-s-lora: the other dataset's), loaded once per thread.
 // buildRunModel is synchronous, so callers await ensureRunModel(cfg) first. The loader is the browser's (fetch
-// /pretrained/<file>, sha256 checked with WebCrypto) unless the Node runtime installs its own (fs, produced on demand).
+// /pretrained/<file>, sha256 checked) unless the Node runtime installs its own (fs, produced on demand).
 import type { FederationConfig } from '../config';
 import type { DatasetName } from '../dataset-manifest';
+import { sha256Hex } from '../crypto/sha256';
 import { parsePretrained, pretrainedFiles, pretrainedSource, PretrainedError, type Pretrained } from './pretrained';
 
 export type PretrainedLoader = (dataset: DatasetName) => Promise<Pretrained>;
@@ -20,8 +21,8 @@ async function fetchPretrained(dataset: DatasetName): Promise<Pretrained> {
   const meta: unknown = await (await get(files.json)).json();
   const bin = new Uint8Array(await (await get(files.bin)).arrayBuffer());
   const p = parsePretrained(bin, meta);
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bin));
-  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  // Not crypto.subtle: a classroom device on http has none.
+  const hex = await sha256Hex(bin);
   if (hex !== p.meta.sha256) throw new PretrainedError(`${files.bin} does not match its sha256 (${hex} ≠ ${p.meta.sha256})`);
   return p;
 }
@@ -57,7 +58,7 @@ export function pretrainedOf(dataset: DatasetName): Pretrained {
 }
 
 /** The model id whose body is pre-trained: its runs need the weights loaded before buildRunModel. */
-export const PRETRAINED_MODELS: readonly string[] = ['cnn-s-lora'];
+export const PRETRAINED_MODELS: readonly string[] = ['cnn-s-lora', 'cnn-s-ft'];
 
 /** Loads what buildRunModel(cfg) will need. */
 export async function ensureRunModel(cfg: Pick<FederationConfig, 'model' | 'dataset'>): Promise<void> {

@@ -68,3 +68,24 @@ describe('pre-trained CNN-S weights', () => {
     expect(() => parsePretrained(encodePretrainedWeights(bad), goodMeta())).toThrow(/weight 1 \(layer fc\/kernel\) is Infinity/);
   });
 });
+
+describe('cnn-s-ft: the pre-trained body as the first global weights', () => {
+  it('writes conv1, conv2 and fc1 from the pre-trained CNN-S and keeps the seeded head', async () => {
+    const { withPretrainedBody } = await import('./pretrained-init');
+    const { initWeights } = await import('../weights');
+    const layers = [
+      { name: 'conv1/kernel', shape: [2] }, { name: 'conv1/bias', shape: [1] },
+      { name: 'conv2/kernel', shape: [2] }, { name: 'conv2/bias', shape: [1] },
+      { name: 'fc1/kernel', shape: [2] }, { name: 'fc1/bias', shape: [1] },
+      { name: 'out/kernel', shape: [2] }, { name: 'out/bias', shape: [1] },
+    ];
+    const pretrained = { meta: {} as never, layers, weights: Float32Array.from({ length: 12 }, (_, i) => 100 + i) };
+    const init = initWeights(layers, 7);
+    const w = withPretrainedBody(layers, init, pretrained);
+    expect(Array.from(w.subarray(0, 9))).toEqual([100, 101, 102, 103, 104, 105, 106, 107, 108]);
+    expect(Array.from(w.subarray(9))).toEqual(Array.from(init.subarray(9)));
+    expect(Array.from(init.subarray(0, 3))).not.toEqual([100, 101, 102]); // the init itself is left alone
+    const missing = { ...pretrained, layers: layers.filter((l) => !l.name.startsWith('fc1')), weights: pretrained.weights.subarray(0, 9) };
+    expect(() => withPretrainedBody(layers, init, missing)).toThrow(/has no fc1\/kernel of 2 values/);
+  });
+});

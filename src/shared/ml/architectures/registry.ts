@@ -37,6 +37,8 @@ export const ARCHITECTURES: Record<Exclude<ModelId, MultimodalModelId | 'cnn-s-l
   '2nn': twoNN,
   'cnn-m': cnnM,
   mclr,
+  // The same network as cnn-s; its run starts from a pre-trained body (pretrained-init.ts).
+  'cnn-s-ft': cnnS('none'),
 };
 
 export function buildModel(id: ModelId, head: FeatureHead = 'none'): tf.LayersModel {
