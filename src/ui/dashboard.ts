@@ -238,6 +238,7 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
       <div><b>test accuracy</b> ${fmt(evaluated?.accuracy, 4)}${evaluated && evaluated !== last ? ` <small>(round ${evaluated.round})</small>` : ''}</div>
       <div><b>test loss</b> ${fmt(evaluated?.loss, 4)}</div>
       ${unimodalSummaryHtml(evaluated)}
+      ${typeof evaluated?.localAccuracy === 'number' ? `<div title="each client's model (its own under FedAlign and local-only LoRA, the global one otherwise) on the test set weighted to that client's label mix, averaged over clients"><b>on each client's label mix</b> ${fmt(evaluated.localAccuracy * 100, 1)}%</div>` : ''}
       ${imbalanceSummaryHtml(evaluated, s.trainClassCounts ?? null)}
       ${trafficSummaryHtml(s.history, s.config?.compress)}
       ${brokerSummaryHtml(last?.broker ?? null, s.broker)}
