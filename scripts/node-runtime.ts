@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { registerBatchMatMul } from '../src/kernels/batch-matmul';
 import { registerConv2DBackpropFilter } from '../src/kernels/conv2d-backprop-filter';
 import { registerConv2DBackpropInput } from '../src/kernels/conv2d-backprop-input';
+import { registerMaxPoolGrad } from '../src/kernels/max-pool-grad';
 import { channelColluders, type Colluders } from '../src/client/attacks';
 import { BroadcastInbox } from '../src/client/broadcast-inbox';
 import { UplinkEncoder } from '../src/shared/compression/uplink';
@@ -35,6 +36,7 @@ export function initBackend(): Promise<void> {
     registerConv2DBackpropFilter('wasm');
     registerConv2DBackpropInput('wasm');
     registerBatchMatMul('wasm');
+    registerMaxPoolGrad('wasm');
     // Single-threaded, like the browser (no cross-origin isolation there); grids run one process per core instead.
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start in Node');

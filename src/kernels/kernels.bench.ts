@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { registerBatchMatMul, restoreBatchMatMul } from './batch-matmul.ts';
 import { registerConv2DBackpropFilter, restoreConv2DBackpropFilter } from './conv2d-backprop-filter.ts';
 import { registerConv2DBackpropInput, restoreConv2DBackpropInput } from './conv2d-backprop-input.ts';
+import { registerMaxPoolGrad, restoreMaxPoolGrad } from './max-pool-grad.ts';
 
 type Shape4 = [number, number, number, number];
-export type BenchedKernel = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'BatchMatMul';
+export type BenchedKernel = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'BatchMatMul' | 'MaxPoolGrad';
 
 export interface KernelTiming {
   kernel: BenchedKernel;
@@ -63,6 +64,9 @@ const MATMUL_CASES: Array<{ a: number[]; b: number[]; transposeA: boolean; trans
   { a: [32, 1600], b: [32, 128], transposeA: true, transposeB: false },
 ];
 
+// CNN-S's two 2×2 pools at batch 32, on post-ReLU inputs (about half zeros, as in training).
+const POOL_GRAD_CASES: Shape4[] = [[32, 26, 26, 32], [32, 11, 11, 64]];
+
 const CASES: Record<BenchedKernel, BenchCase[]> = {
   Conv2DBackpropFilter: FILTER_GRAD_CASES.map(({ x, filter }) => ({
     shape: `x${JSON.stringify(x)} → f${JSON.stringify(filter)}`,
@@ -101,12 +105,26 @@ const CASES: Record<BenchedKernel, BenchCase[]> = {
       };
     },
   })),
+  MaxPoolGrad: POOL_GRAD_CASES.map((x) => ({
+    shape: `x${JSON.stringify(x)} pool 2×2`,
+    setup: () => {
+      const input = tf.tidy(() => tf.relu(tf.randomUniform(x, -1, 1, 'float32', 5)));
+      const output = tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid');
+      const dy = tf.randomUniform(output.shape, -1, 1, 'float32', 6);
+      const attrs = { filterSize: [2, 2], strides: [2, 2], pad: 'valid' } as unknown as tf.NamedAttrMap;
+      return {
+        run: () => tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output }, attrs) as tf.Tensor,
+        dispose: () => tf.dispose([input, output, dy]),
+      };
+    },
+  })),
 };
 
 const REGISTRATION: Record<BenchedKernel, { name: string; register: (b: string) => void; restore: (b: string) => void }> = {
   Conv2DBackpropFilter: { name: tf.Conv2DBackpropFilter, register: registerConv2DBackpropFilter, restore: restoreConv2DBackpropFilter },
   Conv2DBackpropInput: { name: tf.Conv2DBackpropInput, register: registerConv2DBackpropInput, restore: restoreConv2DBackpropInput },
   BatchMatMul: { name: tf.BatchMatMul, register: registerBatchMatMul, restore: restoreBatchMatMul },
+  MaxPoolGrad: { name: tf.MaxPoolGrad, register: registerMaxPoolGrad, restore: restoreMaxPoolGrad },
 };
 
 /** Median wall time of `c` with whatever kernel is registered now, on the active backend, and how many calls were timed. */

@@ -9,6 +9,7 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import type { BackendName } from '../config';
 import { registerBatchMatMul } from '../../kernels/batch-matmul';
 import { registerConv2DBackpropFilter } from '../../kernels/conv2d-backprop-filter';
+import { registerMaxPoolGrad } from '../../kernels/max-pool-grad';
 import { registerConv2DBackpropInput } from '../../kernels/conv2d-backprop-input';
 
 setWasmPaths({
@@ -22,6 +23,7 @@ setWasmPaths({
 registerConv2DBackpropFilter('wasm');
 registerConv2DBackpropInput('wasm');
 registerBatchMatMul('wasm');
+registerMaxPoolGrad('wasm');
 registerConv2DBackpropFilter('cpu');
 
 export function available(name: BackendName): boolean {
