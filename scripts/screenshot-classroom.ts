@@ -24,8 +24,13 @@ try {
     students.push(p);
   }
   await teacher.evaluate(() => window.fedtab.start({ rounds: 3, clients: 3, minClients: 2, enrollment: 'open', maxSamples: 400, batchSize: 16, backend: 'wasm' }));
+  // While the run goes, the classroom folds to one line above the chart.
+  for (let i = 0; i < 300 && (await teacher.evaluate(() => window.fedtab.status())).history.length < 1; i++) await teacher.waitForTimeout(500);
+  await teacher.waitForTimeout(1000);
+  await teacher.screenshot({ path: `${OUT}/classroom-running-1366.png` });
   for (let i = 0; i < 300 && (await teacher.evaluate(() => window.fedtab.status())).state !== 'done'; i++) await teacher.waitForTimeout(1000);
   await teacher.waitForTimeout(2500);
+  // Done: the classroom is open again, with its devices.
   await teacher.evaluate(() => document.querySelector('#classroom-section')!.scrollIntoView());
   await teacher.screenshot({ path: `${OUT}/classroom-1366.png` });
   await teacher.setViewportSize({ width: 1920, height: 1080 });

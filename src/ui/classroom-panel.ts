@@ -77,7 +77,10 @@ export function openClassroom(el: HTMLElement, api: Comlink.Remote<DashboardApi>
   const url = joinUrl(params.get('join') ?? `${location.origin}${location.pathname}`, params.get('studentBroker') ?? brokerUrl, code, maxMessageBytes);
 
   el.hidden = false;
-  el.innerHTML = `<h2>Classroom <small>students join from their own devices through the broker</small></h2>
+  // A <details>: open while students join, folded to its summary line while a run goes (the dashboard toggles it),
+  // so the chart stays above the fold on a projector.
+  el.innerHTML = `<details id="classroom-details" class="settings" open><summary><b class="settings-title">Classroom</b> <span id="classroom-line" class="config-summary"></span> <span class="toggle"><span class="when-closed">Show the join code</span><span class="when-open">Hide</span></span></summary>
+    <p class="help">Students join from their own devices through the broker.</p>
     <div class="classroom">
       <div class="qr" title="scan to join">${renderSVG(url, { border: 1 })}</div>
       <div class="join">
@@ -88,7 +91,7 @@ export function openClassroom(el: HTMLElement, api: Comlink.Remote<DashboardApi>
         <div id="broker-numbers" class="summary"></div>
       </div>
     </div>
-    <table id="devices"><thead><tr><th>device</th><th>client</th><th>state</th><th>joined</th><th>last heard</th><th>came back</th><th title="broker bytes of this device's calls and their replies">bytes in / out</th><th></th></tr></thead><tbody></tbody></table>`;
+    <table id="devices"><thead><tr><th>device</th><th>client</th><th>state</th><th>joined</th><th>last heard</th><th>came back</th><th title="broker bytes of this device's calls and their replies">bytes in / out</th><th></th></tr></thead><tbody></tbody></table></details>`;
   const $ = (id: string) => el.querySelector<HTMLElement>(`#${id}`)!;
   el.addEventListener('click', (e) => {
     const btn = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-remove]');
@@ -105,6 +108,7 @@ export function openClassroom(el: HTMLElement, api: Comlink.Remote<DashboardApi>
       <div title="the teacher's own message to the broker and back"><b>broker round trip</b> ${s.rttMs === null ? '–' : `${fmt(s.rttMs, 0)} ms`}</div>
       <div><b>over the broker</b> ${esc(formatBytes(s.bytesIn))} in, ${esc(formatBytes(s.bytesOut))} out${lastRound ? ` <small>(round ${lastRound.round}: ${esc(formatBytes(lastRound.bytesIn))} in, ${esc(formatBytes(lastRound.bytesOut))} out)</small>` : ''}</div>
       <div class="${rejected.length ? 'error' : ''}" title="messages refused at the room level: from outside the room, unsigned, altered, replayed, or from a removed device"><b>refused</b> ${rejected.length ? esc(rejected.map(([r, n]) => `${r} ${n}`).join(', ')) : 'none'}</div>`;
+    $('classroom-line').textContent = `room ${code} · ${s.online} of ${s.devices} devices online · join at ${url.split('?')[0]}`;
     const rows = hub.rows();
     $('devices').querySelector('tbody')!.innerHTML = rows.length
       ? rows

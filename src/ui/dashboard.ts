@@ -204,6 +204,8 @@ export async function startDashboard(root: HTMLElement, params: URLSearchParams)
     if (active !== wasActive) {
       wasActive = active;
       $<HTMLDetailsElement>('settings').open = !active;
+      const room = root.querySelector<HTMLDetailsElement>('#classroom-details');
+      if (room) room.open = !active;
     }
     const cfg = s.config ?? formOrNull();
     setHtml($('config-summary'), cfg ? esc(configSummary(cfg, s.config ? s.numPartitions || s.clients.length : s.clients.length)) : '');
