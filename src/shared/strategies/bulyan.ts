@@ -102,6 +102,7 @@ export const bulyan = defineStrategy({
   summary: 'Krum selection of n − 2f updates, then a per-coordinate mean of the n − 4f closest to the median (§9); needs n ≥ 4f + 3',
   params: { byzantine: BYZANTINE },
   keepsPartialWork: true,
+  needsAllUpdates: true,
   minUpdates: (p) => bulyanMinUpdates(p.byzantine),
   shortfall: { kind: 'skip' },
   create: (p) => ({

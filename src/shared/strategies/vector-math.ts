@@ -203,6 +203,9 @@ function swap(buf: Float64Array, i: number, j: number): void {
   buf[j] = t;
 }
 
+/** Coordinates per block of weightedSum's output. */
+const SUM_BLOCK = 4096;
+
 /** Coordinates per block in the column kernels (median, trimmed mean). */
 const COLS = 512;
 
@@ -289,19 +292,24 @@ export function weightedSum(
   start = 0,
   end = out.length,
 ): Float64Array {
-  // Four vectors per pass over `out` (a quarter of the float64 read/write traffic).
+  // Four vectors per pass over a block of `out` small enough to stay in L1 (4096 × 8 B = 32 KiB), so `out` is read
+  // and written from cache, not memory, K/4 times. Same additions in the same order as one pass per group of four
+  // over the whole vector: bit-identical to it.
   const ks: number[] = [];
   for (let k = 0; k < vs.length; k++) if (coeffs[k] !== 0) ks.push(k);
-  let q = 0;
-  for (; q + 3 < ks.length; q += 4) {
-    const [a, b, c, d] = [vs[ks[q]], vs[ks[q + 1]], vs[ks[q + 2]], vs[ks[q + 3]]];
-    const [ca, cb, cc, cd] = [coeffs[ks[q]], coeffs[ks[q + 1]], coeffs[ks[q + 2]], coeffs[ks[q + 3]]];
-    for (let i = start; i < end; i++) out[i] += ca * a[i] + cb * b[i] + cc * c[i] + cd * d[i];
-  }
-  for (; q < ks.length; q++) {
-    const v = vs[ks[q]];
-    const c = coeffs[ks[q]];
-    for (let i = start; i < end; i++) out[i] += c * v[i];
+  for (let b = start; b < end; b += SUM_BLOCK) {
+    const e = Math.min(end, b + SUM_BLOCK);
+    let q = 0;
+    for (; q + 3 < ks.length; q += 4) {
+      const a = vs[ks[q]], bb = vs[ks[q + 1]], c = vs[ks[q + 2]], d = vs[ks[q + 3]];
+      const ca = coeffs[ks[q]], cb = coeffs[ks[q + 1]], cc = coeffs[ks[q + 2]], cd = coeffs[ks[q + 3]];
+      for (let i = b; i < e; i++) out[i] += ca * a[i] + cb * bb[i] + cc * c[i] + cd * d[i];
+    }
+    for (; q < ks.length; q++) {
+      const v = vs[ks[q]];
+      const c = coeffs[ks[q]];
+      for (let i = b; i < e; i++) out[i] += c * v[i];
+    }
   }
   return out;
 }
