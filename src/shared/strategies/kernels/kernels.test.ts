@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { createRng } from '../../prng';
 import { krumScore } from '../krum';
 import { coordinateMedian, coordinateTrimmedMean, gram, pairwiseSquaredDistances, weightedSum } from '../vector-math';
+import { meanAroundMedianColumns } from './mean-around-median';
 import { selectKth } from './select';
-import { coordinateMedianRef, coordinateTrimmedMeanRef, pairwiseSquaredDistancesRef, weightedSumRef } from './reference';
+import { coordinateMedianRef, coordinateTrimmedMeanRef, meanAroundMedianColumnsRef, pairwiseSquaredDistancesRef, weightedSumRef } from './reference';
 
 const KS = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 64];
 
@@ -129,6 +130,18 @@ describe('aggregation kernels against their references', () => {
         const ref = rank(pairwiseSquaredDistancesRef(vs));
         expect(fast.order).toEqual(ref.order);
         for (const j of all) expect(Math.abs(fast.sc[j] - ref.sc[j])).toBeLessThanOrEqual(1e-12 * ref.sc[j]);
+      }
+    }
+  });
+
+  it("Bulyan's mean around the median keeps the same values as sorting each column (every θ, β; ties exact)", () => {
+    for (let th = 1; th <= 40; th++) {
+      for (let beta = 1; beta <= th; beta += th > 12 ? 3 : 1) {
+        const vs = vectors(th, 300, 50 + th);
+        expectWithin(meanAroundMedianColumns(vs, beta), meanAroundMedianColumnsRef(vs, beta), () => 1e-14);
+        // Small integers: many equal distances to the median, and every summation order is exact.
+        const ints = vectors(th, 300, 60 + th, true);
+        expectSame(meanAroundMedianColumns(ints, beta), meanAroundMedianColumnsRef(ints, beta), false);
       }
     }
   });

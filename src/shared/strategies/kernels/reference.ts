@@ -176,3 +176,43 @@ export function weightedSumRef(
   return out;
 }
 
+
+/**
+ * Mean of the β values of sorted `s` closest to its median. Sorted, these form a contiguous window around the
+ * middle, grown greedily one side at a time; on equal distance the lower value is taken first (equal values are
+ * interchangeable, so no index tie-break is needed).
+ */
+function meanAroundMedian(s: Float64Array, beta: number): number {
+  const th = s.length;
+  const med = th % 2 ? s[(th - 1) / 2] : (s[th / 2 - 1] + s[th / 2]) / 2;
+  let lo = Math.ceil(th / 2) - 1; // s[lo] ≤ med ≤ s[lo + 1]
+  let hi = lo + 1;
+  for (let taken = 0; taken < beta; taken++) {
+    if (hi >= th || (lo >= 0 && med - s[lo] <= s[hi] - med)) lo--;
+    else hi++;
+  }
+  let sum = 0;
+  for (let t = lo + 1; t < hi; t++) sum += s[t];
+  return sum / beta;
+}
+
+/** Bulyan's coordinate-wise aggregation as it was: sort each column of the θ selected vectors, grow from the middle. */
+export function meanAroundMedianColumnsRef(vs: readonly Float32Array[], beta: number): Float64Array {
+  const theta = vs.length;
+  const len = vs[0].length;
+  const out = new Float64Array(len);
+  const cols = new Float64Array(COLS * theta);
+  for (let b = 0; b < len; b += COLS) {
+    const e = Math.min(len, b + COLS);
+    // Column-major copy of the block: sequential reads of each selected vector.
+    for (let k = 0; k < theta; k++) {
+      const v = vs[k];
+      for (let i = b, o = k; i < e; i++, o += theta) cols[o] = v[i];
+    }
+    for (let i = b; i < e; i++) {
+      const lo = (i - b) * theta;
+      out[i] = meanAroundMedian(cols.subarray(lo, lo + theta).sort(), beta);
+    }
+  }
+  return out;
+}
