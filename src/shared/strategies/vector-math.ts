@@ -3,6 +3,7 @@
 import { createRng } from '../prng';
 import { layerOffsets, type LayerSpec } from '../weights';
 import { gramTiled, squaredDistancesFromGram } from './kernels/gram';
+import { columnMedian } from './kernels/column-median';
 import { selectKth } from './kernels/select';
 
 export function dot(a: Float32Array, b: Float32Array): number {
@@ -132,22 +133,12 @@ export function coordinateMedian(vs: readonly Float32Array[], scales?: ArrayLike
   const m = vs.length;
   const out = new Float64Array(len);
   const cols = new Float64Array(COLS * m);
-  const tmp = new Float64Array(m);
-  const hi = m >> 1;
+  const scratchA = new Float64Array(m);
+  const scratchB = new Float64Array(m);
   for (let b = 0; b < len; b += COLS) {
     const e = Math.min(len, b + COLS);
     gatherColumns(vs, scales, b, e, cols);
-    for (let i = b; i < e; i++) {
-      const lo = (i - b) * m;
-      selectKth(cols, tmp, lo, lo + m - 1, lo + hi);
-      let v = cols[lo + hi];
-      if (m % 2 === 0) {
-        let lower = cols[lo];
-        for (let k = lo + 1; k < lo + hi; k++) if (cols[k] > lower) lower = cols[k];
-        v = (lower + v) / 2;
-      }
-      out[i] = v;
-    }
+    for (let i = b; i < e; i++) out[i] = columnMedian(cols, (i - b) * m, m, scratchA, scratchB);
   }
   return out;
 }

@@ -4,7 +4,7 @@
 // advances), so a column of 32 costs a few passes of straight-line code.
 
 /** Below this many values, insertion sort (few, well-predicted branches on so few). */
-const SMALL = 8;
+export const SMALL = 8;
 
 /**
  * Rearranges buf[lo..hi] (inclusive) so that buf[k] holds the value it would hold if sorted, with
