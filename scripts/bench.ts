@@ -53,8 +53,8 @@ const AGGREGATION_MODELS = ['cnn-s', 'cnn-m'] as const;
 const AGGREGATION_CLIENTS = [8, 32, 128];
 /**
  * Timed rounds per strategy and case: `repeats` on CNN-S, scaled down by size on CNN-M (at least `minRepeats`),
- * and more where the calls are fast, until `minMs`. ~75 s in all on 2 cores, ~45 s with --quick (CNN-M at K=32
- * is half of it: Fed-Adaptive-Next, Krum, median and trimmed mean take 1.4–2.1 s a call there).
+ * and more where the calls are fast, until `minMs`. ~9 min in all on 2 busy cores, most of it at K = 128, where
+ * Krum, Multi-Krum, Fed-Adaptive-Next and Bulyan take 12–26 s a call on CNN-M (pairs of clients: O(K²·|w|)).
  */
 function aggregationBenchOptions(quick: boolean): AggregationBenchOptions {
   return quick ? { repeats: 2, minRepeats: 1, minMs: 0 } : { repeats: 8, minRepeats: 2, minMs: 200, maxRepeats: 16 };
