@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng } from '../prng';
 import { fedAvgStep } from './fedavg';
 import { STRATEGIES } from './registry';
-import { updateMemory, weightedSumAccumulator } from './streaming';
+import { updateMemory, updateMemoryWarning, weightedSumAccumulator } from './streaming';
 
 function updates(k: number, size: number, seed: number) {
   const rng = createRng(seed);
@@ -46,5 +46,10 @@ describe('streaming aggregation', () => {
     expect(updateMemory({ needsAllUpdates: true }, 128, size, 512 * 2 ** 20)).toEqual({ needsAllUpdates: true, bytes: 128 * size * 4, exceeds: true });
     expect(updateMemory({ needsAllUpdates: true }, 8, size, 512 * 2 ** 20).exceeds).toBe(false);
     expect(updateMemory({}, 10_000, size, 512 * 2 ** 20)).toEqual({ needsAllUpdates: false, bytes: size * 8, exceeds: false });
+    expect(updateMemoryWarning({ name: 'krum', needsAllUpdates: true }, 256, size)).toBe(
+      'krum holds every update of a round: 256 × 1663370 values = 1624 MB, over the 1024 MB budget; select fewer clients per round or use a rule that streams (FedAvg, FedOpt)',
+    );
+    expect(updateMemoryWarning({ name: 'krum', needsAllUpdates: true }, 128, size)).toBeNull();
+    expect(updateMemoryWarning({ name: 'fedavg' }, 10_000, size)).toBeNull();
   });
 });

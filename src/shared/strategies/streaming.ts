@@ -56,3 +56,14 @@ export function updateMemory(def: Pick<StrategyDefinition, 'needsAllUpdates'>, c
   const bytes = needsAllUpdates ? clients * size * 4 : size * 8;
   return { needsAllUpdates, bytes, exceeds: bytes > budgetBytes };
 }
+
+/** What a coordinator may hold in updates for one round before it says so: 1 GiB (a browser tab's heap is a few). */
+export const UPDATE_MEMORY_BUDGET_BYTES = 2 ** 30;
+
+/** A one-line warning when a rule that holds every update would exceed the budget this round; null when it fits. */
+export function updateMemoryWarning(def: Pick<StrategyDefinition, 'name' | 'needsAllUpdates'>, clients: number, size: number, budgetBytes = UPDATE_MEMORY_BUDGET_BYTES): string | null {
+  const mem = updateMemory(def, clients, size, budgetBytes);
+  if (!mem.exceeds) return null;
+  const mb = (b: number) => `${Math.round(b / 2 ** 20)} MB`;
+  return `${def.name} holds every update of a round: ${clients} × ${size} values = ${mb(mem.bytes)}, over the ${mb(budgetBytes)} budget; select fewer clients per round or use a rule that streams (FedAvg, FedOpt)`;
+}
