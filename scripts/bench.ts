@@ -3,7 +3,7 @@
 // Builds the app if its sources changed, serves it with vite preview on 127.0.0.1, and in headless Chromium times
 // CNN-S training on MNIST per backend: our trainLocal vs stock model.fit (bench.html, src/bench/bench-page.ts).
 // Then, in a Node child process, times our training kernels (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)
-// against the stock ones (src/kernels/kernels.bench.ts), and in another one every aggregation strategy for K = 8 and 32
+// against the stock ones (src/kernels/kernels.bench.ts), and in another one every aggregation strategy for K = 8, 32 and 128
 // clients on CNN-S and CNN-M against a plain copy of the same bytes (src/shared/strategies/aggregation.bench.ts), and in
 // a third signing and verifying a round broadcast against one client's training of a default round (scripts/auth.bench.ts).
 // Prints the tables and writes everything to results/bench-<timestamp>.json.
@@ -50,11 +50,11 @@ interface Args {
 
 /** Models and client counts of the aggregation bench. */
 const AGGREGATION_MODELS = ['cnn-s', 'cnn-m'] as const;
-const AGGREGATION_CLIENTS = [8, 32];
+const AGGREGATION_CLIENTS = [8, 32, 128];
 /**
  * Timed rounds per strategy and case: `repeats` on CNN-S, scaled down by size on CNN-M (at least `minRepeats`),
- * and more where the calls are fast, until `minMs`. ~75 s in all on 2 cores, ~45 s with --quick (CNN-M at K=32
- * is half of it: Fed-Adaptive-Next, Krum, median and trimmed mean take 1.4–2.1 s a call there).
+ * and more where the calls are fast, until `minMs`. ~9 min in all on 2 busy cores, most of it at K = 128, where
+ * Krum, Multi-Krum, Fed-Adaptive-Next and Bulyan take 12–26 s a call on CNN-M (pairs of clients: O(K²·|w|)).
  */
 function aggregationBenchOptions(quick: boolean): AggregationBenchOptions {
   return quick ? { repeats: 2, minRepeats: 1, minMs: 0 } : { repeats: 8, minRepeats: 2, minMs: 200, maxRepeats: 16 };
@@ -71,7 +71,7 @@ function usage(): string {
     '               the warm-up shows a run would overrun its time budget; counts given here are never lowered)',
     '  --repeats N  timed runs per side, alternating which side goes first; the best counts (default 2)',
     '  --no-kernel  skip the Node kernel micro-bench (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)',
-    '  --no-aggregation  skip the Node aggregation bench (every strategy, K = 8 and 32, CNN-S and CNN-M, vs a copy)',
+    '  --no-aggregation  skip the Node aggregation bench (every strategy, K = 8, 32 and 128, CNN-S and CNN-M, vs a copy)',
     '  --no-auth    skip the broadcast signing bench (sign + verify vs one client\'s training of a default round)',
     '  --only P,... run only these parts: browser (training in Chromium), kernel, aggregation, auth',
   ].join('\n');

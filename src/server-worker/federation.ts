@@ -22,6 +22,7 @@ import {
 import { attackerSlots, expectedSteps, heldModalities, isEvalRound, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
 import { serialQueue } from '../shared/serial';
 import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
+import { updateMemoryWarning } from '../shared/strategies/streaming';
 import type { AttentionSnapshot, CoordinatorStatus, Rejection, RunState } from '../shared/status';
 import { totalSize } from '../shared/weights';
 import { initialRunWeights } from '../shared/ml/pretrained-init';
@@ -600,6 +601,8 @@ export class Federation {
     );
     const size = totalSize(run.task!.layers);
     const def = run.strategy.definition;
+    const memoryWarning = updateMemoryWarning(def, chosen.length, size);
+    if (memoryWarning) console.warn(`round ${round}: ${memoryWarning}`);
     const payload = run.strategy.configureRound?.(run.strategyState as ComposedState, { round, slots: chosen, numClients: run.numPartitions, size }) ?? {};
     run.perClient = new Map();
     for (const [id, slot] of participants) {

@@ -11,10 +11,8 @@
 import { byClient, deltas, validateInput } from './common';
 import { BYZANTINE, krumScore } from './krum';
 import { defineStrategy } from './strategy';
+import { meanAroundMedianColumns } from './kernels/mean-around-median';
 import { pairwiseSquaredDistances } from './vector-math';
-
-/** Coordinates per block in the aggregation (θ selected vectors × 512 float64 stay in L1/L2). */
-const COLS = 512;
 
 export function bulyanMinUpdates(f: number): number {
   return 4 * f + 3;
@@ -47,25 +45,6 @@ function iteratedKrum(dist: Float64Array, n: number, f: number, theta: number): 
   return selected;
 }
 
-/**
- * Mean of the β values of sorted `s` closest to its median. Sorted, these form a contiguous window around the
- * middle, grown greedily one side at a time; on equal distance the lower value is taken first (equal values are
- * interchangeable, so no index tie-break is needed).
- */
-function meanAroundMedian(s: Float64Array, beta: number): number {
-  const th = s.length;
-  const med = th % 2 ? s[(th - 1) / 2] : (s[th / 2 - 1] + s[th / 2]) / 2;
-  let lo = Math.ceil(th / 2) - 1; // s[lo] ≤ med ≤ s[lo + 1]
-  let hi = lo + 1;
-  for (let taken = 0; taken < beta; taken++) {
-    if (hi >= th || (lo >= 0 && med - s[lo] <= s[hi] - med)) lo--;
-    else hi++;
-  }
-  let sum = 0;
-  for (let t = lo + 1; t < hi; t++) sum += s[t];
-  return sum / beta;
-}
-
 /** Throws Error(`bulyan needs n >= 4f + 3: n=${n}, f=${f}`) when too few. */
 export function bulyanAggregate(ds: readonly Float32Array[], f: number): { aggregate: Float64Array; selected: number[] } {
   if (!Number.isInteger(f) || f < 0) throw new Error(`bulyan: f must be an integer >= 0, got ${f}`);
@@ -79,22 +58,7 @@ export function bulyanAggregate(ds: readonly Float32Array[], f: number): { aggre
   // One distance matrix; every Krum round reads its sub-matrix on the remaining updates.
   const selected = iteratedKrum(pairwiseSquaredDistances(ds), n, f, theta);
 
-  const vs = selected.map((k) => ds[k]);
-  const out = new Float64Array(len);
-  const cols = new Float64Array(COLS * theta);
-  for (let b = 0; b < len; b += COLS) {
-    const e = Math.min(len, b + COLS);
-    // Column-major copy of the block: sequential reads of each selected vector.
-    for (let k = 0; k < theta; k++) {
-      const v = vs[k];
-      for (let i = b, o = k; i < e; i++, o += theta) cols[o] = v[i];
-    }
-    for (let i = b; i < e; i++) {
-      const lo = (i - b) * theta;
-      out[i] = meanAroundMedian(cols.subarray(lo, lo + theta).sort(), beta);
-    }
-  }
-  return { aggregate: out, selected };
+  return { aggregate: meanAroundMedianColumns(selected.map((k) => ds[k]), beta), selected };
 }
 
 export const bulyan = defineStrategy({
@@ -102,6 +66,7 @@ export const bulyan = defineStrategy({
   summary: 'Krum selection of n − 2f updates, then a per-coordinate mean of the n − 4f closest to the median (§9); needs n ≥ 4f + 3',
   params: { byzantine: BYZANTINE },
   keepsPartialWork: true,
+  needsAllUpdates: true,
   minUpdates: (p) => bulyanMinUpdates(p.byzantine),
   shortfall: { kind: 'skip' },
   create: (p) => ({

@@ -23,6 +23,7 @@ export const clip = defineStrategy({
     clipNoise: numberField({ default: 0, min: 0, max: 10, help: 'clip: Gaussian noise σ on the aggregate' }),
   },
   keepsPartialWork: true,
+  needsAllUpdates: true,
   create: (params) => ({
     name: who,
     initState: () => null,

@@ -123,6 +123,7 @@ export const fedAdaptiveNext = defineStrategy({
   summary: 'per-layer attention from the cosine to the reference direction and to the other updates, positive-cosine gate, median fallback; Dynamic Weighting (reliability ρ); clipping at the median norm; optional server validation term (§2.2)',
   params: FAN_PARAMS,
   keepsPartialWork: true,
+  needsAllUpdates: true,
   needs: (p) => ({ rootUpdate: p.attention && p.reference === 'root-update', validation: p.validation }),
   create: (params) => ({
     name: who,

@@ -18,6 +18,7 @@ export const fedatt = defineStrategy({
     noise: numberField({ default: 0.001, min: 0, max: 10, help: 'FedAtt noise β' }),
   },
   keepsPartialWork: true,
+  needsAllUpdates: true,
   create: (params) => ({
     name: who,
     initState: () => null,

@@ -63,6 +63,7 @@ export const fedmchain = defineStrategy({
     syncEvery: numberField({ default: 2, int: true, min: 1, max: 100, help: 'fedmchain: chain cycles H per round (synchronise every H cycles)' }),
   },
   keepsPartialWork: true,
+  needsAllUpdates: true,
   client: (p) => ({ chain: { order: p.chainOrder, epochs: p.chainEpochs, lambdaEc: p.lambdaEc, cycles: p.syncEvery } }),
   create: (params) => ({
     name: who,

@@ -15,6 +15,7 @@ export const fltrust = defineStrategy({
   summary: 'trust = ReLU(cos(Δ_k, Δ₀)) against the server’s own update Δ₀ on its root set, every update rescaled to ‖Δ₀‖ (§7)',
   params: {},
   keepsPartialWork: true,
+  needsAllUpdates: true,
   needs: () => ({ rootUpdate: true }),
   create: () => ({
     name: who,

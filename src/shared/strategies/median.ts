@@ -12,6 +12,7 @@ export const median = defineStrategy({
   summary: 'coordinate-wise median of the updates (§7)',
   params: {},
   keepsPartialWork: true,
+  needsAllUpdates: true,
   create: () => ({
     name: who,
     initState: () => null,

@@ -186,6 +186,11 @@ export interface StrategyDefinition<P extends v.ObjectEntries = v.ObjectEntries,
   serverOpt?: ServerOptimizerName;
   /** FedProx's protocol: FedAvg drops partial work from stragglers, everything else aggregates it. */
   keepsPartialWork: boolean;
+  /**
+   * The rule needs every update of a round at once (Krum, median, attention…); without it the rule is a weighted
+   * sum that can be accumulated as updates arrive in O(|w|) (streaming.ts).
+   */
+  needsAllUpdates?: boolean;
   /** Fewest updates a round needs (default 1); a run that cannot reach it fails before round 1. */
   minUpdates?(p: v.InferOutput<v.ObjectSchema<P, undefined>>): number;
   /** What happens below minUpdates (default: skip the round). */

@@ -25,6 +25,7 @@ export const trimmedMean = defineStrategy({
   summary: 'coordinate-wise trimmed mean dropping ⌈βn⌉ at each end (§7); below 1 − 2β coverage it falls back to the median',
   params: { trimBeta: numberField({ default: 0.2, min: 0, max: 0.499, help: 'trimmed mean: fraction β trimmed at each end' }) },
   keepsPartialWork: true,
+  needsAllUpdates: true,
   minUpdates: (p) => trimmedMeanMinUpdates(p.trimBeta),
   shortfall: { kind: 'fallback', strategy: 'median' },
   create: (params) => ({
