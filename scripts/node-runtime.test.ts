@@ -25,6 +25,16 @@ describe('runInProcess', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 
+  it('virtual clients are state: 20 clients at C = 0.1 train with 2 models (one per participant), federated evaluation of all 20 included', async () => {
+    const before = tf.memory().numTensors;
+    const { status, modelsBuilt } = await runInProcess({ config: resolveConfig({ ...SMALL, fraction: 0.1, localEval: 0.1 }), clients: 20, timeoutMs: 60_000 });
+    expect(status.state).toBe('done');
+    for (const r of status.history) expect(r.participants).toHaveLength(2);
+    expect(status.history.at(-1)!.federatedEval!.clients).toHaveLength(20);
+    expect(modelsBuilt).toBe(2);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 60_000);
+
   it('compressed uplinks train and every round accounts its bytes against dense FedAvg', async () => {
     const size = 199_210; // 2NN: 784·200 + 200 + 200·200 + 200 + 200·10 + 10
     for (const [compress, perClient] of [['topk', 8 * Math.ceil(0.1 * size)], ['int8', size + 6 * 4], ['float16', 2 * size]] as const) {

@@ -47,20 +47,23 @@ export function initBackend(): Promise<void> {
 
 const noStore: RunStore = { save: async () => {}, load: async () => null, clear: async () => {} };
 
-/** A virtual client: its connection (as a tab's port), its own inbox for the signed broadcasts, a model and its data. */
+/**
+ * A virtual client is state, not a model: its connection (as a tab's port), its own inbox for the signed broadcasts,
+ * its uplink encoder (Top-K's error-feedback residual) and its colluders' channel. A job borrows a model from the
+ * run's pool and builds its slot's tensors, and gives both back when done, so memory grows with the jobs running at
+ * once (the round's participants), not with the clients.
+ */
 interface VirtualClient {
   conn: ClientConnection;
   id: { clientId: string; secret: string };
   inbox: BroadcastInbox;
-  net: tf.LayersModel;
-  data: (SlotData & { key: string }) | null;
   colluders: Colluders;
   uplink: UplinkEncoder;
   /** One job at a time, in arrival order, as a tab's client runs them. */
   queue: Promise<void>;
 }
 
-export async function runInProcess(opts: InProcessOptions): Promise<{ status: CoordinatorStatus; wallSeconds: number }> {
+export async function runInProcess(opts: InProcessOptions): Promise<{ status: CoordinatorStatus; wallSeconds: number; modelsBuilt: number }> {
   await initBackend();
   setPretrainedLoader(loadOrPretrain);
   await ensureRunModel(opts.config);
@@ -72,33 +75,64 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
   let fed: Federation | null = null;
   let failure: string | null = null;
 
-  function dataFor(c: VirtualClient, msg: RoundMessage | EvaluateMessage, slot: number): SlotData {
-    const key = `${msg.runId}|${slot}|${msg.numPartitions}`;
-    if (c.data?.key !== key) {
-      if (c.data) tf.dispose([c.data.xs, c.data.ys]);
-      c.data = { key, ...slotData(dataset, msg.config, msg.numPartitions, slot) };
+  // Models lent to jobs, at most as many as a round has participants (they train at once: colluding attackers wait
+  // for each other); other jobs (federated evaluations) wait for one. Every job sets the weights it starts from, so a
+  // model keeps nothing of the job before.
+  const maxModels = Math.max(1, Math.ceil(config.fraction * opts.clients));
+  const freeModels: tf.LayersModel[] = [];
+  const allModels: tf.LayersModel[] = [];
+  const waiting: Array<(net: tf.LayersModel) => void> = [];
+  const borrow = (): Promise<tf.LayersModel> => {
+    const free = freeModels.pop();
+    if (free) return Promise.resolve(free);
+    if (allModels.length < maxModels) {
+      const net = buildRunModel(config);
+      allModels.push(net);
+      return Promise.resolve(net);
     }
-    return c.data;
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const giveBack = (net: tf.LayersModel) => {
+    const next = waiting.shift();
+    if (next) next(net);
+    else freeModels.push(net);
+  };
+  async function withModelAndData<T>(msg: RoundMessage | EvaluateMessage, slot: number, fn: (net: tf.LayersModel, d: SlotData) => Promise<T>): Promise<T> {
+    const net = await borrow();
+    let d: SlotData | null = null;
+    try {
+      d = slotData(dataset, msg.config, msg.numPartitions, slot);
+      return await fn(net, d);
+    } finally {
+      if (d) tf.dispose([d.xs, d.ys]);
+      giveBack(net);
+    }
   }
 
   async function evaluate(c: VirtualClient, msg: RoundMessage | EvaluateMessage, slot: number, round: number): Promise<void> {
-    const d = dataFor(c, msg, slot);
-    const e = await evaluateLocal(c.net, msg.weights, d.evalImages, d.evalLabels, dataset.numClasses);
+    const e = await withModelAndData(msg, slot, (net, d) => evaluateLocal(net, msg.weights, d.evalImages, d.evalLabels, dataset.numClasses));
     c.conn.submitEvaluation(evaluationMessage(e, c.id, msg.runId, round));
   }
 
   // Runs one client's round and submits it, as a tab would; an error marks the run failed instead of hanging it.
   async function clientRound(c: VirtualClient, msg: RoundMessage, slot: number): Promise<void> {
-    const d = dataFor(c, msg, slot);
+    const { update, sendAt } = await withModelAndData(msg, slot, (net, d) => trainRound(c, msg, slot, net, d));
+    if (sendAt > Date.now()) await new Promise((r) => setTimeout(r, sendAt - Date.now()));
+    c.conn.submitUpdate(update);
+    const ev = evaluationJob(msg, c.id.clientId);
+    if (ev) await evaluate(c, ev.msg, ev.slot, ev.round);
+  }
+
+  function trainRound(c: VirtualClient, msg: RoundMessage, slot: number, net: tf.LayersModel, d: SlotData) {
     const perClient = msg.perClient.includes(c.id.clientId)
       ? c.conn.roundExtras({ v: PROTOCOL_VERSION, type: 'extras', ...c.id, runId: msg.runId, round: msg.round })
       : undefined;
-    const { update, sendAt } = await runLocalRound({
+    return runLocalRound({
       msg,
       slot,
       clientId: c.id.clientId,
       secret: c.id.secret,
-      net: c.net,
+      net,
       xs: d.xs,
       ys: d.ys,
       count: d.count,
@@ -110,10 +144,6 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
       uplink: c.uplink,
       numTensors: () => tf.memory().numTensors,
     });
-    if (sendAt > Date.now()) await new Promise((r) => setTimeout(r, sendAt - Date.now()));
-    c.conn.submitUpdate(update);
-    const ev = evaluationJob(msg, c.id.clientId);
-    if (ev) await evaluate(c, ev.msg, ev.slot, ev.round);
   }
 
   function handle(c: VirtualClient, msg: BroadcastMessage): Promise<void> | null {
@@ -124,6 +154,8 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
 
   function deliver(raw: BroadcastMessage): void {
     for (const c of clients) {
+      // Only the clients a broadcast asks for work check it: the others would only drop it (a stop asks nothing).
+      if (raw.type === 'stop' || !jobFor(raw, c.id.clientId)) continue;
       // A BroadcastChannel hands each client its own structured clone; so do we.
       c.queue = c.queue
         .then(async () => {
@@ -166,7 +198,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
       const conn = fed.connect();
       const id = await conn.register({ v: PROTOCOL_VERSION, type: 'register', kind: 'node', backend: 'wasm', probe: [], userAgent: `node ${process.version}`, lock: `fedtab-client-node-${String(i).padStart(4, '0')}` });
       const inbox = new BroadcastInbox({ identity: () => id, fetchKey: async (runId) => (await conn.runKey({ v: PROTOCOL_VERSION, type: 'key', ...id, runId })).key });
-      clients.push({ conn, id, inbox, net: buildRunModel(config), data: null, colluders: channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)), uplink: new UplinkEncoder(), queue: Promise.resolve() });
+      clients.push({ conn, id, inbox, colluders: channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)), uplink: new UplinkEncoder(), queue: Promise.resolve() });
     }
     let printed = 0;
     for (;;) {
@@ -174,7 +206,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
       for (const ready = settledRounds(status); printed < ready; printed++) opts.onRound?.(status.history[printed], status);
       if (failure) throw new Error(failure);
       if (status.state === 'error') throw new Error(`coordinator error: ${status.error ?? status.message}`);
-      if (status.state === 'done') return { status, wallSeconds: (Date.now() - t0) / 1000 };
+      if (status.state === 'done') return { status, wallSeconds: (Date.now() - t0) / 1000, modelsBuilt: allModels.length };
       if (Date.now() - t0 > opts.timeoutMs) throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -182,10 +214,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
     clearInterval(heartbeat);
     fed.dispose();
     for (const h of timers) clearTimeout(h);
-    for (const c of clients) {
-      c.net.dispose();
-      if (c.data) tf.dispose([c.data.xs, c.data.ys]);
-      c.colluders.close();
-    }
+    for (const net of allModels) net.dispose();
+    for (const c of clients) c.colluders.close();
   }
 }
