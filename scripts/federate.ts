@@ -1,4 +1,5 @@
 // npm run federate -- [options]: a whole federation headless, one line per round, JSON + SVG under results/.
+import { MAX_VIRTUAL_CLIENTS } from '../src/server-worker/client-registry';
 import { formatBytes } from '../src/shared/format-bytes';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -45,13 +46,15 @@ function parseCli(argv: string[]) {
   const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (parsed.values.help) return null;
   const values = parsed.values as Record<string, string | undefined>;
-  const int = (flag: string, v: string | undefined, dflt: number, min: number) => {
+  const runtimeFlag = values.runtime ?? 'browser';
+  // Real tabs cost a renderer each; the Node runtime's virtual clients are state (scripts/node-runtime.ts).
+  const int = (flag: string, v: string | undefined, dflt: number, min: number, max = 64) => {
     if (v === undefined) return dflt;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > 64) throw new ConfigError(`--${flag} must be an integer from ${min} to 64, got "${v}"`);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${flag} must be an integer from ${min} to ${max}${max === 64 ? ' (up to ' + MAX_VIRTUAL_CLIENTS + ' with --runtime node)' : ''}, got "${v}"`);
     return n;
   };
-  const tabs = int('clients', values.clients, RUNNER_DEFAULTS.tabs, 0);
+  const tabs = int('clients', values.clients, RUNNER_DEFAULTS.tabs, 0, runtimeFlag === 'node' ? MAX_VIRTUAL_CLIENTS : 64);
   const workers = int('workers', values.workers, RUNNER_DEFAULTS.workers, 0);
   if (tabs + workers === 0) throw new ConfigError('need at least one client: --clients or --workers must be > 0');
   const partial: Record<string, unknown> = {};
@@ -68,7 +71,7 @@ function parseCli(argv: string[]) {
   if (!(timeoutMin > 0)) throw new ConfigError('--timeout-min must be a positive number');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const out = resolve(values.out ?? `results/run-${stamp}.json`);
-  const runtime = values.runtime ?? 'browser';
+  const runtime = runtimeFlag;
   if (runtime !== 'browser' && runtime !== 'node') throw new ConfigError(`--runtime must be browser or node, got "${runtime}"`);
   if (runtime === 'node' && workers > 0) throw new ConfigError('--workers needs the browser runtime; use --clients with --runtime node');
   return { config, tabs, workers, out, timeoutMs: timeoutMin * 60_000, runtime };

@@ -25,15 +25,27 @@ describe('runInProcess', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 
-  it('virtual clients are state: 20 clients at C = 0.1 train with 2 models (one per participant), federated evaluation of all 20 included', async () => {
+  it('virtual clients are state: 20 clients at C = 0.1 train with at most 2 models (one per participant), federated evaluation of all 20 included', async () => {
     const before = tf.memory().numTensors;
     const { status, modelsBuilt } = await runInProcess({ config: resolveConfig({ ...SMALL, fraction: 0.1, localEval: 0.1 }), clients: 20, timeoutMs: 60_000 });
     expect(status.state).toBe('done');
     for (const r of status.history) expect(r.participants).toHaveLength(2);
     expect(status.history.at(-1)!.federatedEval!.clients).toHaveLength(20);
-    expect(modelsBuilt).toBe(2);
+    // At most one per participant (fewer when a job is done before the next one starts).
+    expect(modelsBuilt).toBeGreaterThanOrEqual(1);
+    expect(modelsBuilt).toBeLessThanOrEqual(2);
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
+
+  it('takes more virtual clients than real tabs: 300 MCLR clients on the FedProx partition at C = 0.01', async () => {
+    const cfg = resolveConfig({ ...SMALL, model: 'mclr', partition: 'fedprox', maxSamples: 0, fraction: 0.01, rounds: 2, clients: 300 });
+    const { status, modelsBuilt } = await runInProcess({ config: cfg, clients: 300, timeoutMs: 120_000 });
+    expect(status.state).toBe('done');
+    expect(status.clients).toHaveLength(300);
+    for (const r of status.history) expect(r.participants).toHaveLength(3);
+    expect(modelsBuilt).toBeGreaterThanOrEqual(1);
+    expect(modelsBuilt).toBeLessThanOrEqual(3);
+  }, 120_000);
 
   it('compressed uplinks train and every round accounts its bytes against dense FedAvg', async () => {
     const size = 199_210; // 2NN: 784·200 + 200 + 200·200 + 200 + 200·10 + 10

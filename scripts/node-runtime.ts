@@ -17,6 +17,7 @@ import { CHANNEL_NAME, PROTOCOL_VERSION, type BroadcastMessage, type EvaluateMes
 import { settledRounds, type CoordinatorStatus, type RoundRecord } from '../src/shared/status';
 import { createTask } from '../src/server-worker/eval-task';
 import { Federation, type ClientConnection, type RunStore } from '../src/server-worker/federation';
+import { MAX_VIRTUAL_CLIENTS } from '../src/server-worker/client-registry';
 import { loadDatasetFromDisk } from './node-dataset';
 import { loadRunDataset } from '../src/shared/data/run-dataset';
 import { ensureRunModel, setPretrainedLoader } from '../src/shared/ml/pretrained-store';
@@ -185,6 +186,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<{ status: Co
     store: noStore,
     watchLock: () => {},
     coordinatorBackend: () => 'wasm',
+    maxClients: MAX_VIRTUAL_CLIENTS,
   });
   const heartbeat = setInterval(() => {
     for (const c of clients) {

@@ -19,6 +19,12 @@ const SPEC = {
 };
 
 describe('experiment grid', () => {
+  it('takes up to 1,000 virtual clients in the node runtime, 200 real tabs in the browser one', () => {
+    expect(parseSpec({ ...SPEC, clients: 1000 }).clients).toBe(1000);
+    expect(() => parseSpec({ ...SPEC, clients: 1001 })).toThrow(/from 1 to 1000/);
+    expect(() => parseSpec({ ...SPEC, clients: 201, runtime: 'browser' })).toThrow(/at most 200 real tabs/);
+  });
+
   it('crosses every axis with the strategies and seeds, configs resolved', () => {
     const runs = planRuns(parseSpec(SPEC));
     expect(runs).toHaveLength(2 * 2 * 2 * 3);

@@ -49,7 +49,9 @@ export interface PlannedRun {
 }
 
 /** Clients per run: the Node runtime holds a model per virtual client today (issue 11 lifts this). */
-export const MAX_GRID_CLIENTS = 200;
+/** Clients a grid's runs may have: virtual clients in the Node runtime (state, not models); real tabs need fewer. */
+export const MAX_GRID_CLIENTS = 1000;
+export const MAX_BROWSER_GRID_CLIENTS = 200;
 
 const text = (key: string) => v.pipe(v.string(`"${key}" must be a non-empty string`), v.minLength(1, `"${key}" must be a non-empty string`));
 const entry = v.pipe(
@@ -99,6 +101,7 @@ export function parseSpec(json: unknown): ExperimentSpec {
   }
   const o = r.output;
   if (!o.strategies.some((s) => s.label === o.baseline)) throw new ConfigError(`baseline "${o.baseline}" is not one of the strategies' labels`);
+  if (o.runtime === 'browser' && o.clients > MAX_BROWSER_GRID_CLIENTS) throw new ConfigError(`clients: at most ${MAX_BROWSER_GRID_CLIENTS} real tabs with "runtime": "browser" (${o.clients}); the node runtime takes up to ${MAX_GRID_CLIENTS}`);
   return {
     name: o.name,
     title: o.title,

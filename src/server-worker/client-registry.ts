@@ -13,6 +13,11 @@ import type { ClientRow } from '../shared/status';
 
 /** Clients the coordinator keeps at most (real tabs; the Node runtime has its own virtual clients). */
 export const MAX_CLIENTS = 256;
+/**
+ * Virtual clients the in-process Node runtime may register: they are state, not models (scripts/node-runtime.ts).
+ * Bounded by the signatures a broadcast may carry (MAX_BROADCAST_CLIENTS, 1,024): every registered client gets one.
+ */
+export const MAX_VIRTUAL_CLIENTS = 1000;
 /** A connection registers one client at a time and re-registers only a few times (after an eviction). */
 export const MAX_REGISTRATIONS_PER_CONNECTION = 4;
 export const HEARTBEAT_TIMEOUT_MS = 70_000;
@@ -37,6 +42,8 @@ export interface RegistryDeps {
   now(): number;
   setTimer(fn: () => void, ms: number): unknown;
   randomHex(bytes: number): string;
+  /** Clients kept at most (MAX_CLIENTS unless given). */
+  maxClients?: number;
   /** Calls onGone once the client holding `lock` is gone (Web Locks in the browser). */
   watchLock(lock: string, onGone: () => void): void;
   /** A message was refused: count it. */
@@ -87,7 +94,8 @@ export class ClientRegistry {
     if (conn.role === 'dashboard') refuse('a dashboard connection cannot register a client; clients connect on their own port');
     if (conn.clientId !== null && this.rows.has(conn.clientId)) refuse(`this connection already has client ${conn.clientId}`);
     if (conn.registrations >= MAX_REGISTRATIONS_PER_CONNECTION) refuse(`this connection registered ${conn.registrations} times already (max ${MAX_REGISTRATIONS_PER_CONNECTION})`);
-    if (this.rows.size >= MAX_CLIENTS) refuse(`the coordinator has ${this.rows.size} clients (max ${MAX_CLIENTS})`);
+    const max = this.deps.maxClients ?? MAX_CLIENTS;
+    if (this.rows.size >= max) refuse(`the coordinator has ${this.rows.size} clients (max ${max})`);
     conn.role = 'client';
     conn.registrations++;
     const clientId = `${msg.kind}-${this.deps.randomHex(4)}`;

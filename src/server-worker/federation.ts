@@ -102,6 +102,7 @@ export class Federation {
       now: deps.now,
       setTimer: deps.setTimer,
       randomHex: deps.randomHex ?? defaultRandomHex,
+      maxClients: deps.maxClients,
       watchLock: deps.watchLock,
       reject: (reason, detail, clientId) => this.reject(reason, detail, clientId),
       gone: (clientId, reason) => this.clientGone(clientId, reason),

@@ -73,6 +73,8 @@ export interface FederationDeps {
   coordinatorBackend(): string | null;
   /** Random hex for client ids and secrets (default: WebCrypto). */
   randomHex?(bytes: number): string;
+  /** Clients the coordinator keeps at most (client-registry.ts MAX_CLIENTS unless given: the Node runtime's are virtual). */
+  maxClients?: number;
 }
 
 export type UpdateResult = { accepted: true } | { accepted: false; reason: RejectReason; detail: string };
