@@ -3,7 +3,7 @@
 // starting point differs from cnn-s: the coordinator's first global weights.
 import type { FederationConfig } from '../config';
 import type { DatasetName } from '../dataset-manifest';
-import { initWeights, type LayerSpec } from '../weights';
+import { initWeights, layerOffsets, layerSize, unpackWeights, type LayerSpec } from '../weights';
 import { pretrainedSource, PretrainedError, type Pretrained } from './pretrained';
 import { pretrainedOf } from './pretrained-store';
 
@@ -12,26 +12,19 @@ export const FINE_TUNED_LAYERS = ['conv1', 'conv2', 'fc1'] as const;
 
 /** `init` with the pre-trained body's kernels and biases written over it (a fresh array). */
 export function withPretrainedBody(layers: readonly LayerSpec[], init: Float32Array, pretrained: Pretrained): Float32Array {
-  const source = new Map<string, { at: number; size: number }>();
-  let at = 0;
-  for (const l of pretrained.layers) {
-    const size = l.shape.reduce((a, b) => a * b, 1);
-    source.set(l.name, { at, size });
-    at += size;
-  }
+  const parts = unpackWeights(pretrained.weights, pretrained.layers);
+  const source = new Map(pretrained.layers.map((l, i) => [l.name, parts[i]]));
+  const offsets = layerOffsets(layers);
   const out = init.slice();
-  let offset = 0;
   const wanted = new Set<string>(FINE_TUNED_LAYERS.flatMap((n) => [`${n}/kernel`, `${n}/bias`]));
-  for (const l of layers) {
-    const size = l.shape.reduce((a, b) => a * b, 1);
-    if (wanted.has(l.name)) {
-      const s = source.get(l.name);
-      if (!s || s.size !== size) throw new PretrainedError(`the pre-trained CNN-S has no ${l.name} of ${size} values`);
-      out.set(pretrained.weights.subarray(s.at, s.at + size), offset);
-      wanted.delete(l.name);
-    }
-    offset += size;
-  }
+  layers.forEach((l, i) => {
+    if (!wanted.has(l.name)) return;
+    const size = layerSize(l.shape);
+    const values = source.get(l.name);
+    if (!values || values.length !== size) throw new PretrainedError(`the pre-trained CNN-S has no ${l.name} of ${size} values`);
+    out.set(values, offsets[i]);
+    wanted.delete(l.name);
+  });
   if (wanted.size) throw new PretrainedError(`the model has no ${[...wanted].join(', ')} to start from the pre-trained body`);
   return out;
 }

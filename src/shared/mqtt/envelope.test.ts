@@ -58,6 +58,8 @@ describe('room envelopes', () => {
     const last = results.at(-1)!;
     expect(last.ok).toBe(true);
     if (last.ok === true) expect(Buffer.from(last.message.body).equals(Buffer.from(body))).toBe(true);
+    // Its size on the wire is its parts', headers and seals included.
+    if (last.ok === true) expect(last.message.wireBytes).toBe(parts.reduce((n, p) => n + p.length, 0));
   });
 
   it('bound reassembly: a message over the size cap, and parts that never complete, are dropped and counted', () => {

@@ -36,6 +36,8 @@ export interface Opened {
   sid: string;
   kind: string;
   body: Uint8Array;
+  /** Its bytes on the wire, every part's header and seal included. */
+  wireBytes: number;
 }
 
 export type OpenResult = { ok: true; message: Opened } | { ok: 'partial' } | { ok: false; reason: RejectReason; detail: string };
@@ -113,7 +115,7 @@ const REPLAY_WINDOW = 1024;
 export class RoomReceiver {
   readonly rejected: Partial<Record<RejectReason, number>> = {};
   private sessions = new Map<string, { max: number; recent: Set<number> }>();
-  private partial = new Map<string, { started: number; parts: Uint8Array[]; got: number; bytes: number; kind: string; count: number }>();
+  private partial = new Map<string, { started: number; parts: Uint8Array[]; got: number; bytes: number; wire: number; kind: string; count: number }>();
   /** Messages dropped half-way, so their later parts do not start them again. */
   private dropped = new Set<string>();
   private readonly o: Required<ReceiverOptions>;
@@ -162,11 +164,11 @@ export class RoomReceiver {
     if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
 
     const payload = bytes.subarray(8 + headerLen, signedEnd);
-    if (h.parts === 1) return { ok: true, message: { from: h.from, sid: h.sid, kind: h.kind, body: payload.slice() } };
-    return this.collect(h, session, payload, now);
+    if (h.parts === 1) return { ok: true, message: { from: h.from, sid: h.sid, kind: h.kind, body: payload.slice(), wireBytes: bytes.length } };
+    return this.collect(h, session, payload, bytes.length, now);
   }
 
-  private collect(h: Header, session: string, payload: Uint8Array, now: number): OpenResult {
+  private collect(h: Header, session: string, payload: Uint8Array, wire: number, now: number): OpenResult {
     this.expire(now);
     const key = `${session}/${h.id}`;
     if (this.dropped.has(key)) return this.reject('too-large', `part of message ${key}, already dropped`);
@@ -174,7 +176,7 @@ export class RoomReceiver {
     if (!p) {
       const open = [...this.partial.keys()].filter((k) => k.startsWith(`${session}/`)).length;
       if (open >= this.o.maxPartialPerSender) return this.reject('too-large', `${session} has ${open} messages half-sent`);
-      p = { started: now, parts: [], got: 0, bytes: 0, kind: h.kind, count: h.parts };
+      p = { started: now, parts: [], got: 0, bytes: 0, wire: 0, kind: h.kind, count: h.parts };
       this.partial.set(key, p);
     }
     if (p.count !== h.parts || p.kind !== h.kind) {
@@ -182,6 +184,7 @@ export class RoomReceiver {
       return this.reject('malformed', `parts of message ${key} disagree on their count or kind`);
     }
     p.bytes += payload.length;
+    p.wire += wire;
     if (p.bytes > this.o.maxTotalBytes) {
       this.partial.delete(key);
       this.dropped.add(key);
@@ -198,7 +201,7 @@ export class RoomReceiver {
       body.set(part, at);
       at += part.length;
     }
-    return { ok: true, message: { from: h.from, sid: h.sid, kind: p.kind, body } };
+    return { ok: true, message: { from: h.from, sid: h.sid, kind: p.kind, body, wireBytes: p.wire } };
   }
 
   private expire(now: number): void {

@@ -77,15 +77,10 @@ export class RoomLink {
     this.opts.onState?.(state, detail);
   }
 
-  private partBytes = 0;
-
   private receive(topic: string, payload: Uint8Array): void {
     this.bytesIn += payload.length;
-    this.partBytes += payload.length;
     const r = this.receiver.open(topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
     if (r.ok === 'partial') return;
-    const size = this.partBytes;
-    this.partBytes = 0;
     if (r.ok === false) return this.opts.onReject?.(r.reason, r.detail);
     this.messagesIn++;
     let value: unknown;
@@ -96,7 +91,7 @@ export class RoomLink {
       this.receiver.reject('malformed', detail);
       return this.opts.onReject?.('malformed', detail);
     }
-    this.opts.onMessage(topic, r.message.from, r.message.kind, value, { sid: r.message.sid, size });
+    this.opts.onMessage(topic, r.message.from, r.message.kind, value, { sid: r.message.sid, size: r.message.wireBytes });
   }
 
   /** Seals and publishes one message (in parts if it is over the broker limit); returns the bytes it put on the wire. */

@@ -4,22 +4,9 @@
 // leaves out exactly θ − β values at its ends, and which end each left-out value comes from depends only on the
 // θ − β smallest and θ − β largest values (sorted) and the median. So: two selections set those apart, a third
 // finds the median inside what remains, and the window is found from the ends inwards.
-import { selectKth } from './select';
+import { selectKth, sortRange } from './select';
 
 const COLS = 512;
-
-/** Insertion sort of buf[lo..hi] (inclusive): for the few values at each end. */
-function sortRange(buf: Float64Array, lo: number, hi: number): void {
-  for (let a = lo + 1; a <= hi; a++) {
-    const x = buf[a];
-    let b = a - 1;
-    while (b >= lo && buf[b] > x) {
-      buf[b + 1] = buf[b];
-      b--;
-    }
-    buf[b + 1] = x;
-  }
-}
 
 /**
  * out[i] = mean of the β values of {vs[k][i]} closest to their median (θ = vs.length ≥ β ≥ 1). Equal to sorting

@@ -32,6 +32,11 @@ export function selectKth(buf: Float64Array, tmp: Float64Array, lo: number, hi: 
     else if (k > r) lo = r + 1;
     else return;
   }
+  sortRange(buf, lo, hi);
+}
+
+/** Insertion sort of buf[lo..hi] (inclusive): for the few values left at the end of a selection, or at a column's ends. */
+export function sortRange(buf: Float64Array, lo: number, hi: number): void {
   for (let a = lo + 1; a <= hi; a++) {
     const x = buf[a];
     let b = a - 1;
