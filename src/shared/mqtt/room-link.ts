@@ -106,11 +106,6 @@ export class RoomLink {
     return bytes;
   }
 
-  /** Publishes raw bytes (tests: what an attacker outside the room would send). */
-  publishRaw(topic: string, bytes: Uint8Array): void {
-    this.client.publish(topic, bytes as Buffer, { qos: 1 });
-  }
-
   close(): Promise<void> {
     return new Promise((done) => this.client.end(false, {}, () => done()));
   }
