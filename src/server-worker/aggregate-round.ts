@@ -6,7 +6,8 @@ import { checkVector } from '../shared/protocol';
 import { applyStep } from '../shared/strategies/common';
 import { createStrategy, paramsOf, type ComposedResult, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
 import { modalityPlan } from '../shared/run-plan';
-import type { AggregationInput, StrategyUpdate } from '../shared/strategies/strategy';
+import type { OrderedWeightedSum } from '../shared/strategies/streaming';
+import type { AggregationInput, AggregationResult, StrategyUpdate } from '../shared/strategies/strategy';
 import type { Task } from './types';
 
 export interface RoundToAggregate {
@@ -17,7 +18,10 @@ export interface RoundToAggregate {
   weights: Float32Array;
   round: number;
   numPartitions: number;
+  /** In slot order (the coordinator sorts them): what a rule sums, it sums in one order whatever the arrival order. */
   updates: StrategyUpdate[];
+  /** A streamed round's sum of these updates (their deltas are empty then). */
+  streamed?: OrderedWeightedSum | null;
 }
 
 export type AggregateOutcome =
@@ -50,7 +54,7 @@ export async function aggregateRound(r: RoundToAggregate): Promise<AggregateOutc
       const base = Math.max(losses[0], 1e-12);
       input.validationIncrease = Object.fromEntries(updates.map((u, k) => [u.clientId, (losses[k + 1] - losses[0]) / base]));
     }
-    const out = strategy.aggregate(input, state);
+    const out = r.streamed ? strategy.applyResult(r.weights, streamedResult(r.streamed, updates), state) : strategy.aggregate(input, state);
     if (needs.distill) {
       const d = await r.task.distill(out.result.weights, updates.map((u) => applyStep(r.weights, u.delta, 1)), r.round, needs.distill);
       out.result.weights = checkVector(d.weights, r.weights.length, 'distilled weights');
@@ -64,4 +68,10 @@ export async function aggregateRound(r: RoundToAggregate): Promise<AggregateOutc
   } catch (e) {
     return none(`aggregation failed (${e instanceof Error ? e.message : String(e)}): round skipped, w_t kept`);
   }
+}
+
+/** FedAvg's result from the streamed sum: the step, and each client's n_k / n. */
+function streamedResult(sum: OrderedWeightedSum, updates: readonly StrategyUpdate[]): AggregationResult {
+  const n = updates.reduce((t, u) => t + u.numSamples, 0);
+  return { step: sum.result(), clientWeights: Object.fromEntries(updates.map((u) => [u.clientId, u.numSamples / n])), flagged: [] };
 }

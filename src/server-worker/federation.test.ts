@@ -745,6 +745,41 @@ describe('Federation: strategies', () => {
     }
   });
 
+  it('streaming: FedAvg sums each update on arrival and keeps no delta; any arrival order gives the same bits, for a rule that holds them too', async () => {
+    const deltas: Record<string, number[]> = {
+      a: [0.1, 1e-8, 3.3, -7.77, 1 / 3, 2e-7],
+      b: [0.7, -1e-9, 1 / 7, 5.5, -0.3, 1e-6],
+      c: [-0.2, 3e-8, 2.2, 1 / 9, 0.45, -4e-7],
+      d: [1e-3, 0.9, -1 / 11, 0.05, 7.1, 3e-9],
+      e: [0.33, -0.66, 1e-5, 2 / 3, -1e-8, 0.123],
+    };
+    const roundTwo = async (algorithm: string, order: string[]) => {
+      const h = make();
+      await h.fed.start({ ...CFG, clients: 5, algorithm });
+      await h.register('a', 'b', 'c', 'd', 'e');
+      const held: number[] = [];
+      for (const a of order) {
+        expect(h.submit(a, deltas[a])).toEqual({ accepted: true });
+        const cur = (h.fed as unknown as { current: { received: Map<string, { delta: Float32Array }> } | null }).current;
+        if (cur) held.push(...[...cur.received.values()].map((u) => u.delta.length));
+      }
+      await flush();
+      const rec = h.status().history[0];
+      return { weights: Array.from(h.last().weights), held, slots: rec.clients.map((c) => c.slot), norms: Object.fromEntries(rec.clients.map((c) => [h.alias(c.clientId), c.updateNorm])) };
+    };
+    const inOrder = await roundTwo('fedavg', ['a', 'b', 'c', 'd', 'e']);
+    const reversed = await roundTwo('fedavg', ['e', 'd', 'c', 'b', 'a']);
+    expect(reversed.weights).toEqual(inOrder.weights);
+    expect(inOrder.held.every((n) => n === 0)).toBe(true); // streamed: no accepted update keeps its delta
+    expect(inOrder.norms.a).toBeCloseTo(Math.hypot(...deltas.a), 6); // the record's norm is taken on arrival
+    // A rule that holds every update sorts them by slot before it aggregates: the same bits whatever the order.
+    const held = await roundTwo('fedatt', ['a', 'b', 'c', 'd', 'e']);
+    const shuffled = await roundTwo('fedatt', ['c', 'e', 'a', 'd', 'b']);
+    expect(shuffled.weights).toEqual(held.weights);
+    expect(shuffled.slots).toEqual([0, 1, 2, 3, 4]); // what the rule saw, in the order it saw it
+    expect(held.held.some((n) => n === 6)).toBe(true);
+  });
+
   it('scaffold: c on the broadcast, c_k over each client’s own connection, controlDelta required with every update', async () => {
     const h = make();
     await h.fed.start({ ...CFG, algorithm: 'scaffold' });

@@ -22,14 +22,14 @@ import {
 import { attackerSlots, expectedSteps, heldModalities, isEvalRound, sampleSlots, slotSplit, stragglerPlan, stragglerSlots } from '../shared/run-plan';
 import { serialQueue } from '../shared/serial';
 import { createStrategy, paramsOf, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
-import { updateMemoryWarning } from '../shared/strategies/streaming';
+import { orderedWeightedSum, roundStreams, updateMemoryWarning } from '../shared/strategies/streaming';
 import type { AttentionSnapshot, CoordinatorStatus, Rejection, RunState } from '../shared/status';
 import { totalSize } from '../shared/weights';
 import { initialRunWeights } from '../shared/ml/pretrained-init';
 import { aggregateRound } from './aggregate-round';
 import { ClientRegistry, type Connection } from './client-registry';
 import { FederatedEvaluations } from './federated-evaluations';
-import { RoundInProgress, type ClosedRound } from './round';
+import { RoundInProgress, type ClosedRound, type RoundStream } from './round';
 import { localAccuracy } from './local-accuracy';
 import type { ClientConnection, FederationDeps, PersistedRun, Task, UpdateResult } from './types';
 
@@ -68,6 +68,8 @@ interface Run extends PersistedRun {
   perClient: Map<string, Record<string, Float32Array>>;
   /** The latest evaluated model's attention (not persisted: a restored run shows it again after its next evaluation). */
   attention: AttentionSnapshot | null;
+  /** The update-memory warning was printed (once a run). */
+  memoryWarned: boolean;
 }
 
 const defaultRandomHex = (bytes: number) => Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -245,7 +247,7 @@ export class Federation {
       cur.accept(msg, this.deps.now());
     } catch (e) {
       // A participant whose update arrives after the deadline (before the timer fired) is out of this round.
-      if (e instanceof ProtocolError && e.reason === 'late' && !cur.dropped.has(msg.clientId)) cur.dropped.set(msg.clientId, 'late');
+      if (e instanceof ProtocolError && e.reason === 'late') cur.drop(msg.clientId, 'late');
       throw e;
     }
     this.message = `round ${cur.round}: ${cur.received.size}/${cur.participants.size} updates`;
@@ -405,6 +407,7 @@ export class Federation {
       fedEvals,
       perClient: new Map(),
       attention: null,
+      memoryWarned: false,
     };
     return run;
   }
@@ -602,8 +605,10 @@ export class Federation {
     );
     const size = totalSize(run.task!.layers);
     const def = run.strategy.definition;
-    const memoryWarning = updateMemoryWarning(def, chosen.length, size);
-    if (memoryWarning) console.warn(`round ${round}: ${memoryWarning}`);
+    const streams = roundStreams(run.strategy, cfg);
+    const memoryWarning = streams ? null : updateMemoryWarning(def, chosen.length, size);
+    if (memoryWarning && !run.memoryWarned) console.warn(`round ${round}: ${memoryWarning}`);
+    run.memoryWarned ||= memoryWarning !== null;
     const payload = run.strategy.configureRound?.(run.strategyState as ComposedState, { round, slots: chosen, numClients: run.numPartitions, size }) ?? {};
     run.perClient = new Map();
     for (const [id, slot] of participants) {
@@ -612,7 +617,14 @@ export class Federation {
     }
     const now = this.deps.now();
     const checkUpload = def.checkUpload && ((e: Readonly<Record<string, Float32Array>>, slot: { samples: number; classCounts: readonly number[] }) => def.checkUpload!(cfg as never, e, slot));
-    const cur = new RoundInProgress(run.runId, round, now, now + cfg.roundDeadlineMs, participants, expected, def.payload?.upload ?? [], size, def.extraShapes?.(cfg as never), checkUpload);
+    let stream: RoundStream | null = null;
+    if (streams) {
+      // FedAvg's own stragglers' partial work never counts: the sum does not wait for it.
+      const partial = stragglerSlots(cfg, chosen, round);
+      const folds = new Set(chosen.filter((s) => def.keepsPartialWork || partial.get(s) !== 'partial'));
+      stream = { sum: orderedWeightedSum(size, [...folds]), folds };
+    }
+    const cur = new RoundInProgress(run.runId, round, now, now + cfg.roundDeadlineMs, participants, expected, def.payload?.upload ?? [], size, def.extraShapes?.(cfg as never), checkUpload, stream);
     const sharedDown = run.weights.byteLength + vectorBytes(payload.broadcast);
     for (const id of participants.keys()) cur.bytesDown.set(id, sharedDown + vectorBytes(run.perClient.get(id)));
     this.current = cur;
@@ -667,15 +679,17 @@ export class Federation {
   private async closeRound(run: Run, cur: RoundInProgress): Promise<{ round: number; weights: Float32Array; state: unknown } | null> {
     this.deps.clearTimer(cur.timer);
     this.closed = cur.close();
-    for (const id of cur.participants.keys()) if (!cur.received.has(id) && !cur.dropped.has(id)) cur.dropped.set(id, 'deadline');
+    for (const id of cur.participants.keys()) if (!cur.received.has(id)) cur.drop(id, 'deadline');
     const cfg = run.config;
     const def = run.strategy.definition;
     const stragglers = stragglerSlots(cfg, [...cur.participants.values()], cur.round);
     let updates = [...cur.received.values()];
     if (!def.keepsPartialWork) {
-      for (const u of updates) if (stragglers.get(u.slot) === 'partial') cur.dropped.set(u.clientId, `straggler: partial work (${def.name} drops it)`);
+      for (const u of updates) if (stragglers.get(u.slot) === 'partial') cur.drop(u.clientId, `straggler: partial work (${def.name} drops it)`);
       updates = updates.filter((u) => !cur.dropped.has(u.clientId));
     }
+    // Slot order, not arrival order: the same seeded run aggregates the same sums however its clients are scheduled.
+    updates.sort((a, b) => a.slot - b.slot);
     const t0 = this.deps.now();
     const out = await aggregateRound({
       strategy: run.strategy,
@@ -686,6 +700,7 @@ export class Federation {
       round: cur.round,
       numPartitions: run.numPartitions,
       updates,
+      streamed: cur.stream?.sum ?? null,
     });
     if (this.run !== run) return null;
     const aggregateMs = this.deps.now() - t0;
@@ -849,7 +864,7 @@ export class Federation {
     }
     const cur = this.current;
     if (cur?.participants.has(clientId) && !cur.received.has(clientId) && !cur.dropped.has(clientId)) {
-      cur.dropped.set(clientId, reason);
+      cur.drop(clientId, reason);
       this.maybeFinishRound();
     }
   }

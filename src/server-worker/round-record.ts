@@ -2,20 +2,15 @@
 // its test-set accuracy and federated evaluation are filled in when they finish, beside the next round.
 import type { StragglerMode } from '../shared/config';
 import type { ComposedResult } from '../shared/strategies/registry';
-import type { StrategyUpdate } from '../shared/strategies/strategy';
 import { imbalanceMetrics } from '../shared/metrics';
 import { isTargeted } from '../shared/targeted-attack';
 import type { ClientRoundRecord, ClientRow, DroppedClient, RoundRecord } from '../shared/status';
-import { l2Norm } from '../shared/weights';
 import type { EvalResult } from './types';
-import type { RoundInProgress } from './round';
-import type { ReceivedUpdate } from '../shared/protocol';
+import type { AcceptedUpdate, RoundInProgress } from './round';
 import type { AttackId } from '../shared/config';
 
-type Received = StrategyUpdate & { message: ReceivedUpdate };
-
 export function clientRecords(
-  updates: readonly Received[],
+  updates: readonly AcceptedUpdate[],
   result: ComposedResult | null,
   row: (clientId: string) => ClientRow | undefined,
   attackerSlots: readonly number[],
@@ -30,7 +25,7 @@ export function clientRecords(
     backend: u.message.backend,
     numSamples: u.numSamples,
     weight: result?.clientWeights[u.clientId] ?? 0,
-    updateNorm: l2Norm(u.delta),
+    updateNorm: u.updateNorm,
     trainLoss: u.epochLosses.at(-1) ?? NaN,
     samplesPerSec: u.message.samplesPerSec,
     trainMs: u.message.trainMs,

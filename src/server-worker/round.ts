@@ -2,7 +2,20 @@
 // count of their samples and local steps), what came back, and who was dropped and why. Checking an update against
 // it is pure, so every rejection is unit-tested without a coordinator.
 import { ProtocolError, checkExtras, type ReceivedUpdate } from '../shared/protocol';
+import type { OrderedWeightedSum } from '../shared/strategies/streaming';
 import type { ExtraShape, StrategyUpdate, UploadProblem } from '../shared/strategies/strategy';
+import { l2Norm } from '../shared/weights';
+
+/** An accepted update as the round keeps it; a streamed round folds its delta in and keeps an empty one. */
+export type AcceptedUpdate = StrategyUpdate & { message: ReceivedUpdate; updateNorm: number };
+
+const NO_DELTA = new Float32Array(0);
+
+/** A streamed round: the sum its updates fold into, and the slots whose updates count (FedAvg drops partial work). */
+export interface RoundStream {
+  sum: OrderedWeightedSum;
+  folds: ReadonlySet<number>;
+}
 
 export interface SlotExpectation {
   /** Training samples of the slot's partition, as the coordinator computes it. */
@@ -14,7 +27,8 @@ export interface SlotExpectation {
 }
 
 export class RoundInProgress {
-  readonly received = new Map<string, StrategyUpdate & { message: ReceivedUpdate }>();
+  readonly received = new Map<string, AcceptedUpdate>();
+  /** Participants out of the round, with why; set through drop(). */
   readonly dropped = new Map<string, string>();
   /** What the round's broadcast and port carry to each participant (weights and extras), bytes. */
   readonly bytesDown = new Map<string, number>();
@@ -34,8 +48,18 @@ export class RoundInProgress {
     /** Lengths of the uploads that are not |w| long. */
     readonly shapes: Readonly<Record<string, ExtraShape>> = {},
     /** The strategy's own check of an upload's extras (FedAlign: counts, labels, features per class). */
-    readonly checkUpload?: (extras: Readonly<Record<string, Float32Array>>, slot: { samples: number; classCounts: readonly number[] }) => UploadProblem | null,
+    readonly checkUpload?: ((extras: Readonly<Record<string, Float32Array>>, slot: { samples: number; classCounts: readonly number[] }) => UploadProblem | null) | undefined,
+    /** Set when the rule streams: deltas are summed on arrival, in slot order, and not kept. */
+    readonly stream: RoundStream | null = null,
   ) {}
+
+  /** Takes a participant out of the round (left, late, missed the deadline, or its work is dropped). */
+  drop(clientId: string, reason: string): void {
+    if (this.dropped.has(clientId)) return;
+    this.dropped.set(clientId, reason);
+    const slot = this.participants.get(clientId);
+    if (this.stream && slot !== undefined && !this.received.has(clientId) && this.stream.folds.has(slot)) this.stream.sum.skip(slot);
+  }
 
   /** Everyone selected has replied, left or been dropped. */
   complete(): boolean {
@@ -44,7 +68,7 @@ export class RoundInProgress {
   }
 
   /** Checks an update that is well-formed and comes from its client; returns what the strategy will see. */
-  accept(u: ReceivedUpdate, now: number): StrategyUpdate & { message: ReceivedUpdate } {
+  accept(u: ReceivedUpdate, now: number): AcceptedUpdate {
     if (u.runId !== this.runId) throw new ProtocolError('wrong-run', `update for run ${u.runId}, current run is ${this.runId}`);
     if (u.round !== this.round) throw new ProtocolError('wrong-round', `update for round ${u.round}, current round is ${this.round}`);
     const slot = this.participants.get(u.clientId);
@@ -60,11 +84,12 @@ export class RoundInProgress {
     const extras = checkExtras(u.extras, this.uploads, this.size, 'extras', this.shapes);
     const problem = this.checkUpload?.(extras, { samples: want.samples, classCounts: want.classCounts ?? [] });
     if (problem) throw new ProtocolError(problem.reason, `extras: ${problem.detail}`);
-    const accepted = {
+    const accepted: AcceptedUpdate = {
       clientId: u.clientId,
       slot,
       numSamples: want.samples,
       delta: u.delta,
+      updateNorm: l2Norm(u.delta),
       epochLosses: u.epochLosses,
       batchLosses: u.batchLosses,
       steps: want.steps,
@@ -72,6 +97,11 @@ export class RoundInProgress {
       ...(this.uploads.length ? { extras } : {}),
       message: u,
     };
+    if (this.stream) {
+      if (this.stream.folds.has(slot)) this.stream.sum.add(slot, u.delta, want.samples);
+      accepted.delta = NO_DELTA;
+      accepted.message = { ...u, delta: NO_DELTA };
+    }
     this.received.set(u.clientId, accepted);
     return accepted;
   }

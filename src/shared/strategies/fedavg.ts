@@ -13,9 +13,11 @@ export interface ClientUpdate {
 /** The FedAvg step Σ_k (n_k/n) Δ_k and its weights n_k/n. */
 export function fedAvgStep(global: Float32Array, updates: readonly ClientUpdate[]): { step: Float64Array; clientWeights: Record<string, number> } {
   const n = checkUpdates('fedavg', global, updates);
-  const p = updates.map((u) => u.numSamples / n);
-  // weightedSum accumulates in Float64: summing many float32 deltas in float32 loses the small ones.
-  return { step: weightedSum(updates.map((u) => u.delta), p), clientWeights: byClient(updates, p) };
+  // weightedSum accumulates in Float64: summing many float32 deltas in float32 loses the small ones. Weighted by n_k
+  // and divided by n once at the end, exactly as the coordinator's streaming sum (streaming.ts) does as updates arrive.
+  const step = weightedSum(updates.map((u) => u.delta), updates.map((u) => u.numSamples));
+  for (let i = 0; i < step.length; i++) step[i] /= n;
+  return { step, clientWeights: byClient(updates, updates.map((u) => u.numSamples / n)) };
 }
 
 /** The whole FedAvg server step with η_g = serverLr; the reference the other strategies' tests compare against. */
@@ -28,6 +30,7 @@ export function fedAvg(global: Float32Array, updates: readonly ClientUpdate[], s
 export function fedAvgStrategy(name: string): Strategy<null> {
   return {
     name,
+    streamable: true,
     initState: () => null,
     aggregate(input) {
       validateInput(name, input);

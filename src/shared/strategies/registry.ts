@@ -112,6 +112,10 @@ export interface ComposedStrategy extends Strategy<ComposedState> {
   configureEvaluate: NonNullable<Strategy['configureEvaluate']>;
   aggregateEvaluate: NonNullable<Strategy['aggregateEvaluate']>;
   aggregate(input: AggregationInput, state: ComposedState | null): { result: ComposedResult; state: ComposedState };
+  /** The rule streams (Strategy.streamable): its step comes from the coordinator's sum, not from aggregate(). */
+  streamable: boolean;
+  /** The server optimizer's part of aggregate() on a step the rule's result already holds (a streamed round). */
+  applyResult(global: Float32Array, result: AggregationResult, state: ComposedState | null): { result: ComposedResult; state: ComposedState };
 }
 
 function isComposed(s: unknown): s is ComposedState {
@@ -138,13 +142,24 @@ export function createStrategy(name: string, params: Partial<Record<keyof Strate
     personalWeights: inner.personalWeights && ((state) => inner.personalWeights!(isComposed(state) ? state.inner : state)),
     configureEvaluate: inner.configureEvaluate ?? evaluators,
     aggregateEvaluate: inner.aggregateEvaluate ?? summarizeEvaluations,
+    streamable: inner.streamable === true,
     aggregate(input, state) {
-      const st = isComposed(state) ? state : state === null ? initState() : { ...initState(), inner: state };
+      const st = composed(state);
       const out = inner.aggregate({ ...input, previousStep: st.prevStep }, st.inner);
-      const next = serverOptimizerStep(input.global, out.result.step, st.opt, opt);
-      const prevStep = new Float32Array(input.global.length);
-      for (let i = 0; i < prevStep.length; i++) prevStep[i] = next.weights[i] - input.global[i];
-      return { result: { ...out.result, weights: next.weights }, state: { inner: out.state, opt: next.state, prevStep } };
+      return withOptimizer(input.global, out.result, st, out.state);
+    },
+    applyResult(global, result, state) {
+      const st = composed(state);
+      return withOptimizer(global, result, st, st.inner);
     },
   };
+  function composed(state: ComposedState | null): ComposedState {
+    return isComposed(state) ? state : state === null ? initState() : { ...initState(), inner: state };
+  }
+  function withOptimizer(global: Float32Array, result: AggregationResult, st: ComposedState, innerState: unknown) {
+    const next = serverOptimizerStep(global, result.step, st.opt, opt);
+    const prevStep = new Float32Array(global.length);
+    for (let i = 0; i < prevStep.length; i++) prevStep[i] = next.weights[i] - global[i];
+    return { result: { ...result, weights: next.weights }, state: { inner: innerState, opt: next.state, prevStep } };
+  }
 }

@@ -89,6 +89,11 @@ export interface RoundContext {
 /** A strategy's server side. */
 export interface Strategy<S = unknown> {
   name: string;
+  /**
+   * The rule is FedAvg's step Σ (n_k/n) Δ_k and keeps no state: the coordinator may fold updates into a streaming
+   * sum as they arrive (streaming.ts) instead of holding them, when nothing else of the round needs them.
+   */
+  streamable?: boolean;
   initState(): S;
   /** What each selected client receives with the round (SCAFFOLD: c for all, c_k per slot). */
   configureRound?(state: S, ctx: RoundContext): RoundPayload;

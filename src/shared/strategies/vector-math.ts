@@ -103,6 +103,8 @@ export function softmax(xs: ArrayLike<number>, tau = 1): number[] {
 
 /** Coordinates per block of weightedSum's output. */
 const SUM_BLOCK = 4096;
+/** weightedSum folds this many vectors per pass; a streaming sum that folds groups of it adds in the same order. */
+export const SUM_GROUP = 4;
 
 /** Coordinates per block in the column kernels (median, trimmed mean). */
 const COLS = 512;
@@ -190,7 +192,7 @@ export function weightedSum(
   for (let b = start; b < end; b += SUM_BLOCK) {
     const e = Math.min(end, b + SUM_BLOCK);
     let q = 0;
-    for (; q + 3 < ks.length; q += 4) {
+    for (; q + SUM_GROUP - 1 < ks.length; q += SUM_GROUP) {
       const a = vs[ks[q]], bb = vs[ks[q + 1]], c = vs[ks[q + 2]], d = vs[ks[q + 3]];
       const ca = coeffs[ks[q]], cb = coeffs[ks[q + 1]], cc = coeffs[ks[q + 2]], cd = coeffs[ks[q + 3]];
       for (let i = b; i < e; i++) out[i] += ca * a[i] + cb * bb[i] + cc * c[i] + cd * d[i];
