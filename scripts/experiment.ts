@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/shared/config';
 import type { RoundRecord } from '../src/shared/status';
+import { MAX_THREADS } from './client-thread-pool';
 import { parseSpec, planRuns, type ExperimentSpec, type PlannedRun } from './experiment/grid';
 import { checkClaims, claimsMarkdown } from './experiment/claims';
 import { IMBALANCE_KEYS, TRAFFIC_KEYS, plotSvg, summarize, toCsv, toMarkdown, trafficSvg, type RunRecord } from './experiment/summary';
@@ -33,17 +34,19 @@ type RunOutcome = Pick<RunFile, 'history' | 'wallSeconds' | 'trainClassCounts'>;
 const USAGE = `usage: npm run experiment -- <experiment.json> [options]
   --jobs N          runs in parallel, each in its own process (default: min(2, cores); browser runtime: 1)
   --runtime R       override the file's runtime: node (in-process virtual clients) or browser (headless Chromium tabs)
+  --threads N       node runtime: client threads per run (default 0: each run trains on its own process's thread,
+                    and --jobs runs side by side use the cores; results are the same bits either way)
   --runs DIR        per-run JSON folder (default results/experiments/<name>)
   --summary DIR     where summary.md, summary.csv, plot.svg and curves.json go (default docs/results/<name>)
   --only TEXT       run only the runs whose id contains TEXT (the summary still covers every run on disk)
   --summary-only    do not run anything; summarise the runs on disk
   --shard K/N       (internal) run every N-th planned run starting at K`;
 
-async function runOne(spec: ExperimentSpec, run: PlannedRun, runtime: 'node' | 'browser'): Promise<RunOutcome> {
+async function runOne(spec: ExperimentSpec, run: PlannedRun, runtime: 'node' | 'browser', threads: number): Promise<RunOutcome> {
   const timeoutMs = (spec.timeoutMin ?? 30) * 60_000;
   const r =
     runtime === 'node'
-      ? await (await import('./node-runtime')).runInProcess({ config: run.config, clients: spec.clients, timeoutMs })
+      ? await (await import('./node-runtime')).runInProcess({ config: run.config, clients: spec.clients, timeoutMs, threads })
       : await (await import('./federation-runner')).runFederation({ config: run.config, tabs: spec.clients, workers: 0, timeoutMs, log: () => {} });
   return { history: r.status.history, wallSeconds: r.wallSeconds, trainClassCounts: r.status.trainClassCounts };
 }
@@ -78,7 +81,7 @@ function describeRun(r: RunFile): string {
   return `final ${(100 * (last?.accuracy ?? NaN)).toFixed(1)}%${worst !== undefined ? ` (worst 10% of clients ${(100 * worst).toFixed(1)}%)` : ''}${asr !== null && asr !== undefined ? `, ASR ${(100 * asr).toFixed(1)}%` : ''} in ${r.wallSeconds.toFixed(0)} s`;
 }
 
-async function runShard(spec: ExperimentSpec, runs: PlannedRun[], runsDir: string, runtime: 'node' | 'browser', label: string): Promise<number> {
+async function runShard(spec: ExperimentSpec, runs: PlannedRun[], runsDir: string, runtime: 'node' | 'browser', threads: number, label: string): Promise<number> {
   let failed = 0;
   for (const [i, run] of runs.entries()) {
     const file = join(runsDir, `${run.id}.json`);
@@ -86,7 +89,7 @@ async function runShard(spec: ExperimentSpec, runs: PlannedRun[], runsDir: strin
     if (old && sameConfig(old.config, run.config) && old.runtime === runtime) continue;
     const t0 = Date.now();
     try {
-      const { history, wallSeconds, trainClassCounts } = await runOne(spec, run, runtime);
+      const { history, wallSeconds, trainClassCounts } = await runOne(spec, run, runtime, threads);
       const out: RunFile = { ...run, runtime, clients: spec.clients, wallSeconds, trainClassCounts, history };
       writeFileSync(file, `${JSON.stringify(out)}\n`);
       console.log(`${label}[${i + 1}/${runs.length}] ${run.id}: ${describeRun(out)}`);
@@ -169,7 +172,7 @@ async function main(): Promise<number> {
       allowPositionals: true,
       options: {
         jobs: { type: 'string' }, runtime: { type: 'string' }, runs: { type: 'string' }, summary: { type: 'string' },
-        only: { type: 'string' }, 'summary-only': { type: 'boolean' }, shard: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        only: { type: 'string' }, 'summary-only': { type: 'boolean' }, shard: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -199,10 +202,15 @@ async function main(): Promise<number> {
   const summaryDir = resolve(v.summary ?? `docs/results/${spec.name}`);
   mkdirSync(runsDir, { recursive: true });
   const selected = v.only ? plan.filter((r) => r.id.includes(v.only!)) : plan;
+  const threads = Number(v.threads ?? 0);
+  if (!Number.isInteger(threads) || threads < 0 || threads > MAX_THREADS) {
+    console.error(`error: --threads must be an integer from 0 to ${MAX_THREADS}`);
+    return 2;
+  }
 
   if (v.shard) {
     const [k, n] = v.shard.split('/').map(Number);
-    return (await runShard(spec, selected.filter((_, i) => i % n === k), runsDir, spec.runtime, `[shard ${k + 1}/${n}] `)) ? 1 : 0;
+    return (await runShard(spec, selected.filter((_, i) => i % n === k), runsDir, spec.runtime, threads, `[shard ${k + 1}/${n}] `)) ? 1 : 0;
   }
   let failed = 0;
   if (!v['summary-only']) {
@@ -212,8 +220,8 @@ async function main(): Promise<number> {
       return 2;
     }
     console.log(`${spec.name}: ${selected.length} runs (${spec.runtime} runtime, ${jobs} job${jobs > 1 ? 's' : ''}); per-run JSON in ${runsDir}`);
-    const passOn = ['--runs', runsDir, '--runtime', spec.runtime, ...(v.only ? ['--only', v.only] : [])];
-    if (jobs === 1) failed = await runShard(spec, selected, runsDir, spec.runtime, '');
+    const passOn = ['--runs', runsDir, '--runtime', spec.runtime, '--threads', String(threads), ...(v.only ? ['--only', v.only] : [])];
+    if (jobs === 1) failed = await runShard(spec, selected, runsDir, spec.runtime, threads, '');
     else failed = (await Promise.all(Array.from({ length: jobs }, (_, k) => spawnShard(file, passOn, k, jobs)))).filter((c) => c !== 0).length;
   }
   try {

@@ -10,6 +10,7 @@ import { roundsChart } from '../src/ui/chart-svg';
 import { weightHeatmapSvg } from '../src/ui/heatmap-svg';
 import type { RoundRecord } from '../src/shared/status';
 import { RunnerError, runFederation } from './federation-runner';
+import { DEFAULT_THREADS, MAX_THREADS } from './client-thread-pool';
 
 /** 4 tab clients; with DEFAULT_CONFIG this takes about two minutes on 2 CPU cores and reaches ≥ 95% on MNIST. */
 const RUNNER_DEFAULTS = { tabs: 4, workers: 0 };
@@ -32,7 +33,9 @@ function usage(): string {
     `  --clients N          tab clients (default ${RUNNER_DEFAULTS.tabs})`,
     `  --workers M          Web Worker clients inside the dashboard page (default ${RUNNER_DEFAULTS.workers})`,
     '  --runtime R          browser (default: real tabs in headless Chromium) or node (the same client and coordinator',
-    '                       code in-process, virtual clients; --clients of them)',
+    `                       code in one process, virtual clients; --clients of them, up to ${MAX_VIRTUAL_CLIENTS})`,
+    `  --threads N          node runtime: client threads training the virtual clients (default ${DEFAULT_THREADS}, one per core;`,
+    '                       0 = on the coordinator\'s thread); the result is the same bits for any N',
     ...lines,
     '  --out FILE           where to write the run JSON (default results/run-<time>.json; the chart goes next to it as .svg, the aggregation-weight heatmap as .heatmap.svg)',
     '  --timeout-min N      give up after N minutes (default 30)',
@@ -41,7 +44,7 @@ function usage(): string {
 
 function parseCli(argv: string[]) {
   const options = Object.fromEntries(
-    [...Object.keys(CONFIG_FLAGS), 'clients', 'workers', 'out', 'timeout-min', 'runtime'].map((k) => [k, { type: 'string' as const }]),
+    [...Object.keys(CONFIG_FLAGS), 'clients', 'workers', 'threads', 'out', 'timeout-min', 'runtime'].map((k) => [k, { type: 'string' as const }]),
   );
   const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (parsed.values.help) return null;
@@ -73,8 +76,10 @@ function parseCli(argv: string[]) {
   const out = resolve(values.out ?? `results/run-${stamp}.json`);
   const runtime = runtimeFlag;
   if (runtime !== 'browser' && runtime !== 'node') throw new ConfigError(`--runtime must be browser or node, got "${runtime}"`);
-  if (runtime === 'node' && workers > 0) throw new ConfigError('--workers needs the browser runtime; use --clients with --runtime node');
-  return { config, tabs, workers, out, timeoutMs: timeoutMin * 60_000, runtime };
+  if (runtime === 'node' && workers > 0) throw new ConfigError('--workers needs the browser runtime; use --clients with --runtime node (and --threads for its cores)');
+  if (runtime !== 'node' && values.threads !== undefined) throw new ConfigError('--threads needs --runtime node (in the browser each tab or worker is a client of its own)');
+  const threads = int('threads', values.threads, DEFAULT_THREADS, 0, MAX_THREADS);
+  return { config, tabs, workers, threads, out, timeoutMs: timeoutMin * 60_000, runtime };
 }
 
 async function main(): Promise<number> {
@@ -89,7 +94,7 @@ async function main(): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const { config, tabs, workers, out, timeoutMs, runtime } = cli;
+  const { config, tabs, workers, threads, out, timeoutMs, runtime } = cli;
   const log = (s: string) => console.log(s);
   const t0 = Date.now();
   try {
@@ -109,7 +114,7 @@ async function main(): Promise<number> {
     if (config.attack !== 'none') log(`simulating attackers: ${config.attack} on ${Math.max(1, Math.round(config.attackers * (tabs + workers)))} of ${tabs + workers} clients`);
     const result =
       runtime === 'node'
-        ? { ...(await (await import('./node-runtime')).runInProcess({ config, clients: tabs, timeoutMs, log, onRound })), userAgent: `node ${process.version}` }
+        ? { ...(await (await import('./node-runtime')).runInProcess({ config, clients: tabs, timeoutMs, threads, log, onRound })), userAgent: `node ${process.version}` }
         : await runFederation({ config, tabs, workers, timeoutMs, log, onRound });
     const { status } = result;
     const evaluated = status.history.filter((h) => h.accuracy !== null);

@@ -20,7 +20,10 @@ export function loadDatasetFromDisk(name: DatasetName): Dataset {
   const parts = new Map<DatasetPart, Uint8Array>();
   for (const part of DATASET_PARTS) {
     const entry = partFile(manifest, part);
-    const bytes = new Uint8Array(readFileSync(join(DIR, name, entry.file)));
+    // In shared memory: the runtime's client threads read the same bytes (client-thread-pool.ts), never a copy.
+    const file = readFileSync(join(DIR, name, entry.file));
+    const bytes = new Uint8Array(new SharedArrayBuffer(file.length));
+    bytes.set(file);
     const sha = createHash('sha256').update(bytes).digest('hex');
     if (bytes.length !== entry.bytes || sha !== entry.sha256) throw new Error(`${name}/${entry.file} does not match its manifest (run \`npm run datasets\`)`);
     parts.set(part, bytes);

@@ -47,6 +47,31 @@ describe('runInProcess', () => {
     expect(modelsBuilt).toBeLessThanOrEqual(3);
   }, 120_000);
 
+  it('client threads: a seeded run gives the same bits on the coordinator\'s thread, 1 client thread and 2 (Top-K residuals, stragglers, SCAFFOLD\'s c_k over the port)', async () => {
+    const before = tf.memory().numTensors;
+    for (const cfg of [
+      { ...SMALL, fraction: 0.5, compress: 'topk', topk: 0.1, stragglers: 0.3, localEval: 0.1 },
+      { ...SMALL, fraction: 0.5, algorithm: 'scaffold' },
+    ]) {
+      const runs = [];
+      for (const threads of [0, 1, 2]) runs.push(await runInProcess({ config: resolveConfig(cfg), clients: 6, timeoutMs: 120_000, threads }));
+      expect(runs.map((r) => [r.threads, r.modelsBuilt])).toEqual([[0, 3], [1, 1], [2, 2]]);
+      const [inThread, one, two] = runs.map((r) => Array.from(r.weights));
+      expect(one).toEqual(inThread);
+      expect(two).toEqual(one);
+      expect(runs[2].status.history.map((h) => h.accuracy)).toEqual(runs[0].status.history.map((h) => h.accuracy));
+      expect(runs[2].status.history.at(-1)!.accuracy).toBeGreaterThan(0.6);
+    }
+    expect(tf.memory().numTensors).toBe(before); // the threads' tensors die with them; the coordinator's are freed
+  }, 240_000);
+
+  it('alie trains on the coordinator\'s thread even when client threads are asked for: its colluders wait for each other', async () => {
+    const lines: string[] = [];
+    const r = await runInProcess({ config: resolveConfig({ ...SMALL, rounds: 1, attack: 'alie', attackers: 0.5 }), clients: 4, timeoutMs: 60_000, threads: 2, log: (l) => lines.push(l) });
+    expect(r.threads).toBe(0);
+    expect(lines.join('\n')).toMatch(/client threads: none \(alie's colluding attackers/);
+  }, 60_000);
+
   it('compressed uplinks train and every round accounts its bytes against dense FedAvg', async () => {
     const size = 199_210; // 2NN: 784·200 + 200 + 200·200 + 200 + 200·10 + 10
     for (const [compress, perClient] of [['topk', 8 * Math.ceil(0.1 * size)], ['int8', size + 6 * 4], ['float16', 2 * size]] as const) {

@@ -86,6 +86,23 @@ export class UplinkEncoder {
   pending(): Float32Array | null {
     return this.residual;
   }
+
+  /** Everything the encoder carries from one round to the next, to hand a job to another thread and back. */
+  save(): UplinkState {
+    return { runId: this.runId, residual: this.residual };
+  }
+
+  static restore(state: UplinkState): UplinkEncoder {
+    const e = new UplinkEncoder();
+    e.runId = state.runId;
+    e.residual = state.residual;
+    return e;
+  }
+}
+
+export interface UplinkState {
+  runId: string | null;
+  residual: Float32Array | null;
 }
 
 /**
