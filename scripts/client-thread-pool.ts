@@ -2,6 +2,8 @@
 // evaluate whichever virtual clients the rounds select, one job at a time each, in the order jobs come. A job's
 // result depends only on the job (its weights, slot, seed), and the coordinator aggregates in slot order, so a seeded
 // run gives the same bits with 1 thread or 8.
+import { build } from 'esbuild';
+import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LocalEvaluation } from '../src/client/local-round';
@@ -19,6 +21,20 @@ export type ThreadReply =
   | { id: number; ok: true; kind: 'eval'; result: LocalEvaluation }
   | { id: number; ok: false; error: string };
 
+/**
+ * The thread's code as one plain JS file (our TypeScript bundled, packages left to node_modules): worker threads do
+ * not inherit tsx's loader, and registering it in each thread costs every thread a loader thread of its own. Written
+ * one level under the repository root, so the `../public/…` paths the modules resolve from import.meta.url hold;
+ * one file per process, so runs side by side do not overwrite each other's.
+ */
+async function bundleClientThread(): Promise<URL> {
+  const dir = new URL('../.cache/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const out = new URL(`client-thread-${process.pid}.mjs`, dir);
+  await build({ entryPoints: [new URL('./client-thread.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: out.pathname, logLevel: 'warning' });
+  return out;
+}
+
 interface Pending {
   req: ThreadRequest;
   resolve: (r: FitResult | LocalEvaluation) => void;
@@ -35,6 +51,7 @@ export async function threadPoolRunner(threads: number, datasets: Partial<Record
       if (!(part.buffer instanceof SharedArrayBuffer)) throw new Error(`client threads: ${name}'s bytes are not shared (load it with loadDatasetFromDisk)`);
     }
   }
+  const entry = await bundleClientThread();
   const queue: Pending[] = [];
   const idle: Worker[] = [];
   const busy = new Map<Worker, Pending>();
@@ -58,7 +75,7 @@ export async function threadPoolRunner(threads: number, datasets: Partial<Record
   };
   const workers = await Promise.all(
     Array.from({ length: threads }, (_, i) => {
-      const w = new Worker(new URL('./client-thread.mjs', import.meta.url), { workerData: { datasets }, name: `fedtab client thread ${i + 1}` });
+      const w = new Worker(entry, { workerData: { datasets }, name: `fedtab client thread ${i + 1}` });
       return new Promise<Worker>((resolve, reject) => {
         w.once('message', () => resolve(w)); // its first message says it is ready
         w.once('error', reject);
@@ -94,6 +111,7 @@ export async function threadPoolRunner(threads: number, datasets: Partial<Record
     close: async () => {
       closing = true;
       await Promise.all(workers.map((w) => w.terminate()));
+      rmSync(entry, { force: true });
     },
   };
 }

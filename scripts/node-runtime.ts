@@ -37,6 +37,8 @@ export interface InProcessOptions {
   onRound?: (round: RoundRecord, status: CoordinatorStatus) => void;
 }
 
+const HEARTBEAT_SHARDS = 10;
+
 const noStore: RunStore = { save: async () => {}, load: async () => null, clear: async () => {} };
 
 /**
@@ -84,10 +86,10 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
   const clients: VirtualClient[] = [];
   let fed: Federation | null = null;
   let failure: string | null = null;
-  // On one thread: as many models as a round has participants (they train at once: colluding attackers wait for
-  // each other); other jobs (federated evaluations) wait for one.
-  const runner: JobRunner =
-    threads > 0 ? await threadPoolRunner(threads, used) : inThreadRunner(dataset, () => buildRunModel(config), Math.max(1, Math.ceil(config.fraction * opts.clients)));
+  // On one thread, one model: jobs take turns. ALIE's colluders wait for each other's updates, so they get one model
+  // per participant of a round.
+  const inThreadModels = config.attack === 'alie' ? Math.max(1, Math.ceil(config.fraction * opts.clients)) : 1;
+  const runner: JobRunner = threads > 0 ? await threadPoolRunner(threads, used) : inThreadRunner(dataset, () => buildRunModel(config), inThreadModels);
   opts.log?.(`node runtime: ${opts.clients} virtual clients, ${threads ? `${threads} client thread${threads > 1 ? 's' : ''}` : "trained on the coordinator's thread"}`);
 
   async function evaluate(c: VirtualClient, msg: RoundMessage | EvaluateMessage, slot: number, round: number): Promise<void> {
@@ -124,10 +126,12 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
     });
     addressed.sort((a, b) => a.slot - b.slot);
     for (const { c } of addressed) {
-      // A BroadcastChannel hands each client its own structured clone; so do we.
+      // One message for all, read-only (a tab gets a structured clone of its own; a clone per client here would hold
+      // a copy of w_t for every job waiting its turn). Client threads get theirs with the job; the tests compare
+      // threads and no threads bit for bit, so a client that wrote into it would show.
       c.queue = c.queue
         .then(async () => {
-          const msg = await c.inbox.receive(structuredClone(raw));
+          const msg = await c.inbox.receive(raw);
           if (msg) await handle(c, msg);
         })
         .catch((e: unknown) => void (failure ??= `client ${c.id.clientId}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
@@ -155,9 +159,14 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
     coordinatorBackend: () => 'wasm',
     maxClients: MAX_VIRTUAL_CLIENTS,
   });
+  // Each client every 20 s (the coordinator's timeout is 70 s), a tenth of them every 2 s: 10,000 clients' heartbeats
+  // at once would stall the coordinator's thread for a moment every time.
+  let beat = 0;
   const heartbeat = setInterval(() => {
-    for (const c of clients) {
-      c.conn.heartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', ...c.id, state: 'idle', backend: 'wasm', numTensors: tf.memory().numTensors, broadcastsDropped: { ...c.inbox.dropped } });
+    const n = tf.memory().numTensors;
+    for (let i = beat++ % HEARTBEAT_SHARDS; i < clients.length; i += HEARTBEAT_SHARDS) {
+      const c = clients[i];
+      c.conn.heartbeat({ v: PROTOCOL_VERSION, type: 'heartbeat', ...c.id, state: 'idle', backend: 'wasm', numTensors: n, broadcastsDropped: { ...c.inbox.dropped } });
     }
   }, 2000);
 

@@ -19,9 +19,9 @@ const SPEC = {
 };
 
 describe('experiment grid', () => {
-  it('takes up to 1,000 virtual clients in the node runtime, 200 real tabs in the browser one', () => {
-    expect(parseSpec({ ...SPEC, clients: 1000 }).clients).toBe(1000);
-    expect(() => parseSpec({ ...SPEC, clients: 1001 })).toThrow(/from 1 to 1000/);
+  it('takes up to 10,000 virtual clients in the node runtime, 200 real tabs in the browser one', () => {
+    expect(parseSpec({ ...SPEC, clients: 10_000 }).clients).toBe(10_000);
+    expect(() => parseSpec({ ...SPEC, clients: 10_001 })).toThrow(/from 1 to 10000/);
     expect(() => parseSpec({ ...SPEC, clients: 201, runtime: 'browser' })).toThrow(/at most 200 real tabs/);
   });
 

@@ -50,7 +50,7 @@ export interface PlannedRun {
 
 /** Clients per run: the Node runtime holds a model per virtual client today (issue 11 lifts this). */
 /** Clients a grid's runs may have: virtual clients in the Node runtime (state, not models); real tabs need fewer. */
-export const MAX_GRID_CLIENTS = 1000;
+export const MAX_GRID_CLIENTS = 10_000;
 export const MAX_BROWSER_GRID_CLIENTS = 200;
 
 const text = (key: string) => v.pipe(v.string(`"${key}" must be a non-empty string`), v.minLength(1, `"${key}" must be a non-empty string`));

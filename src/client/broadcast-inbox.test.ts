@@ -53,6 +53,19 @@ describe('BroadcastInbox', () => {
     expect(inbox.dropped.stale).toBe(2);
   });
 
+  it('a broadcast that asks this client for nothing is ignored before any check and not counted; one that asks it without its MAC is unsigned', async () => {
+    const { inbox, fetches } = await setup();
+    const others = { assignments: { c1: 0, c2: 1 }, auth: { macs: { c1: new Uint8Array(32), c2: new Uint8Array(32) } } };
+    expect(await inbox.receive({ ...round(1, { assignments: { c1: 0, c2: 1 } }), ...others })).toBeNull();
+    expect(await inbox.receive({ ...round(2, { evaluate: { round: 1, slots: { c1: 0 } } }), ...others })).toBeNull();
+    expect(await inbox.receive({ v: PROTOCOL_VERSION, type: 'stop', runId: 'run-1', auth: { macs: { c1: new Uint8Array(32) } } })).toBeNull();
+    expect(inbox.dropped).toEqual({});
+    expect(fetches()).toBe(0); // no key asked for, nothing parsed
+    // Asked to evaluate, but no MAC for it: a forgery.
+    expect(await inbox.receive({ ...round(3, { assignments: {}, evaluate: { round: 2, slots: { me: 0 } } }), auth: { macs: {} } })).toBeNull();
+    expect(inbox.dropped).toEqual({ unsigned: 1 });
+  });
+
   it('floods cost little: cheap checks first, a bounded queue, one key request per unknown run', async () => {
     const { inbox, sign, fetches } = await setup();
     const valid = await sign(round(1));

@@ -14,10 +14,10 @@ import type { ClientRow } from '../shared/status';
 /** Clients the coordinator keeps at most (real tabs; the Node runtime has its own virtual clients). */
 export const MAX_CLIENTS = 256;
 /**
- * Virtual clients the in-process Node runtime may register: they are state, not models (scripts/node-runtime.ts).
- * Bounded by the signatures a broadcast may carry (MAX_BROADCAST_CLIENTS, 1,024): every registered client gets one.
+ * Virtual clients the Node runtime may register: they are state, not models (scripts/node-runtime.ts). A broadcast
+ * is signed for the clients it asks for work (at most MAX_BROADCAST_CLIENTS), not for everyone registered.
  */
-export const MAX_VIRTUAL_CLIENTS = 1000;
+export const MAX_VIRTUAL_CLIENTS = 10_000;
 /** A connection registers one client at a time and re-registers only a few times (after an eviction). */
 export const MAX_REGISTRATIONS_PER_CONNECTION = 4;
 export const HEARTBEAT_TIMEOUT_MS = 70_000;

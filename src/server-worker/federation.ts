@@ -9,6 +9,7 @@ import { ConfigError, resolveConfig, type FederationConfig } from '../shared/con
 import { labelHistogram, meanTotalVariation } from '../shared/partition';
 import { deriveSeed } from '../shared/prng';
 import {
+  MAX_BROADCAST_CLIENTS,
   PROTOCOL_VERSION,
   ProtocolError,
   parseEvaluation,
@@ -98,6 +99,8 @@ export class Federation {
   private savedRounds = 0;
   /** Work started without a caller awaiting it (rounds, broadcasts, evaluations): flush() waits for all of it. */
   private inflight = new Set<Promise<unknown>>();
+  /** Who the latest round or evaluate broadcast asked for work: a stop to more clients than one broadcast signs goes to them. */
+  private lastAddressed: string[] = [];
 
   constructor(private deps: FederationDeps) {
     this.registry = new ClientRegistry({
@@ -431,11 +434,23 @@ export class Federation {
     return k;
   }
 
+  /**
+   * Signs for the clients the message asks for work (a round's participants and evaluators), the only ones that act
+   * on it; a stop for every client when they fit in one broadcast, else for those the last broadcasts asked for work.
+   */
   private async sendSigned(run: Run, msg: UnsignedBroadcast): Promise<void> {
+    let to: Iterable<string>;
+    if (msg.type === 'stop') {
+      const all = this.registry.all().map((c) => c.clientId);
+      to = all.length <= MAX_BROADCAST_CLIENTS ? all : this.lastAddressed;
+    } else {
+      const asked = new Set([...Object.keys(msg.type === 'round' ? msg.assignments : {}), ...Object.keys(msg.evaluate?.slots ?? {})]);
+      to = this.lastAddressed = [...asked];
+    }
     const live = new Map<string, CryptoKey>();
-    for (const c of this.registry.all()) {
-      const k = run.keys.get(c.clientId);
-      if (k) live.set(c.clientId, (await k).key);
+    for (const id of to) {
+      const k = this.registry.get(id) ? run.keys.get(id) : undefined;
+      if (k) live.set(id, (await k).key);
     }
     this.deps.broadcast(await this.track(signBroadcast(msg, live)));
   }
@@ -488,7 +503,8 @@ export class Federation {
     const run = this.run;
     if (!run || this.state === 'idle') return 'no run yet: waiting for the dashboard to start one';
     if (this.state === 'done') return `the run finished after ${run.round} rounds; waiting for the next one`;
-    if (run.slotHolders.includes(clientId)) return null;
+    const slot = this.registry.get(clientId)?.slot;
+    if (slot !== null && slot !== undefined && run.slotHolders[slot] === clientId) return null;
     if (this.state === 'preparing' || run.numPartitions === 0) {
       return `the run starts once ${this.requiredClients()} clients have joined (${this.registry.size} so far); you are one of them`;
     }
@@ -511,9 +527,11 @@ export class Federation {
   private assignFreeSlots(): void {
     const run = this.run;
     if (!run || run.numPartitions === 0) return;
+    let from = 0; // slots before it are taken: one pass over the slots, not one per client
     for (const row of this.registry.all()) {
       if (row.slot !== null && run.slotHolders[row.slot] === row.clientId) continue;
-      const free = run.slotHolders.indexOf(null);
+      const free = run.slotHolders.indexOf(null, from);
+      from = Math.max(from, free + 1);
       if (free < 0) {
         row.slot = null;
         continue;
@@ -914,6 +932,8 @@ export function checkRoundSize(cfg: FederationConfig, numPartitions: number): st
   const def = createStrategy(cfg.algorithm, paramsOf(cfg)).definition;
   const min = def.minUpdates?.(cfg as never) ?? 1;
   const n = Math.max(1, Math.ceil(cfg.fraction * numPartitions));
+  // One MAC per selected client on the round's broadcast.
+  if (n > MAX_BROADCAST_CLIENTS) return `a round can select at most ${MAX_BROADCAST_CLIENTS} clients (a broadcast carries one signature each), but C = ${cfg.fraction} of ${numPartitions} is ${n}; lower the fraction`;
   if (n >= min) return null;
   return `${cfg.algorithm} needs ${min} updates per round, but this run has ${n} clients per round; add clients or lower byzantine`;
 }

@@ -3,6 +3,7 @@
 // Client → coordinator messages travel over the client's own port and carry the id and secret the coordinator
 // issued; coordinator → client broadcasts are signed per client (broadcast-auth.ts).
 import * as v from 'valibot';
+import { MAX_BROADCAST_CLIENTS } from './broadcast-limits';
 import { CONFIG_SCHEMA, type BackendName, type FederationConfig } from './config';
 import { DeltaError, decodeDelta, vectorBytes, wireBytes, type UplinkSettings, type WireDelta } from './compression/uplink';
 import { MODALITIES, type Modality } from './data/paired-modalities';
@@ -17,10 +18,9 @@ export const CHANNEL_NAME = 'fedtab/v2';
 export const MAX_PARAMS = 4_000_000;
 export const MAX_LOSSES = 100_000;
 /** Named extra vectors a message may carry (SCAFFOLD needs 1–2). */
+export { MAX_BROADCAST_CLIENTS };
 export const MAX_EXTRAS = 4;
 export const MAX_CLASSES = 256;
-/** Clients named in one broadcast (assignments, evaluators, signatures). */
-export const MAX_BROADCAST_CLIENTS = 1024;
 const MAX_ID = 64;
 /** Longest text field (user agents, error messages) accepted before it is cut. */
 const MAX_TEXT = 10_000;

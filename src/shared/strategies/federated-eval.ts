@@ -1,15 +1,17 @@
-// Federated evaluation (Flower's configure_evaluate / aggregate_evaluate): every client holding a slot evaluates the
-// round's global model on its own held-out split; the coordinator reports the distribution, not just a mean, since a
-// model that is fine on average can fail some clients badly under non-IID data.
+// Federated evaluation (Flower's configure_evaluate / aggregate_evaluate): every client holding a slot (up to 1,024)
+// evaluates the round's global model on its own held-out split; the coordinator reports the distribution, not just a
+// mean, since a model that is fine on average can fail some clients badly under non-IID data.
+import { MAX_BROADCAST_CLIENTS } from '../broadcast-limits';
 import type { ClientEvaluation, FederatedEvaluation } from '../status';
 
-/** The clients that evaluate a round's model: every slot holder (slot → client). */
-export function evaluators(holders: ReadonlyArray<string | null>): Record<string, number> {
-  const out: Record<string, number> = {};
-  holders.forEach((id, slot) => {
-    if (id !== null) out[id] = slot;
-  });
-  return out;
+/**
+ * The clients that evaluate a round's model (client → slot): every slot holder, or with more holders than one
+ * broadcast can sign for (MAX_BROADCAST_CLIENTS), that many spread evenly over the slots.
+ */
+export function evaluators(holders: ReadonlyArray<string | null>, max = MAX_BROADCAST_CLIENTS): Record<string, number> {
+  const held = holders.flatMap((id, slot) => (id !== null ? [[id, slot] as const] : []));
+  const picked = held.length <= max ? held : Array.from({ length: max }, (_, i) => held[Math.floor((i * held.length) / max)]);
+  return Object.fromEntries(picked);
 }
 
 /** Mean, worst 10% (at least one client) and minimum accuracy over the clients that replied. */
