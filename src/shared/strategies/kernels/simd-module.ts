@@ -10,39 +10,38 @@ const get = (...names: string[]) => names.map((n) => `local.get $${n}`).join(' '
 /** The 2×4 tile of gramBlock: accumulator s{a}{b} += x{a}·y{b}. */
 const TILE_ROWS = ['x0', 'x1'];
 const TILE_COLS = ['y0', 'y1', 'y2', 'y3'];
+const WSUM_ACC = ['a0', 'a1', 'a2', 'a3'];
 const tileAcc = TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => `s${a}${b}`));
 
 export const SIMD_WAT = `
 (module
   (memory (export "memory") 1)
 
-  ;; acc[i] (f64, n values, n % 4 = 0) ← (((acc[i] + c_0·r_0[i]) + c_1·r_1[i]) + …) + c_{R−1}·r_{R−1}[i]:
+  ;; acc[i] (f64, n values, n % 8 = 0) ← (((acc[i] + c_0·r_0[i]) + c_1·r_1[i]) + …) + c_{R−1}·r_{R−1}[i]:
   ;; one multiply and one add per row, rows in order (the JS weightedSum's order). Rows r_k are float32 at
-  ;; rows + k·stride; coefficients are R float64 at coef.
+  ;; rows + k·stride; coefficients are R float64 at coef. 8 coordinates (4 accumulators) per pass over the rows;
+  ;; two float32 at a time are loaded into the low lanes and promoted (no shuffle).
   (func $wsum (export "wsum") (param $acc i32) (param $rows i32) (param $stride i32) (param $coef i32) (param $nrows i32) (param $n i32)
-    (local $end i32) (local $cend i32) (local $p i32) (local $c i32) (local $a0 v128) (local $a1 v128) (local $x v128) (local $w v128)
+    (local $end i32) (local $cend i32) (local $p i32) (local $c i32) (local $w v128)
+    ${WSUM_ACC.map((a) => `(local $${a} v128)`).join(' ')}
     ${get('acc', 'n')} i32.const 3 i32.shl i32.add local.set $end
     ${get('coef', 'nrows')} i32.const 3 i32.shl i32.add local.set $cend
     block $done loop $coords
       ${get('acc', 'end')} i32.ge_u br_if $done
-      ${get('acc')} v128.load local.set $a0
-      ${get('acc')} v128.load offset=16 local.set $a1
+      ${WSUM_ACC.map((a, q) => `${get('acc')} v128.load offset=${16 * q} local.set $${a}`).join('\n')}
       ${get('rows')} local.set $p
       ${get('coef')} local.set $c
       block $rdone loop $r
         ${get('c', 'cend')} i32.ge_u br_if $rdone
         ${get('c')} v128.load64_splat local.set $w
-        ${get('p')} v128.load local.set $x
-        ${get('a0', 'w', 'x')} f64x2.promote_low_f32x4 f64x2.mul f64x2.add local.set $a0
-        ${get('a1', 'w', 'x', 'x')} i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 f64x2.promote_low_f32x4 f64x2.mul f64x2.add local.set $a1
+        ${WSUM_ACC.map((a, q) => `${get(a, 'w', 'p')} v128.load64_zero offset=${8 * q} f64x2.promote_low_f32x4 f64x2.mul f64x2.add local.set $${a}`).join('\n')}
         ${get('p', 'stride')} i32.add local.set $p
         ${get('c')} i32.const 8 i32.add local.set $c
         br $r
       end end
-      ${get('acc', 'a0')} v128.store
-      ${get('acc', 'a1')} v128.store offset=16
-      ${get('acc')} i32.const 32 i32.add local.set $acc
-      ${get('rows')} i32.const 16 i32.add local.set $rows
+      ${WSUM_ACC.map((a, q) => `${get('acc', a)} v128.store offset=${16 * q}`).join('\n')}
+      ${get('acc')} i32.const 64 i32.add local.set $acc
+      ${get('rows')} i32.const 32 i32.add local.set $rows
       br $coords
     end end)
 
@@ -77,7 +76,7 @@ export const SIMD_WAT = `
       ${TILE_ROWS.map((r, a) => rowPtr(`p${r}`, 'i0', a)).join('\n')}
       i32.const 0 local.set $j0
       block $jdone loop $jloop
-        ${get('j0', 'i0')} i32.const 1 i32.add i32.gt_u br_if $jdone
+        ${get('j0', 'i0')} i32.const ${TILE_ROWS.length - 1} i32.add i32.gt_u br_if $jdone
         ${TILE_COLS.map((r, b) => rowPtr(`p${r}`, 'j0', b)).join('\n')}
         ${tileAcc.map((s) => `f64.const 0 f64x2.splat local.set $${s}`).join('\n')}
         i32.const 0 local.set $o
