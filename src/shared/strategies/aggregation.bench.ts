@@ -216,17 +216,35 @@ export function benchAggregation(opts: BenchOptions = {}): BenchRow[] {
   return rows;
 }
 
+/**
+ * Issue 11's kernel targets, as a ratio to the copy: FedAvg ≤ 1.5× in every case; the robust rules (median, trimmed
+ * mean, Krum, Multi-Krum, Bulyan, Fed-Adaptive-Next with default params) ≤ 10× at K = 32.
+ */
+export function benchTarget(strategy: string, params: string, clients: number): number | null {
+  if (strategy === 'fedavg' && !params) return 1.5;
+  const robust = ['median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan', 'fed-adaptive-next'];
+  return robust.includes(strategy) && !params && clients === 32 ? 10 : null;
+}
+
 const modelLabel = (id: string) => (/^cnn-|^2nn$/.test(id) ? id.toUpperCase() : id);
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /**
  * One row per strategy, one column per (model, K): "best ms per aggregate() (ratio to the copy)", with a first row
- * giving the copy's best ms, as Markdown.
+ * giving the copy's best ms, as Markdown; a cell with a target (benchTarget) ends in ✓ (met) or ✗ (not met), and a
+ * line under the table counts them.
  */
 export function formatBenchTable(rows: readonly BenchRow[]): string {
   const cases = [...new Map(rows.map((r) => [`${r.model}|${r.clients}`, { model: r.model, size: r.size, clients: r.clients }])).values()];
   const strategies = [...new Map(rows.map((r) => [`${r.strategy}|${r.params}`, { strategy: r.strategy, params: r.params }])).values()];
-  const cell = (r: BenchRow | undefined) => (r ? `${ms(r.msPerRound)} (${r.ratio.toFixed(1)}×)` : '–');
+  let met = 0, missed = 0;
+  const cell = (r: BenchRow | undefined) => {
+    if (!r) return '–';
+    const target = benchTarget(r.strategy, r.params, r.clients);
+    const ok = target !== null && r.ratio <= target;
+    if (target !== null) ok ? met++ : missed++;
+    return `${ms(r.msPerRound)} (${r.ratio.toFixed(1)}×)${target === null ? '' : ok ? ' ✓' : ' ✗'}`;
+  };
   const label = (x: { strategy: string; params: string }) =>
     x.params ? `${x.strategy} (${Object.entries(JSON.parse(x.params) as Record<string, unknown>).map(([k, v]) => `${k}: ${v}`).join(', ')})` : x.strategy;
   const header = ['strategy', ...cases.map((c) => `${modelLabel(c.model)} K=${c.clients}`)];
@@ -240,5 +258,6 @@ export function formatBenchTable(rows: readonly BenchRow[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`;
-  return [line(header), rule, ...body.map(line)].join('\n');
+  const note = met + missed ? [``, `Targets (issue 11): FedAvg ≤ 1.5× the copy; median, trimmed mean, Krum, Multi-Krum, Bulyan, Fed-Adaptive-Next ≤ 10× at K = 32: ${met} met (✓), ${missed} not (✗).`] : [];
+  return [line(header), rule, ...body.map(line), ...note].join('\n');
 }

@@ -4,7 +4,8 @@ import { createRng } from '../prng';
 import { layerOffsets, type LayerSpec } from '../weights';
 import { gramTiled, squaredDistancesFromGram } from './kernels/gram';
 import { columnMedian } from './kernels/column-median';
-import { selectKth } from './kernels/select';
+import { selectKth, sortRange } from './kernels/select';
+import { coordinateMedianSimd, coordinateTrimmedMeanSimd, gramSimd, weightedSumSimd } from './kernels/simd';
 
 export function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -35,9 +36,13 @@ export function cosFromGram(ab: number, aa: number, bb: number): number {
   return Math.max(-1, Math.min(1, ab / Math.sqrt(aa * bb)));
 }
 
-/** Gram matrix G[i·m + j] = ⟨v_i, v_j⟩ over coordinates [start, end), symmetric, float64 (kernels/gram.ts). */
+/**
+ * Gram matrix G[i·m + j] = ⟨v_i, v_j⟩ over coordinates [start, end), symmetric, float64: WebAssembly SIMD
+ * (kernels/simd.ts) where available, else kernels/gram.ts. The two sum in different orders (rounding, ~1e-16 of
+ * Σ|v_i[t]·v_j[t]|); each gives equal vectors exactly equal entries.
+ */
 export function gram(vs: readonly Float32Array[], start = 0, end = vs.length ? vs[0].length : 0): Float64Array {
-  return gramTiled(vs, start, end);
+  return gramSimd(vs, start, end) ?? gramTiled(vs, start, end);
 }
 
 /**
@@ -45,7 +50,7 @@ export function gram(vs: readonly Float32Array[], start = 0, end = vs.length ? v
  * to summing the squared differences, |ΔD_ij| ≲ 1e-15·(‖v_i‖² + ‖v_j‖²).
  */
 export function pairwiseSquaredDistances(vs: readonly Float32Array[]): Float64Array {
-  return squaredDistancesFromGram(gramTiled(vs), vs.length);
+  return squaredDistancesFromGram(gram(vs), vs.length);
 }
 
 /** [start, end) of each layer in the flat vector; throws if the specs do not cover exactly `length` values. */
@@ -132,6 +137,8 @@ function checkVectors(who: string, vs: readonly Float32Array[], scales?: ArrayLi
  */
 export function coordinateMedian(vs: readonly Float32Array[], scales?: ArrayLike<number>): Float64Array {
   const len = checkVectors('coordinateMedian', vs, scales);
+  const fast = scales ? null : coordinateMedianSimd(vs); // a sorting network on float32 columns (kernels/simd.ts)
+  if (fast) return fast;
   const m = vs.length;
   const out = new Float64Array(len);
   const cols = new Float64Array(COLS * m);
@@ -145,7 +152,10 @@ export function coordinateMedian(vs: readonly Float32Array[], scales?: ArrayLike
   return out;
 }
 
-/** Coordinate-wise trimmed mean: drop the `trim` smallest and `trim` largest values, average the rest. */
+/**
+ * Coordinate-wise trimmed mean: drop the `trim` smallest and `trim` largest values, average the rest, summed in
+ * ascending order from 0 (as after sorting the column; the SIMD kernel and the JS one give the same values).
+ */
 export function coordinateTrimmedMean(vs: readonly Float32Array[], trim: number): Float64Array {
   const len = checkVectors('coordinateTrimmedMean', vs);
   const m = vs.length;
@@ -153,6 +163,8 @@ export function coordinateTrimmedMean(vs: readonly Float32Array[], trim: number)
   if (!Number.isInteger(trim) || trim < 0 || keep < 1) {
     throw new Error(`coordinateTrimmedMean: trimming ${trim} from each end of ${m} values leaves nothing`);
   }
+  const fast = coordinateTrimmedMeanSimd(vs, trim);
+  if (fast) return fast;
   const out = new Float64Array(len);
   const cols = new Float64Array(COLS * m);
   const tmp = new Float64Array(m);
@@ -165,6 +177,7 @@ export function coordinateTrimmedMean(vs: readonly Float32Array[], trim: number)
         selectKth(cols, tmp, lo, lo + m - 1, lo + trim); // [lo, lo+trim) = the trim smallest
         selectKth(cols, tmp, lo + trim, lo + m - 1, lo + m - trim - 1); // (lo+m−trim−1, lo+m) = the trim largest
       }
+      sortRange(cols, lo + trim, lo + m - trim - 1); // the kept values in ascending order: the SIMD kernel's sum
       let s = 0;
       for (let k = lo + trim; k < lo + m - trim; k++) s += cols[k];
       out[i] = s / keep;
@@ -175,7 +188,9 @@ export function coordinateTrimmedMean(vs: readonly Float32Array[], trim: number)
 
 /**
  * out[i] += Σ_k coeffs[k]·vs[k][i] for i in [start, end) (whole vector by default); skips zero coefficients.
- * Returns out (a new float64 vector when not given).
+ * Exactly out[i] = (((out[i] + c_0·v_0[i]) + c_1·v_1[i]) + …) in k order, one float64 multiply and add per term
+ * (what folding the updates in one at a time gives, streaming.ts), with WebAssembly SIMD where available
+ * (kernels/simd.ts), else in JS: bit-identical either way. Returns out (a new float64 vector when not given).
  */
 export function weightedSum(
   vs: readonly Float32Array[],
@@ -184,9 +199,9 @@ export function weightedSum(
   start = 0,
   end = out.length,
 ): Float64Array {
+  if (weightedSumSimd(vs, coeffs, out, start, end)) return out;
   // Four vectors per pass over a block of `out` small enough to stay in L1 (4096 × 8 B = 32 KiB), so `out` is read
-  // and written from cache, not memory, K/4 times. Same additions in the same order as one pass per group of four
-  // over the whole vector: bit-identical to it.
+  // and written from cache, not memory, K/4 times; the four terms are still added one at a time, in k order.
   const ks: number[] = [];
   for (let k = 0; k < vs.length; k++) if (coeffs[k] !== 0) ks.push(k);
   for (let b = start; b < end; b += SUM_BLOCK) {
@@ -195,7 +210,7 @@ export function weightedSum(
     for (; q + SUM_GROUP - 1 < ks.length; q += SUM_GROUP) {
       const a = vs[ks[q]], bb = vs[ks[q + 1]], c = vs[ks[q + 2]], d = vs[ks[q + 3]];
       const ca = coeffs[ks[q]], cb = coeffs[ks[q + 1]], cc = coeffs[ks[q + 2]], cd = coeffs[ks[q + 3]];
-      for (let i = b; i < e; i++) out[i] += ca * a[i] + cb * bb[i] + cc * c[i] + cd * d[i];
+      for (let i = b; i < e; i++) out[i] = out[i] + ca * a[i] + cb * bb[i] + cc * c[i] + cd * d[i];
     }
     for (; q < ks.length; q++) {
       const v = vs[ks[q]];

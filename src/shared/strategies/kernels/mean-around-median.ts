@@ -5,15 +5,18 @@
 // θ − β smallest and θ − β largest values (sorted) and the median. So: two selections set those apart, a third
 // finds the median inside what remains, and the window is found from the ends inwards.
 import { selectKth, sortRange } from './select';
+import { meanAroundMedianSimd } from './simd';
 
 const COLS = 512;
 
 /**
  * out[i] = mean of the β values of {vs[k][i]} closest to their median (θ = vs.length ≥ β ≥ 1). Equal to sorting
- * each column and growing the window from the middle (the same values are kept); their sum is taken in another order,
- * so the mean may differ by float64 rounding (≲ 1e-16 of the largest |value|).
+ * each column and growing the window from the middle, summed in ascending order (the same values, the same sum, up
+ * to the sign of a zero): a sorting network in WebAssembly SIMD where available (kernels/simd.ts), else in JS.
  */
 export function meanAroundMedianColumns(vs: readonly Float32Array[], beta: number): Float64Array {
+  const fastSimd = vs.length ? meanAroundMedianSimd(vs, beta) : null;
+  if (fastSimd) return fastSimd;
   const th = vs.length;
   const len = th ? vs[0].length : 0;
   const drop = th - beta;
@@ -59,6 +62,7 @@ export function meanAroundMedianColumns(vs: readonly Float32Array[], beta: numbe
         if (r <= lo0 || (l <= lo0 && med - cols[c + l] > cols[c + r] - med)) l++;
         else r--;
       }
+      sortRange(cols, c + l, c + r); // ascending, as the sorted column (and the SIMD kernel) sums them
       let sum = 0;
       for (let t = c + l; t <= c + r; t++) sum += cols[t];
       out[i] = sum / beta;

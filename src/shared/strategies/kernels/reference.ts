@@ -149,8 +149,9 @@ export function coordinateTrimmedMeanRef(vs: readonly Float32Array[], trim: numb
 }
 
 /**
- * out[i] += Σ_k coeffs[k]·vs[k][i] for i in [start, end) (whole vector by default); skips zero coefficients.
- * Returns out (a new float64 vector when not given).
+ * out[i] += Σ_k coeffs[k]·vs[k][i] for i in [start, end) (whole vector by default), one term at a time in k order
+ * (out[i] = out[i] + c_k·v_k[i], as the streaming accumulator folds updates in); skips zero coefficients. Returns out
+ * (a new float64 vector when not given). Before the SIMD kernels this grouped four terms before adding them to out.
  */
 export function weightedSumRef(
   vs: readonly Float32Array[],
@@ -159,23 +160,29 @@ export function weightedSumRef(
   start = 0,
   end = out.length,
 ): Float64Array {
-  // Four vectors per pass over `out` (a quarter of the float64 read/write traffic).
-  const ks: number[] = [];
-  for (let k = 0; k < vs.length; k++) if (coeffs[k] !== 0) ks.push(k);
-  let q = 0;
-  for (; q + 3 < ks.length; q += 4) {
-    const [a, b, c, d] = [vs[ks[q]], vs[ks[q + 1]], vs[ks[q + 2]], vs[ks[q + 3]]];
-    const [ca, cb, cc, cd] = [coeffs[ks[q]], coeffs[ks[q + 1]], coeffs[ks[q + 2]], coeffs[ks[q + 3]]];
-    for (let i = start; i < end; i++) out[i] += ca * a[i] + cb * b[i] + cc * c[i] + cd * d[i];
-  }
-  for (; q < ks.length; q++) {
-    const v = vs[ks[q]];
-    const c = coeffs[ks[q]];
+  for (let k = 0; k < vs.length; k++) {
+    const c = coeffs[k];
+    if (c === 0) continue;
+    const v = vs[k];
     for (let i = start; i < end; i++) out[i] += c * v[i];
   }
   return out;
 }
 
+/** Coordinate-wise trimmed mean by sorting each column: the kept values summed in ascending order from 0. */
+export function coordinateTrimmedMeanSortedRef(vs: readonly Float32Array[], trim: number): Float64Array {
+  const m = vs.length;
+  const out = new Float64Array(vs[0].length);
+  const col = new Float64Array(m);
+  for (let i = 0; i < out.length; i++) {
+    for (let k = 0; k < m; k++) col[k] = vs[k][i];
+    col.sort();
+    let s = 0;
+    for (let k = trim; k < m - trim; k++) s += col[k];
+    out[i] = s / (m - 2 * trim);
+  }
+  return out;
+}
 
 /**
  * Mean of the β values of sorted `s` closest to its median. Sorted, these form a contiguous window around the

@@ -1,0 +1,277 @@
+// The WebAssembly SIMD (128-bit) kernels, as WAT source (assembled by wat.ts at first use, so no binary is checked
+// in), and their instance: one memory that the JS wrappers (simd.ts) stage blocks of the float32 updates into.
+// Every float64 sum here is one IEEE add per term, in a fixed order documented per function: no FMA, no relaxed SIMD.
+// Where WebAssembly SIMD is unavailable (or compiling fails) `simdKernels()` is null and the callers keep the JS kernels.
+import { assemble } from './wat';
+
+/** `local.get` of each name, in order. */
+const get = (...names: string[]) => names.map((n) => `local.get $${n}`).join(' ');
+
+/** The 2×4 tile of gramBlock: accumulator s{a}{b} += x{a}·y{b}. */
+const TILE_ROWS = ['x0', 'x1'];
+const TILE_COLS = ['y0', 'y1', 'y2', 'y3'];
+const WSUM_ACC = ['a0', 'a1', 'a2', 'a3'];
+const tileAcc = TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => `s${a}${b}`));
+
+export const SIMD_WAT = `
+(module
+  (memory (export "memory") 1)
+
+  ;; acc[i] (f64, n values, n % 8 = 0) ← (((acc[i] + c_0·r_0[i]) + c_1·r_1[i]) + …) + c_{R−1}·r_{R−1}[i]:
+  ;; one multiply and one add per row, rows in order (the JS weightedSum's order). Rows r_k are float32 at
+  ;; rows + k·stride; coefficients are R float64 at coef. 8 coordinates (4 accumulators) per pass over the rows;
+  ;; two float32 at a time are loaded into the low lanes and promoted (no shuffle).
+  (func $wsum (export "wsum") (param $acc i32) (param $rows i32) (param $stride i32) (param $coef i32) (param $nrows i32) (param $n i32)
+    (local $end i32) (local $cend i32) (local $p i32) (local $c i32) (local $w v128)
+    ${WSUM_ACC.map((a) => `(local $${a} v128)`).join(' ')}
+    ${get('acc', 'n')} i32.const 3 i32.shl i32.add local.set $end
+    ${get('coef', 'nrows')} i32.const 3 i32.shl i32.add local.set $cend
+    block $done loop $coords
+      ${get('acc', 'end')} i32.ge_u br_if $done
+      ${WSUM_ACC.map((a, q) => `${get('acc')} v128.load offset=${16 * q} local.set $${a}`).join('\n')}
+      ${get('rows')} local.set $p
+      ${get('coef')} local.set $c
+      block $rdone loop $r
+        ${get('c', 'cend')} i32.ge_u br_if $rdone
+        ${get('c')} v128.load64_splat local.set $w
+        ${WSUM_ACC.map((a, q) => `${get(a, 'w', 'p')} v128.load64_zero offset=${8 * q} f64x2.promote_low_f32x4 f64x2.mul f64x2.add local.set $${a}`).join('\n')}
+        ${get('p', 'stride')} i32.add local.set $p
+        ${get('c')} i32.const 8 i32.add local.set $c
+        br $r
+      end end
+      ${WSUM_ACC.map((a, q) => `${get('acc', a)} v128.store offset=${16 * q}`).join('\n')}
+      ${get('acc')} i32.const 64 i32.add local.set $acc
+      ${get('rows')} i32.const 32 i32.add local.set $rows
+      br $coords
+    end end)
+
+  ;; dst[i] = f64(src[i]) for n float32 values (n % 4 = 0).
+  (func $promote (export "promote") (param $src i32) (param $dst i32) (param $n i32)
+    (local $end i32) (local $x v128)
+    ${get('src', 'n')} i32.const 2 i32.shl i32.add local.set $end
+    block $done loop $l
+      ${get('src', 'end')} i32.ge_u br_if $done
+      ${get('src')} v128.load local.set $x
+      ${get('dst', 'x')} f64x2.promote_low_f32x4 v128.store
+      ${get('dst', 'x', 'x')} i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 f64x2.promote_low_f32x4 v128.store offset=16
+      ${get('src')} i32.const 16 i32.add local.set $src
+      ${get('dst')} i32.const 32 i32.add local.set $dst
+      br $l
+    end end)
+
+  ;; g[i·m + j] += Σ_t rows_i[t]·rows_j[t] for j ≤ i < m over n float64 values per row (rows_k at rows + k·stride,
+  ;; n % 2 = 0; pad with zeros). Per entry: two lanes (even and odd t), each one accumulator in t order, then
+  ;; lane 0 + lane 1, then added to g: the same order for every entry, so equal rows give equal entries. 2×4 tiles
+  ;; over the lower triangle; row indices past m repeat row m − 1 and their entries are dropped.
+  (func $gramBlock (export "gramBlock") (param $rows i32) (param $stride i32) (param $m i32) (param $n i32) (param $g i32)
+    (local $i0 i32) (local $j0 i32) (local $o i32) (local $nb i32) (local $last i32) (local $gi i32)
+    ${[...TILE_ROWS, ...TILE_COLS].map((r) => `(local $p${r} i32)`).join(' ')}
+    ${[...TILE_ROWS, ...TILE_COLS].map((r) => `(local $${r} v128)`).join(' ')}
+    ${tileAcc.map((s) => `(local $${s} v128)`).join(' ')}
+    ${get('n')} i32.const 3 i32.shl local.set $nb
+    ${get('m')} i32.const 1 i32.sub local.set $last
+    i32.const 0 local.set $i0
+    block $idone loop $iloop
+      ${get('i0', 'm')} i32.ge_u br_if $idone
+      ${TILE_ROWS.map((r, a) => rowPtr(`p${r}`, 'i0', a)).join('\n')}
+      i32.const 0 local.set $j0
+      block $jdone loop $jloop
+        ${get('j0', 'i0')} i32.const ${TILE_ROWS.length - 1} i32.add i32.gt_u br_if $jdone
+        ${TILE_COLS.map((r, b) => rowPtr(`p${r}`, 'j0', b)).join('\n')}
+        ${tileAcc.map((s) => `f64.const 0 f64x2.splat local.set $${s}`).join('\n')}
+        i32.const 0 local.set $o
+        block $tdone loop $tloop
+          ${get('o', 'nb')} i32.ge_u br_if $tdone
+          ${[...TILE_ROWS, ...TILE_COLS].map((r) => `${get(`p${r}`, 'o')} i32.add v128.load local.set $${r}`).join('\n')}
+          ${TILE_ROWS.flatMap((x, a) => TILE_COLS.map((y, b) => `${get(`s${a}${b}`, x, y)} f64x2.mul f64x2.add local.set $s${a}${b}`)).join('\n')}
+          ${get('o')} i32.const 16 i32.add local.set $o
+          br $tloop
+        end end
+        ${TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => addEntry(a, b))).join('\n')}
+        ${get('j0')} i32.const ${TILE_COLS.length} i32.add local.set $j0
+        br $jloop
+      end end
+      ${get('i0')} i32.const ${TILE_ROWS.length} i32.add local.set $i0
+      br $iloop
+    end end)
+
+  ;; In place, for each pair (a, b) of byte offsets (from rows) at pairs, in order: over nbytes (% 16 = 0) of float32
+  ;; lanes, (r_a, r_b) ← (pmin, pmax): a compare-exchange network on columns. pmin/pmax are b < a ? b : a and
+  ;; a < b ? b : a (minps/maxps): equal values (+0 and −0 too) come out as the first one.
+  (func $network (export "network") (param $rows i32) (param $pairs i32) (param $npairs i32) (param $nbytes i32)
+    (local $pend i32) (local $a i32) (local $b i32) (local $aend i32) (local $x v128) (local $y v128)
+    ${get('pairs', 'npairs')} i32.const 3 i32.shl i32.add local.set $pend
+    block $pdone loop $ploop
+      ${get('pairs', 'pend')} i32.ge_u br_if $pdone
+      ${get('rows', 'pairs')} i32.load i32.add local.set $a
+      ${get('rows', 'pairs')} i32.load offset=4 i32.add local.set $b
+      ${get('a', 'nbytes')} i32.add local.set $aend
+      block $done loop $l
+        ${get('a', 'aend')} i32.ge_u br_if $done
+        ${get('a')} v128.load local.set $x
+        ${get('b')} v128.load local.set $y
+        ${get('a', 'x', 'y')} f32x4.pmin v128.store
+        ${get('b', 'x', 'y')} f32x4.pmax v128.store
+        ${get('a')} i32.const 16 i32.add local.set $a
+        ${get('b')} i32.const 16 i32.add local.set $b
+        br $l
+      end end
+      ${get('pairs')} i32.const 8 i32.add local.set $pairs
+      br $ploop
+    end end)
+
+  ;; out[i] = ((((0 + r_from[i]) + r_{from+1}[i]) + …) + r_{to−1}[i]) / div, float32 rows promoted, n % 4 = 0.
+  (func $rowMean (export "rowMean") (param $rows i32) (param $stride i32) (param $from i32) (param $to i32) (param $div f64) (param $out i32) (param $n i32)
+    (local $end i32) (local $p i32) (local $pend i32) (local $s0 v128) (local $s1 v128) (local $x v128) (local $d v128)
+    ${get('div')} f64x2.splat local.set $d
+    ${get('out', 'n')} i32.const 3 i32.shl i32.add local.set $end
+    ${get('rows', 'from', 'stride')} i32.mul i32.add local.set $rows
+    block $done loop $l
+      ${get('out', 'end')} i32.ge_u br_if $done
+      f64.const 0 f64x2.splat local.tee $s0 local.set $s1
+      ${get('rows')} local.set $p
+      ${get('rows', 'to', 'from')} i32.sub ${get('stride')} i32.mul i32.add local.set $pend
+      block $rdone loop $r
+        ${get('p', 'pend')} i32.ge_u br_if $rdone
+        ${get('p')} v128.load local.set $x
+        ${get('s0', 'x')} f64x2.promote_low_f32x4 f64x2.add local.set $s0
+        ${get('s1', 'x', 'x')} i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 f64x2.promote_low_f32x4 f64x2.add local.set $s1
+        ${get('p', 'stride')} i32.add local.set $p
+        br $r
+      end end
+      ${get('out', 's0', 'd')} f64x2.div v128.store
+      ${get('out', 's1', 'd')} f64x2.div v128.store offset=16
+      ${get('out')} i32.const 32 i32.add local.set $out
+      ${get('rows')} i32.const 16 i32.add local.set $rows
+      br $l
+    end end)
+
+  ;; Bulyan's window on sorted columns (th float32 rows, n % 4 = 0 columns): per column, med = the middle value
+  ;; (even th: the mean of the two), then from the ends inwards drop \`drop\` values, the upper one on equal
+  ;; distance to med (see mean-around-median.ts); lo/hi (f64, n each) get the window's first and last row.
+  (func $window (export "window") (param $rows i32) (param $stride i32) (param $th i32) (param $drop i32) (param $lo i32) (param $hi i32) (param $n i32)
+    (local $end i32) (local $col i32) (local $med f64) (local $l i32) (local $r i32) (local $d i32) (local $lo0 i32) (local $take i32)
+    ${get('lo', 'n')} i32.const 3 i32.shl i32.add local.set $end
+    ${get('th')} i32.const 1 i32.add i32.const 1 i32.shr_u i32.const 1 i32.sub local.set $lo0
+    ${get('rows')} local.set $col
+    block $done loop $cols
+      ${get('lo', 'end')} i32.ge_u br_if $done
+      ${get('th')} i32.const 1 i32.and
+      if
+        ${at('col', get('th') + ' i32.const 1 i32.shr_u')} local.set $med
+      else
+        ${at('col', get('th') + ' i32.const 1 i32.shr_u i32.const 1 i32.sub')}
+        ${at('col', get('th') + ' i32.const 1 i32.shr_u')} f64.add f64.const 2 f64.div local.set $med
+      end
+      i32.const 0 local.set $l
+      ${get('th')} i32.const 1 i32.sub local.set $r
+      i32.const 0 local.set $d
+      block $wdone loop $w
+        ${get('d', 'drop')} i32.ge_u br_if $wdone
+        ;; take = r ≤ lo0 | (l ≤ lo0 & med − x[l] > x[r] − med)
+        ${get('r', 'lo0')} i32.le_s
+        ${get('l', 'lo0')} i32.le_s
+        ${get('med')} ${at('col', get('l'))} f64.sub ${at('col', get('r'))} ${get('med')} f64.sub f64.gt
+        i32.and i32.or local.set $take
+        ${get('l', 'take')} i32.add local.set $l
+        ${get('r')} i32.const 1 ${get('take')} i32.sub i32.sub local.set $r
+        ${get('d')} i32.const 1 i32.add local.set $d
+        br $w
+      end end
+      ${get('lo', 'l')} f64.convert_i32_s f64.store
+      ${get('hi', 'r')} f64.convert_i32_s f64.store
+      ${get('lo')} i32.const 8 i32.add local.set $lo
+      ${get('hi')} i32.const 8 i32.add local.set $hi
+      ${get('col')} i32.const 4 i32.add local.set $col
+      br $cols
+    end end)
+
+  ;; out[i] = (Σ_{t = lo[i]..hi[i]} r_t[i]) / div, t ascending from 0 over all th rows with the rows outside the
+  ;; window masked to +0 (adding +0 changes nothing: the same value as summing the window alone), n % 4 = 0.
+  (func $windowMean (export "windowMean") (param $rows i32) (param $stride i32) (param $th i32) (param $lo i32) (param $hi i32) (param $div f64) (param $out i32) (param $n i32)
+    (local $end i32) (local $p i32) (local $t i32) (local $tv v128) (local $s0 v128) (local $s1 v128) (local $x v128) (local $d v128)
+    (local $l0 v128) (local $h0 v128) (local $l1 v128) (local $h1 v128)
+    ${get('div')} f64x2.splat local.set $d
+    ${get('out', 'n')} i32.const 3 i32.shl i32.add local.set $end
+    block $done loop $l
+      ${get('out', 'end')} i32.ge_u br_if $done
+      ${get('lo')} v128.load local.set $l0
+      ${get('lo')} v128.load offset=16 local.set $l1
+      ${get('hi')} v128.load local.set $h0
+      ${get('hi')} v128.load offset=16 local.set $h1
+      f64.const 0 f64x2.splat local.tee $s0 local.set $s1
+      ${get('rows')} local.set $p
+      i32.const 0 local.set $t
+      block $rdone loop $r
+        ${get('t', 'th')} i32.ge_u br_if $rdone
+        ${get('t')} f64.convert_i32_s f64x2.splat local.set $tv
+        ${get('p')} v128.load local.set $x
+        ${get('s0', 'x')} f64x2.promote_low_f32x4 ${get('tv', 'l0')} f64x2.ge ${get('tv', 'h0')} f64x2.le v128.and v128.and f64x2.add local.set $s0
+        ${get('s1', 'x', 'x')} i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 f64x2.promote_low_f32x4 ${get('tv', 'l1')} f64x2.ge ${get('tv', 'h1')} f64x2.le v128.and v128.and f64x2.add local.set $s1
+        ${get('p', 'stride')} i32.add local.set $p
+        ${get('t')} i32.const 1 i32.add local.set $t
+        br $r
+      end end
+      ${get('out', 's0', 'd')} f64x2.div v128.store
+      ${get('out', 's1', 'd')} f64x2.div v128.store offset=16
+      ${get('out')} i32.const 32 i32.add local.set $out
+      ${get('lo')} i32.const 32 i32.add local.set $lo
+      ${get('hi')} i32.const 32 i32.add local.set $hi
+      ${get('rows')} i32.const 16 i32.add local.set $rows
+      br $l
+    end end)
+)`;
+
+/** $dst = rows + min(base + k, last)·stride */
+function rowPtr(dst: string, base: string, k: number): string {
+  return `${get(base)} i32.const ${k} i32.add local.tee $${dst} ${get('last', dst, 'last')} i32.lt_u select ${get('stride')} i32.mul ${get('rows')} i32.add local.set $${dst}`;
+}
+
+/** f64 of the float32 at row `rowExpr` (i32 instructions) of the column at $col: f32.load (col + row·stride). */
+function at(col: string, rowExpr: string): string {
+  return `${get(col)} ${rowExpr} ${get('stride')} i32.mul i32.add f32.load f64.promote_f32`;
+}
+
+/** g[i·m + j] += lane0 + lane1 of s{a}{b} when i = i0 + a < m and j = j0 + b ≤ i. */
+function addEntry(a: number, b: number): string {
+  const s = `$s${a}${b}`;
+  return `${get('i0')} i32.const ${a} i32.add ${get('m')} i32.lt_u ${get('j0')} i32.const ${b} i32.add ${get('i0')} i32.const ${a} i32.add i32.le_u i32.and
+        if
+          ${get('g', 'i0')} i32.const ${a} i32.add ${get('m')} i32.mul ${get('j0')} i32.const ${b} i32.add i32.add i32.const 3 i32.shl i32.add local.tee $gi
+          ${get('gi')} f64.load local.get ${s} f64x2.extract_lane 0 local.get ${s} f64x2.extract_lane 1 f64.add f64.add f64.store
+        end`;
+}
+
+export interface SimdExports {
+  memory: WebAssembly.Memory;
+  wsum(acc: number, rows: number, stride: number, coef: number, nrows: number, n: number): void;
+  promote(src: number, dst: number, n: number): void;
+  gramBlock(rows: number, stride: number, m: number, n: number, g: number): void;
+  network(rows: number, pairs: number, npairs: number, nbytes: number): void;
+  rowMean(rows: number, stride: number, from: number, to: number, div: number, out: number, n: number): void;
+  window(rows: number, stride: number, th: number, drop: number, lo: number, hi: number, n: number): void;
+  windowMean(rows: number, stride: number, th: number, lo: number, hi: number, div: number, out: number, n: number): void;
+}
+
+let instance: SimdExports | null | undefined;
+let disabled = false;
+
+/** The instantiated module, or null where WebAssembly SIMD is unavailable (then: the JS kernels). */
+export function simdKernels(): SimdExports | null {
+  if (disabled) return null;
+  if (instance === undefined) {
+    try {
+      const bytes = assemble(SIMD_WAT);
+      if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(bytes)) instance = null;
+      else instance = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as SimdExports;
+    } catch {
+      instance = null;
+    }
+  }
+  return instance;
+}
+
+/** Switches the SIMD kernels off (true) or back on: for tests of the JS fallback and for the bench. */
+export function setSimdDisabled(off: boolean): void {
+  disabled = off;
+}

@@ -1,0 +1,183 @@
+// The JS side of the WebAssembly SIMD kernels (simd-module.ts): each call stages one block of coordinates of every
+// float32 update into the module's memory (a plain memcpy into a buffer that stays in cache: the bytes are read
+// from the updates once), runs the block there, and copies the float64 results out. Every function returns null
+// where WebAssembly SIMD is unavailable; vector-math.ts then runs the JS kernel.
+import { mergeExchangePairs, prunePairs } from './network';
+import { simdKernels, type SimdExports } from './simd-module';
+
+const PAGE = 65536;
+/**
+ * Rows of a staged block are B + PAD values apart: a row stride of a multiple of 4 KiB would put every row's
+ * current cache line in the same L1 set (and 4K-alias the loads); 16 values more shift each row by 64 or 128 bytes.
+ * (Without it, the weighted sum over 32 rows of 2048 values ran 2.7× slower.)
+ */
+const PAD = 16;
+const roundUp = (x: number, q: number) => Math.ceil(x / q) * q;
+
+interface Views {
+  wasm: SimdExports;
+  f32: Float32Array;
+  f64: Float64Array;
+  i32: Int32Array;
+}
+
+let views: { buffer: ArrayBuffer; f32: Float32Array; f64: Float64Array; i32: Int32Array } | null = null;
+
+/** The module with at least `bytes` of memory, and views of it (renewed when the memory grew). */
+function memory(bytes: number): Views | null {
+  const wasm = simdKernels();
+  if (!wasm) return null;
+  const mem = wasm.memory;
+  if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / PAGE));
+  const buffer = mem.buffer as ArrayBuffer;
+  if (!views || views.buffer !== buffer) views = { buffer, f32: new Float32Array(buffer), f64: new Float64Array(buffer), i32: new Int32Array(buffer) };
+  return { wasm, f32: views.f32, f64: views.f64, i32: views.i32 };
+}
+
+/** A bump allocator over byte offsets, 16-byte aligned. */
+function layout(...sizes: number[]): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const s of sizes) {
+    offsets.push(at);
+    at += roundUp(s, 16);
+  }
+  return { offsets, total: at };
+}
+
+/**
+ * out[i] = (((out[i] + c_0·v_0[i]) + c_1·v_1[i]) + …) over the k with c_k ≠ 0, in k order, for i in [start, end):
+ * one float64 multiply and add per term, the JS weightedSum's order (bit-identical). Null without SIMD.
+ */
+export function weightedSumSimd(vs: readonly Float32Array[], coeffs: ArrayLike<number>, out: Float64Array, start: number, end: number): Float64Array | null {
+  const ks: number[] = [];
+  for (let k = 0; k < vs.length; k++) if (coeffs[k] !== 0) ks.push(k);
+  if (ks.length === 0 || end <= start) return out;
+  const r = ks.length;
+  // A block of B coordinates of the sum stays in L2 (64 KiB) while the rows are staged G at a time (G × 32 KiB,
+  // long sequential copies: the staging is a read of the updates, at memory speed) and added in order: wsum keeps 8
+  // coordinates in registers over the G rows of a call, and the next call continues from the stored sums.
+  const B = 8192, G = 4;
+  const S = B + PAD;
+  const { offsets: [accOff, coefOff, rowsOff], total } = layout(B * 8, r * 8, G * S * 4);
+  const m = memory(total);
+  if (!m) return null;
+  for (let q = 0; q < r; q++) m.f64[coefOff / 8 + q] = coeffs[ks[q]];
+  for (let b = start; b < end; b += B) {
+    const e = Math.min(end, b + B);
+    const len = e - b;
+    const n = roundUp(len, 8); // lanes past len hold stale values; their results are not copied out
+    m.f64.set(out.subarray(b, e), accOff / 8);
+    for (let q0 = 0; q0 < r; q0 += G) {
+      const g = Math.min(G, r - q0);
+      for (let q = 0; q < g; q++) m.f32.set(vs[ks[q0 + q]].subarray(b, e), rowsOff / 4 + q * S);
+      m.wasm.wsum(accOff, rowsOff, S * 4, coefOff + q0 * 8, g, n);
+    }
+    out.set(m.f64.subarray(accOff / 8, accOff / 8 + len), b);
+  }
+  return out;
+}
+
+/**
+ * G[i·m + j] = Σ_{t∈[start,end)} v_i[t]·v_j[t] in float64, symmetric. Per entry and block of coordinates: the even
+ * and the odd t summed apart, then together, then added to the entry: the same order for every entry (equal vectors,
+ * equal entries), a different one from gramTiled's (rounding, ~1e-16 of Σ|v_i[t]·v_j[t]|). Null without SIMD.
+ */
+export function gramSimd(vs: readonly Float32Array[], start: number, end: number): Float64Array | null {
+  const mm = vs.length;
+  const g = new Float64Array(mm * mm);
+  if (mm === 0) return g;
+  const B = Math.max(64, Math.min(1024, Math.floor(32768 / mm) & ~3));
+  const S = B + PAD;
+  const { offsets: [stageOff, rowsOff, gOff], total } = layout(mm * S * 4, mm * S * 8, mm * mm * 8);
+  const m = memory(total);
+  if (!m) return null;
+  m.f64.fill(0, gOff / 8, gOff / 8 + mm * mm);
+  for (let b = start; b < end; b += B) {
+    const e = Math.min(end, b + B);
+    const len = e - b;
+    const n = roundUp(len, 4);
+    for (let k = 0; k < mm; k++) {
+      const o = stageOff / 4 + k * S;
+      m.f32.set(vs[k].subarray(b, e), o);
+      if (n > len) m.f32.fill(0, o + len, o + n); // zeros: products of exactly 0, which change no sum
+    }
+    m.wasm.promote(stageOff, rowsOff, mm * S); // row k of the float64 copy is at rowsOff + k·S·8
+    m.wasm.gramBlock(rowsOff, S * 8, mm, n, gOff);
+  }
+  const gv = m.f64.subarray(gOff / 8, gOff / 8 + mm * mm);
+  for (let i = 0; i < mm; i++) {
+    for (let j = 0; j <= i; j++) {
+      g[i * mm + j] = gv[i * mm + j];
+      g[j * mm + i] = gv[i * mm + j];
+    }
+  }
+  return g;
+}
+
+const networks = new Map<string, Int32Array>();
+
+/** The pairs (row indices) of the sorting network on m rows, pruned to the rows [from, to) that are read. */
+function network(m: number, from: number, to: number): Int32Array {
+  const key = `${m}:${from}:${to}`;
+  let p = networks.get(key);
+  if (!p) {
+    p = prunePairs(mergeExchangePairs(m), from, to);
+    networks.set(key, p);
+  }
+  return p;
+}
+
+type ColumnOut =
+  | { kind: 'mean'; from: number; to: number; div: number } // mean of sorted rows [from, to)
+  | { kind: 'window'; drop: number; beta: number }; // Bulyan's window of β around the median
+
+/**
+ * Sorts every column of the m updates (per coordinate, the m values) with a compare-exchange network on float32
+ * lanes, 4 coordinates a vector, a block of coordinates at a time, and reduces the sorted column to one float64.
+ */
+function sortedColumns(vs: readonly Float32Array[], what: ColumnOut): Float64Array | null {
+  const mm = vs.length;
+  const len = mm ? vs[0].length : 0;
+  const out = new Float64Array(len);
+  // m × B float32 rows in L1 (32 KiB): every pair of the network streams two of them.
+  const B = Math.max(16, Math.min(2048, Math.floor(8192 / mm) & ~3));
+  const pairs = what.kind === 'mean' ? network(mm, what.from, what.to) : network(mm, 0, mm);
+  const np = pairs.length / 2;
+  const S = B + PAD;
+  const { offsets: [rowsOff, pairsOff, outOff, loOff, hiOff], total } = layout(mm * S * 4, np * 8, B * 8, B * 8, B * 8);
+  const m = memory(total);
+  if (!m) return null;
+  for (let t = 0; t < pairs.length; t++) m.i32[pairsOff / 4 + t] = pairs[t] * S * 4;
+  for (let b = 0; b < len; b += B) {
+    const e = Math.min(len, b + B);
+    const cnt = e - b;
+    const n = roundUp(cnt, 4);
+    for (let k = 0; k < mm; k++) m.f32.set(vs[k].subarray(b, e), rowsOff / 4 + k * S);
+    m.wasm.network(rowsOff, pairsOff, np, n * 4);
+    if (what.kind === 'mean') m.wasm.rowMean(rowsOff, S * 4, what.from, what.to, what.div, outOff, n);
+    else {
+      m.wasm.window(rowsOff, S * 4, mm, what.drop, loOff, hiOff, n);
+      m.wasm.windowMean(rowsOff, S * 4, mm, loOff, hiOff, what.beta, outOff, n);
+    }
+    out.set(m.f64.subarray(outOff / 8, outOff / 8 + cnt), b);
+  }
+  return out;
+}
+
+/** Coordinate-wise median (even m: (lower + upper)/2): the reference's values up to the sign of a zero. */
+export function coordinateMedianSimd(vs: readonly Float32Array[]): Float64Array | null {
+  const h = vs.length >> 1;
+  return vs.length % 2 ? sortedColumns(vs, { kind: 'mean', from: h, to: h + 1, div: 1 }) : sortedColumns(vs, { kind: 'mean', from: h - 1, to: h + 1, div: 2 });
+}
+
+/** Coordinate-wise trimmed mean: the kept values summed in ascending order from 0, divided by their count. */
+export function coordinateTrimmedMeanSimd(vs: readonly Float32Array[], trim: number): Float64Array | null {
+  const keep = vs.length - 2 * trim;
+  return sortedColumns(vs, { kind: 'mean', from: trim, to: trim + keep, div: keep });
+}
+
+/** Bulyan's mean of the β values closest to the median, summed in ascending order (as sorting each column does). */
+export function meanAroundMedianSimd(vs: readonly Float32Array[], beta: number): Float64Array | null {
+  return sortedColumns(vs, { kind: 'window', drop: vs.length - beta, beta });
+}
