@@ -10,7 +10,7 @@ import { SUM_GROUP, weightedSum } from './vector-math';
  * Σ_k w_k Δ_k / Σ_k w_k over a round's updates as they arrive, in O(|w|): the same float64 additions, in the same
  * order, as the batch weightedSum over the updates sorted by slot, so a streamed round equals the batch one bit for
  * bit whatever order the clients answer in. An update that arrives before the slots ahead of it waits for them (in a
- * pool that trains slots in order, a few); updates are folded SUM_GROUP at a time, as weightedSum folds them.
+ * pool that trains slots in order, a few); updates are folded SUM_GROUP at a time (fewer passes over the sum).
  */
 export interface OrderedWeightedSum {
   /** Folds in slot's update with weight w > 0 (FedAvg: n_k) once every earlier slot is in or skipped. */

@@ -108,7 +108,7 @@ export function softmax(xs: ArrayLike<number>, tau = 1): number[] {
 
 /** Coordinates per block of weightedSum's output. */
 const SUM_BLOCK = 4096;
-/** weightedSum folds this many vectors per pass; a streaming sum that folds groups of it adds in the same order. */
+/** weightedSum's JS path folds this many vectors per pass over a block; the streaming sum folds groups of it. */
 export const SUM_GROUP = 4;
 
 /** Coordinates per block in the column kernels (median, trimmed mean). */
