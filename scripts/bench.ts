@@ -1,11 +1,12 @@
 // npm run bench [-- --backends webgpu,wasm] [--quick] [--samples wasm=4096] [--repeats N] [--no-kernel] [--no-aggregation]
-//                [--no-auth] [--only browser,kernel,aggregation,auth]
+//                [--no-auth] [--no-scale] [--only browser,kernel,aggregation,auth,scale]
 // Builds the app if its sources changed, serves it with vite preview on 127.0.0.1, and in headless Chromium times
 // CNN-S training on MNIST per backend: our trainLocal vs stock model.fit (bench.html, src/bench/bench-page.ts).
 // Then, in a Node child process, times our training kernels (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)
 // against the stock ones (src/kernels/kernels.bench.ts), and in another one every aggregation strategy for K = 8, 32 and 128
 // clients on CNN-S and CNN-M against a plain copy of the same bytes (src/shared/strategies/aggregation.bench.ts), and in
 // a third signing and verifying a round broadcast against one client's training of a default round (scripts/auth.bench.ts).
+// Last, whole Node-runtime federations of 1,000 and 10,000 virtual clients, each in a fresh process (scripts/scale.bench.ts).
 // Prints the tables and writes everything to results/bench-<timestamp>.json.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import type { BenchBackendResult, BenchResults, BenchRunOptions } from '../src/b
 import type { KernelTiming } from '../src/kernels/kernels.bench.ts';
 import type { BenchOptions as AggregationBenchOptions, BenchRow as AggregationRow } from '../src/shared/strategies/aggregation.bench.ts';
 import type { AuthBenchReport } from './auth.bench.ts';
+import { formatScaleTable, runScaleBench, type ScaleResult } from './scale.bench.ts';
 import type { BackendName } from '../src/shared/config.ts';
 import { launchOptions } from './browser.ts';
 import { ensureBuilt, serveDist } from './serve.ts';
@@ -34,7 +36,7 @@ const PAGE_TIMEOUT_MS = 15 * 60_000;
 
 class BenchError extends Error {}
 
-const PARTS = ['browser', 'kernel', 'aggregation', 'auth'] as const;
+const PARTS = ['browser', 'kernel', 'aggregation', 'auth', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Args {
@@ -44,6 +46,7 @@ interface Args {
   kernel: boolean;
   aggregation: boolean;
   auth: boolean;
+  scale: boolean;
   repeats: number;
   samples: Partial<Record<BackendName, number>>;
 }
@@ -73,12 +76,13 @@ function usage(): string {
     '  --no-kernel  skip the Node kernel micro-bench (Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul)',
     '  --no-aggregation  skip the Node aggregation bench (every strategy, K = 8, 32 and 128, CNN-S and CNN-M, vs a copy)',
     '  --no-auth    skip the broadcast signing bench (sign + verify vs one client\'s training of a default round)',
-    '  --only P,... run only these parts: browser (training in Chromium), kernel, aggregation, auth',
+    '  --no-scale   skip the scale bench (Node-runtime federations of 1,000 and 10,000 clients, ~3 min)',
+    '  --only P,... run only these parts: browser (training in Chromium), kernel, aggregation, auth, scale',
   ].join('\n');
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { backends: [...ALL], quick: false, browser: true, kernel: true, aggregation: true, auth: true, repeats: 2, samples: {} };
+  const args: Args = { backends: [...ALL], quick: false, browser: true, kernel: true, aggregation: true, auth: true, scale: true, repeats: 2, samples: {} };
   let only: Part[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
@@ -105,6 +109,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--no-kernel') args.kernel = false;
     else if (flag === '--no-aggregation') args.aggregation = false;
     else if (flag === '--no-auth') args.auth = false;
+    else if (flag === '--no-scale') args.scale = false;
     else if (flag === '--only') {
       const list = value().split(',').map((s) => s.trim()).filter(Boolean);
       const bad = list.filter((p) => !PARTS.includes(p as Part));
@@ -119,7 +124,7 @@ function parseArgs(argv: string[]): Args {
     } else throw new BenchError(`unknown argument ${argv[i]}\n${usage()}`);
   }
   if (only) for (const part of PARTS) args[part] &&= only.includes(part);
-  if (!args.browser && !args.kernel && !args.aggregation && !args.auth) throw new BenchError('nothing to run: every part is switched off');
+  if (!args.browser && !args.kernel && !args.aggregation && !args.auth && !args.scale) throw new BenchError('nothing to run: every part is switched off');
   return args;
 }
 
@@ -384,7 +389,7 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const log = (s: string) => console.error(`[${elapsed(t0).padStart(7)}] ${s}`);
   if (args.browser) log(`bench: CNN-S on MNIST, batch 32, SGD lr 0.01, backends ${args.backends.join(', ')}${args.quick ? ' (quick)' : ''}`);
-  else log(`bench: ${[args.kernel && 'kernel', args.aggregation && 'aggregation', args.auth && 'auth'].filter(Boolean).join(' and ')} only${args.quick ? ' (quick)' : ''}`);
+  else log(`bench: ${[args.kernel && 'kernel', args.aggregation && 'aggregation', args.auth && 'auth', args.scale && 'scale'].filter(Boolean).join(' and ')} only${args.quick ? ' (quick)' : ''}`);
 
   const { results, pageErrors, browserVersion } = args.browser
     ? await runBrowserBench(args, log)
@@ -429,6 +434,19 @@ async function main(): Promise<number> {
       log(`auth bench FAILED: ${authError}`);
     }
   }
+  let scale: ScaleResult[] | undefined;
+  let scaleError: string | undefined;
+  if (args.scale) {
+    const t = performance.now();
+    log('Node-runtime scale bench (2NN, MNIST, C = 0.01, 3 rounds; 1,000 and 10,000 clients; each case in a fresh process)…');
+    try {
+      scale = await runScaleBench(log);
+      log(`scale bench done in ${elapsed(t)}`);
+    } catch (e) {
+      scaleError = e instanceof Error ? e.message : String(e);
+      log(`scale bench FAILED: ${scaleError}`);
+    }
+  }
 
   const loadInfo = load.stop();
   const rows = results?.results ?? [];
@@ -464,6 +482,12 @@ async function main(): Promise<number> {
       `timed in the same process on wasm). CNN-M rounds train ~7× longer, so its shares are overstated.\n`);
     console.log(auth.table);
   }
+  if (scale) {
+    console.log(`\nScale: whole federations in the Node runtime (scripts/scale.bench.ts), each in a fresh process: 2NN on MNIST, IID over all` +
+      `\n60,000 training images (60 a client at 1,000, 6 at 10,000), C = 0.01 (10 or 100 clients a round), E = 1, B = 10, 3 rounds, test` +
+      `\naccuracy on the first 1,000 test images; peak RSS of the whole process (every thread), RSS as each round's record came in.\n`);
+    console.log(formatScaleTable(scale));
+  }
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(join(ROOT, 'results'), { recursive: true });
@@ -473,6 +497,7 @@ async function main(): Promise<number> {
     kernel: kernel?.timings ?? [], kernelError,
     aggregation: aggregation ? { models: aggregation.models, options: aggregation.options, rows: aggregation.rows } : undefined, aggregationError,
     auth: auth ? { roundTrainMs: auth.roundTrainMs, stepMs: auth.stepMs, rows: auth.rows } : undefined, authError,
+    scale, scaleError,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file.slice(ROOT.length)}   total time: ${total}`);
 
@@ -480,13 +505,14 @@ async function main(): Promise<number> {
     console.error('bench: none of the requested backends is available in this browser');
     return 1;
   }
-  if (failed.length || pageErrors.length || kernelError || aggregationError || authError) {
+  if (failed.length || pageErrors.length || kernelError || aggregationError || authError || scaleError) {
     const why = [
       ...failed.map((r) => `${r.backend}: ${r.error}`),
       ...pageErrors.map((e) => `page error: ${e}`),
       ...(kernelError ? [`kernel bench: ${kernelError}`] : []),
       ...(aggregationError ? [`aggregation bench: ${aggregationError}`] : []),
       ...(authError ? [`auth bench: ${authError}`] : []),
+      ...(scaleError ? [`scale bench: ${scaleError}`] : []),
     ];
     console.error(`bench: FAILED: ${why.join('; ')}`);
     return 1;
