@@ -73,6 +73,11 @@ export class ClientRegistry {
     return { id: this.nextConnection++, role, clientId: null, registrations: 0, evicted: new Set() };
   }
 
+  /** Clients kept at most. */
+  get capacity(): number {
+    return this.deps.maxClients ?? MAX_CLIENTS;
+  }
+
   all(): ClientRow[] {
     return [...this.rows.values()];
   }
@@ -94,7 +99,7 @@ export class ClientRegistry {
     if (conn.role === 'dashboard') refuse('a dashboard connection cannot register a client; clients connect on their own port');
     if (conn.clientId !== null && this.rows.has(conn.clientId)) refuse(`this connection already has client ${conn.clientId}`);
     if (conn.registrations >= MAX_REGISTRATIONS_PER_CONNECTION) refuse(`this connection registered ${conn.registrations} times already (max ${MAX_REGISTRATIONS_PER_CONNECTION})`);
-    const max = this.deps.maxClients ?? MAX_CLIENTS;
+    const max = this.capacity;
     if (this.rows.size >= max) refuse(`the coordinator has ${this.rows.size} clients (max ${max})`);
     conn.role = 'client';
     conn.registrations++;

@@ -582,6 +582,12 @@ describe('Federation: rounds', () => {
     expect(h.rounds()).toHaveLength(2);
   });
 
+  it('a run that waits for more clients than the coordinator keeps is refused at start, with the limit', async () => {
+    const h = make();
+    await expect(h.fed.start({ ...CFG, clients: MAX_CLIENTS + 1 })).rejects.toThrow(`keeps at most ${MAX_CLIENTS} clients`);
+    expect(h.status().state).toBe('idle');
+  });
+
   it('start while a run is active, or with a bad config, throws a ConfigError', async () => {
     const h = make();
     await expect(h.fed.start({ rounds: 0 })).rejects.toThrow(/invalid rounds 0/);

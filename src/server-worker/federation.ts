@@ -301,6 +301,9 @@ export class Federation {
       throw new ConfigError(`a run is already ${this.state}; pause or reset it first`);
     }
     const config = resolveConfig(partial);
+    if (config.clients > this.registry.capacity) {
+      throw new ConfigError(`clients: this coordinator keeps at most ${this.registry.capacity} clients (a browser tab each; the Node runtime takes up to 10,000 virtual ones), got ${config.clients}`);
+    }
     await this.clearRun();
     // Time plus a counter: a reset and a restart within one millisecond must not reuse the old run's id.
     const runId = `run-${this.deps.now().toString(36)}-${++this.runsStarted}`;
