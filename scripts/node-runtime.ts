@@ -51,7 +51,7 @@ interface VirtualClient {
   conn: ClientConnection;
   id: { clientId: string; secret: string };
   inbox: BroadcastInbox;
-  /** Opened on first use: only ALIE's attackers on one thread talk over it. */
+  /** Only ALIE's colluding attackers talk over it (an ALIE run trains on the coordinator's thread). */
   colluders: Colluders | null;
   uplink: UplinkState;
   /** One job at a time, in arrival order, as a tab's client runs them. */
@@ -102,7 +102,6 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
     const perClient = msg.perClient.includes(c.id.clientId)
       ? c.conn.roundExtras({ v: PROTOCOL_VERSION, type: 'extras', ...c.id, runId: msg.runId, round: msg.round })
       : undefined;
-    if (threads === 0 && msg.config.attack === 'alie') c.colluders ??= channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`));
     const { update, sendAt, uplink } = await runner.fit({ msg, slot, ...c.id, ...(perClient ? { perClient } : {}), uplink: c.uplink }, c.colluders);
     c.uplink = uplink;
     if (sendAt > Date.now()) await new Promise((r) => setTimeout(r, sendAt - Date.now()));
@@ -176,7 +175,9 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
       const conn = fed.connect();
       const id = await conn.register({ v: PROTOCOL_VERSION, type: 'register', kind: 'node', backend: 'wasm', probe: [], userAgent: `node ${process.version}`, lock: `fedtab-client-node-${String(i).padStart(4, '0')}` });
       const inbox = new BroadcastInbox({ identity: () => id, fetchKey: async (runId) => (await conn.runKey({ v: PROTOCOL_VERSION, type: 'key', ...id, runId })).key });
-      clients.push({ conn, id, inbox, colluders: null, uplink: { runId: null, residual: null }, queue: Promise.resolve() });
+      // Open before any round: a colluder's update posted before another's channel is open would be lost.
+      const colluders = config.attack === 'alie' ? channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)) : null;
+      clients.push({ conn, id, inbox, colluders, uplink: { runId: null, residual: null }, queue: Promise.resolve() });
     }
     let printed = 0;
     for (;;) {
