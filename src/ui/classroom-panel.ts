@@ -97,6 +97,11 @@ export function openClassroom(el: HTMLElement, api: Comlink.Remote<DashboardApi>
     const btn = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-remove]');
     if (btn && confirm(`Remove device ${btn.dataset.remove}? Its client stops, and this tab of it cannot rejoin (a new tab with the room code can).`)) hub.remove(btn.dataset.remove!);
   });
+  // The table is rebuilt every second ("N s ago"): not while a button in it is pressed, or the click would be lost.
+  let pressing = false;
+  const table = $('devices');
+  table.addEventListener('pointerdown', (e) => void (pressing = (e.target as HTMLElement).closest('button') !== null));
+  for (const ev of ['pointerup', 'pointercancel', 'pointerleave'] as const) table.addEventListener(ev, () => void setTimeout(() => (pressing = false)));
   const ago = (t: number) => `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago`;
   const render = () => {
     const s = hub.stats();
@@ -109,8 +114,9 @@ export function openClassroom(el: HTMLElement, api: Comlink.Remote<DashboardApi>
       <div><b>over the broker</b> ${esc(formatBytes(s.bytesIn))} in, ${esc(formatBytes(s.bytesOut))} out${lastRound ? ` <small>(round ${lastRound.round}: ${esc(formatBytes(lastRound.bytesIn))} in, ${esc(formatBytes(lastRound.bytesOut))} out)</small>` : ''}</div>
       <div class="${rejected.length ? 'error' : ''}" title="messages refused at the room level: from outside the room, unsigned, altered, replayed, or from a removed device"><b>refused</b> ${rejected.length ? esc(rejected.map(([r, n]) => `${r} ${n}`).join(', ')) : 'none'}</div>`;
     $('classroom-line').textContent = `room ${code} · ${s.online} of ${s.devices} devices online · join at ${url.split('?')[0]}`;
+    if (pressing) return;
     const rows = hub.rows();
-    $('devices').querySelector('tbody')!.innerHTML = rows.length
+    table.querySelector('tbody')!.innerHTML = rows.length
       ? rows
           .map((d) => `<tr data-device="${esc(d.deviceId)}"><td><code>${esc(d.deviceId.slice(0, 8))}</code></td><td>${esc(d.clientId ?? '–')}</td><td>${stateBadge(d)}</td><td>${ago(d.joinedAt)}</td><td>${ago(d.lastSeen)}</td><td>${d.rejoins || ''}</td><td>${esc(formatBytes(d.bytesIn))} / ${esc(formatBytes(d.bytesOut))}</td><td>${d.state === 'removed' ? '' : `<button data-remove="${esc(d.deviceId)}">Remove</button>`}</td></tr>`)
           .join('')
