@@ -10,7 +10,7 @@ import { resolveConfig } from '../src/shared/config';
 import { slotSplit } from '../src/shared/run-plan';
 import { loadDatasetFromDisk } from './node-dataset';
 import {
-  DISCO_COMMIT, DISCO_REPO, USAGE, arrangeForDisco, formatTable, parseCompareArgs, parseGnuTime, splitArgs, summarize,
+  DISCO_COMMIT, USAGE, arrangeForDisco, formatTable, parseCompareArgs, parseGnuTime, splitArgs, summarize,
   type CompareOptions, type DiscoModel, type RunRecord,
 } from './disco/compare-lib';
 
@@ -33,7 +33,7 @@ function prepareDisco(opts: CompareOptions): string {
   if (!existsSync(join(dir, '.git'))) {
     if (opts.disco) throw new Error(`--disco ${dir} is not a git checkout of DISCO`);
     mkdirSync(dirname(dir), { recursive: true });
-    sh('git', ['clone', DISCO_REPO, dir], ROOT, `cloning DISCO into ${dir}`);
+    sh('git', ['clone', opts.discoRepo, dir], ROOT, `cloning DISCO into ${dir}`);
   }
   const head = git(dir, 'rev-parse', 'HEAD').stdout.trim();
   if (head !== DISCO_COMMIT) {
@@ -116,6 +116,13 @@ async function main(): Promise<number> {
   }
   if (!opts) {
     console.log(USAGE);
+    return 0;
+  }
+  if (opts.summarize.length) {
+    const runs = opts.summarize.flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as { runs: RunRecord[] }).runs);
+    const rows = summarize(runs);
+    console.log(formatTable(rows));
+    if (opts.out) writeFileSync(opts.out, JSON.stringify({ tool: 'disco-compare', summarized: opts.summarize, runs, summary: rows, table: formatTable(rows) }, null, 2));
     return 0;
   }
   if (!existsSync('/usr/bin/time')) throw new Error('needs GNU time at /usr/bin/time (apt-get install time)');

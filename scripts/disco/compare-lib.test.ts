@@ -27,7 +27,7 @@ function discoSplit<T>(xs: readonly T[], ratio: number): [T[], T[]] {
 describe('parseCompareArgs', () => {
   it('has the issue\'s task as defaults', () => {
     const o = parseCompareArgs([])!;
-    expect(o).toMatchObject({ disco: null, clients: [4, 8], repeats: 3, rounds: 5, epochs: 1, batchSize: 32, maxSamples: 1500, localEval: 0.1, evalSamples: 2000, lr: 0.1, fedtabArgs: [''], discoModels: ['cnn-s'], install: true });
+    expect(o).toMatchObject({ disco: null, discoRepo: 'https://github.com/epfml/disco', clients: [4, 8], repeats: 3, rounds: 5, epochs: 1, batchSize: 32, maxSamples: 1500, localEval: 0.1, evalSamples: 2000, lr: 0.1, fedtabArgs: [''], discoModels: ['cnn-s'], install: true });
   });
   it('takes repeated --fedtab-args as rows, and lists', () => {
     const o = parseCompareArgs(['--disco', '/x', '--clients', '2, 16', '--fedtab-args', '--workers 1', '--fedtab-args', '--workers 2', '--disco-model', 'cnn-s,disco-mnist', '--no-install'])!;
@@ -36,6 +36,7 @@ describe('parseCompareArgs', () => {
     expect(o.fedtabArgs).toEqual(['--workers 1', '--workers 2']);
     expect(o.discoModels).toEqual(['cnn-s', 'disco-mnist']);
     expect(o.install).toBe(false);
+    expect(parseCompareArgs(['--summarize', 'a.json', '--summarize', 'b.json'])!.summarize).toEqual(['a.json', 'b.json']);
   });
   it('refuses bad values naming the flag, and returns null for --help', () => {
     expect(() => parseCompareArgs(['--clients', '0'])).toThrow(/--clients/);
@@ -96,7 +97,8 @@ describe('summarize', () => {
     expect(rows[1]).toMatchObject({ clients: 8, wallRatio: 0.8, memoryRatio: 2, targetMet: false });
     const table = formatTable(rows);
     expect(table.split('\n')).toHaveLength(4);
-    expect(table).toContain('| 4 | node runtime | cnn-s | 3 | 45.0 | 95.0 | 0.47 |');
+    expect(table).toContain('| 4 | node runtime | cnn-s | 3 | 45.0 (40.0–50.0) | 95.0 (90.0–100.0) | 0.47 |');
+    expect(rows[0]!.fedtabFederationRange).toEqual([40, 50]);
   });
   it('has a median of even and odd counts', () => {
     expect(median([3, 1, 2])).toBe(2);

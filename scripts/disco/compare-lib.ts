@@ -11,6 +11,8 @@ export type DiscoModel = 'cnn-s' | 'disco-mnist';
 
 export interface CompareOptions {
   disco: string | null;
+  /** Where to clone DISCO from when --disco is not given (a mirror, for a machine that cannot reach GitHub). */
+  discoRepo: string;
   clients: number[];
   repeats: number;
   rounds: number;
@@ -27,10 +29,13 @@ export interface CompareOptions {
   install: boolean;
   out: string | null;
   timeoutMin: number;
+  /** Result JSONs to merge and summarize again instead of running anything. */
+  summarize: string[];
 }
 
 export const USAGE = `usage: npm run disco-compare -- [options]
   --disco DIR          a DISCO checkout to use (default: clone ${DISCO_REPO} at ${DISCO_COMMIT.slice(0, 10)} into ~/.cache/fedtab/)
+  --disco-repo URL     clone from there instead of ${DISCO_REPO} (a mirror or a local git directory)
   --clients LIST       client counts, comma-separated (default 4,8)
   --repeats N          repeats of every row, interleaved (default 3)
   --rounds N           communication rounds (default 5)
@@ -45,7 +50,8 @@ export const USAGE = `usage: npm run disco-compare -- [options]
   --disco-model LIST   cnn-s (fedtab's CNN-S rebuilt in DISCO) and/or disco-mnist (DISCO's own MNIST model) (default cnn-s)
   --no-install         do not run npm install / tsc in the DISCO checkout (fail if it is not ready)
   --out FILE           result JSON (default results/disco-compare-<time>.json)
-  --timeout-min N      give up on one run after N minutes (default 30)`;
+  --timeout-min N      give up on one run after N minutes (default 30)
+  --summarize FILE     merge the runs of earlier result JSONs (repeat it) and print their table; runs nothing`;
 
 const posInt = (flag: string, v: string, min = 1): number => {
   const n = Number(v);
@@ -66,9 +72,10 @@ export function parseCompareArgs(argv: string[]): CompareOptions | null {
     args,
     strict: true,
     options: {
-      disco: str, clients: str, repeats: str, rounds: str, epochs: str, 'batch-size': str, 'max-samples': str,
+      disco: str, 'disco-repo': str, clients: str, repeats: str, rounds: str, epochs: str, 'batch-size': str, 'max-samples': str,
       'local-eval': str, 'eval-samples': str, lr: str, seed: str, 'disco-model': str, out: str, 'timeout-min': str,
       'fedtab-args': { type: 'string', multiple: true },
+      summarize: { type: 'string', multiple: true },
       'no-install': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -85,6 +92,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions | null {
   for (const m of discoModels) if (m !== 'cnn-s' && m !== 'disco-mnist') throw new Error(`--disco-model must be cnn-s or disco-mnist, got "${m}"`);
   return {
     disco: values.disco ?? null,
+    discoRepo: values['disco-repo'] ?? DISCO_REPO,
     clients,
     repeats: posInt('repeats', values.repeats ?? '3'),
     rounds: posInt('rounds', values.rounds ?? '5'),
@@ -100,6 +108,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions | null {
     install: !values['no-install'],
     out: values.out ?? null,
     timeoutMin,
+    summarize: values.summarize ?? [],
   };
 }
 
@@ -183,6 +192,9 @@ export interface SummaryRow {
   repeats: number;
   fedtabFederationS: number;
   discoFederationS: number;
+  /** [min, max] over the repeats. */
+  fedtabFederationRange: [number, number];
+  discoFederationRange: [number, number];
   wallRatio: number;
   fedtabProcessS: number;
   discoProcessS: number;
@@ -208,6 +220,7 @@ export function summarize(runs: readonly RunRecord[]): SummaryRow[] {
         const f = of('fedtab').filter((r) => r.variant === fv);
         const d = of('disco').filter((r) => r.variant === dv);
         const m = (rs: RunRecord[], key: keyof RunRecord) => median(rs.map((r) => r[key] as number));
+        const range = (rs: RunRecord[]): [number, number] => [Math.min(...rs.map((r) => r.federationSeconds)), Math.max(...rs.map((r) => r.federationSeconds))];
         const fedtabFederationS = m(f, 'federationSeconds');
         const discoFederationS = m(d, 'federationSeconds');
         const fedtabPeakMB = m(f, 'maxRssBytes') / 2 ** 20;
@@ -216,7 +229,7 @@ export function summarize(runs: readonly RunRecord[]): SummaryRow[] {
         const memoryRatio = fedtabPeakMB / discoPeakMB;
         rows.push({
           clients: k, fedtab: fv, disco: dv, repeats: Math.min(f.length, d.length),
-          fedtabFederationS, discoFederationS, wallRatio,
+          fedtabFederationS, discoFederationS, fedtabFederationRange: range(f), discoFederationRange: range(d), wallRatio,
           fedtabProcessS: m(f, 'processSeconds'), discoProcessS: m(d, 'processSeconds'),
           processRatio: m(f, 'processSeconds') / m(d, 'processSeconds'),
           fedtabPeakMB, discoPeakMB, memoryRatio,
@@ -231,12 +244,13 @@ export function summarize(runs: readonly RunRecord[]): SummaryRow[] {
 
 /** A Markdown table of the summary rows (the README's form). */
 export function formatTable(rows: readonly SummaryRow[]): string {
-  const head = '| K | fedtab | DISCO | n | fedtab federation s | DISCO federation s | wall ratio | fedtab process s | DISCO process s | fedtab peak MB | DISCO peak MB | memory ratio | fedtab acc | DISCO acc | target |';
+  const head = '| K | fedtab | DISCO | n | fedtab federation s (min–max) | DISCO federation s (min–max) | wall ratio | fedtab process s | DISCO process s | fedtab peak MB | DISCO peak MB | memory ratio | fedtab acc | DISCO acc | target |';
   const sep = '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
   const f1 = (x: number) => x.toFixed(1);
   const f2 = (x: number) => x.toFixed(2);
   const lines = rows.map((r) =>
-    `| ${r.clients} | ${r.fedtab || 'node runtime'} | ${r.disco} | ${r.repeats} | ${f1(r.fedtabFederationS)} | ${f1(r.discoFederationS)} | ${f2(r.wallRatio)} | ` +
+    `| ${r.clients} | ${r.fedtab || 'node runtime'} | ${r.disco} | ${r.repeats} | ${f1(r.fedtabFederationS)} (${r.fedtabFederationRange.map(f1).join('–')}) | ` +
+    `${f1(r.discoFederationS)} (${r.discoFederationRange.map(f1).join('–')}) | ${f2(r.wallRatio)} | ` +
     `${f1(r.fedtabProcessS)} | ${f1(r.discoProcessS)} | ${r.fedtabPeakMB.toFixed(0)} | ${r.discoPeakMB.toFixed(0)} | ${f2(r.memoryRatio)} | ` +
     `${r.fedtabAccuracy.toFixed(4)} | ${r.discoAccuracy.toFixed(4)} | ${r.targetMet ? 'met' : 'not met'} |`,
   );
