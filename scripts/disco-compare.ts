@@ -41,8 +41,12 @@ function prepareDisco(opts: CompareOptions): string {
     else sh('git', ['checkout', '--quiet', DISCO_COMMIT], dir, 'checking out the pinned commit');
   }
   // Idempotent: a patch that reverses cleanly is already applied.
+  let applied = false;
   if (git(dir, 'apply', '--reverse', '--check', PATCH).status === 0) say('patch already applied');
-  else sh('git', ['apply', PATCH], dir, 'applying scripts/disco/disco-wasm.patch');
+  else {
+    sh('git', ['apply', PATCH], dir, 'applying scripts/disco/disco-wasm.patch');
+    applied = true;
+  }
   // fedtab's wasm training kernels and DISCO's side of the comparison, copied in (git-ignored there by the patch).
   const kdir = join(dir, 'cli/src/fedtab-kernels');
   mkdirSync(kdir, { recursive: true });
@@ -51,7 +55,7 @@ function prepareDisco(opts: CompareOptions): string {
 
   const installed = existsSync(join(dir, 'node_modules/@tensorflow/tfjs-backend-wasm/package.json'));
   const built = ['discojs', 'discojs-node', 'server'].every((p) => existsSync(join(dir, p, 'dist/index.js')));
-  if (!installed || !built) {
+  if (!installed || !built || applied) {
     if (!opts.install) throw new Error(`${dir} is not installed and built; run without --no-install`);
     if (!installed) {
       say('installing DISCO\'s dependencies from the npm registry (needs network; offline, this step fails: run it where the registry is reachable)');
