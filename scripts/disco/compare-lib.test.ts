@@ -97,7 +97,8 @@ describe('summarize', () => {
     expect(rows[1]).toMatchObject({ clients: 8, wallRatio: 0.8, memoryRatio: 2, targetMet: false });
     const table = formatTable(rows);
     expect(table.split('\n')).toHaveLength(4);
-    expect(table).toContain('| 4 | node runtime | cnn-s | 3 | 45.0 (40.0–50.0) | 95.0 (90.0–100.0) | 0.47 |');
+    expect(table).toContain('| 4 | node runtime | cnn-s | 3 | 45.0 (40.0–50.0) | 95.0 (90.0–100.0) | 0.47 | 0.40, 0.56, 0.47 |');
+    expect(rows[1]!.pairedWallRatios).toEqual([0.8]);
     expect(rows[0]!.fedtabFederationRange).toEqual([40, 50]);
   });
   it('has a median of even and odd counts', () => {

@@ -196,6 +196,8 @@ export interface SummaryRow {
   fedtabFederationRange: [number, number];
   discoFederationRange: [number, number];
   wallRatio: number;
+  /** fedtab/DISCO per repeat (the two runs of a repeat are adjacent in time, so they share the machine's load). */
+  pairedWallRatios: number[];
   fedtabProcessS: number;
   discoProcessS: number;
   processRatio: number;
@@ -230,6 +232,10 @@ export function summarize(runs: readonly RunRecord[]): SummaryRow[] {
         rows.push({
           clients: k, fedtab: fv, disco: dv, repeats: Math.min(f.length, d.length),
           fedtabFederationS, discoFederationS, fedtabFederationRange: range(f), discoFederationRange: range(d), wallRatio,
+          pairedWallRatios: f.flatMap((x) => {
+            const y = d.find((z) => z.repeat === x.repeat);
+            return y ? [x.federationSeconds / y.federationSeconds] : [];
+          }),
           fedtabProcessS: m(f, 'processSeconds'), discoProcessS: m(d, 'processSeconds'),
           processRatio: m(f, 'processSeconds') / m(d, 'processSeconds'),
           fedtabPeakMB, discoPeakMB, memoryRatio,
@@ -244,13 +250,13 @@ export function summarize(runs: readonly RunRecord[]): SummaryRow[] {
 
 /** A Markdown table of the summary rows (the README's form). */
 export function formatTable(rows: readonly SummaryRow[]): string {
-  const head = '| K | fedtab | DISCO | n | fedtab federation s (min–max) | DISCO federation s (min–max) | wall ratio | fedtab process s | DISCO process s | fedtab peak MB | DISCO peak MB | memory ratio | fedtab acc | DISCO acc | target |';
-  const sep = '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  const head = '| K | fedtab | DISCO | n | fedtab federation s (min–max) | DISCO federation s (min–max) | wall ratio | paired ratios | fedtab process s | DISCO process s | fedtab peak MB | DISCO peak MB | memory ratio | fedtab acc | DISCO acc | target |';
+  const sep = '|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|';
   const f1 = (x: number) => x.toFixed(1);
   const f2 = (x: number) => x.toFixed(2);
   const lines = rows.map((r) =>
     `| ${r.clients} | ${r.fedtab || 'node runtime'} | ${r.disco} | ${r.repeats} | ${f1(r.fedtabFederationS)} (${r.fedtabFederationRange.map(f1).join('–')}) | ` +
-    `${f1(r.discoFederationS)} (${r.discoFederationRange.map(f1).join('–')}) | ${f2(r.wallRatio)} | ` +
+    `${f1(r.discoFederationS)} (${r.discoFederationRange.map(f1).join('–')}) | ${f2(r.wallRatio)} | ${r.pairedWallRatios.map(f2).join(', ')} | ` +
     `${f1(r.fedtabProcessS)} | ${f1(r.discoProcessS)} | ${r.fedtabPeakMB.toFixed(0)} | ${r.discoPeakMB.toFixed(0)} | ${f2(r.memoryRatio)} | ` +
     `${r.fedtabAccuracy.toFixed(4)} | ${r.discoAccuracy.toFixed(4)} | ${r.targetMet ? 'met' : 'not met'} |`,
   );
