@@ -123,10 +123,12 @@ async function main(): Promise<number> {
     return 0;
   }
   if (opts.summarize.length) {
-    const runs = opts.summarize.flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as { runs: RunRecord[] }).runs);
+    const inputs = opts.summarize.map((f) => ({ file: f, ...(JSON.parse(readFileSync(f, 'utf8')) as { runs: RunRecord[]; command?: string; createdAt?: string; options?: unknown; discoCommit?: string; node?: string }) }));
+    const runs = inputs.flatMap((i) => i.runs);
     const rows = summarize(runs);
     console.log(formatTable(rows));
-    if (opts.out) writeFileSync(opts.out, JSON.stringify({ tool: 'disco-compare', summarized: opts.summarize, runs, summary: rows, table: formatTable(rows) }, null, 2));
+    const sources = inputs.map(({ file, command, createdAt, options, discoCommit, node }) => ({ file, command, createdAt, discoCommit, node, options }));
+    if (opts.out) writeFileSync(opts.out, JSON.stringify({ tool: 'disco-compare', sources, runs, summary: rows, table: formatTable(rows) }, null, 2));
     return 0;
   }
   if (!existsSync('/usr/bin/time')) throw new Error('needs GNU time at /usr/bin/time (apt-get install time)');
