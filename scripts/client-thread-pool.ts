@@ -2,18 +2,12 @@
 // evaluate whichever virtual clients the rounds select, one job at a time each, in the order jobs come. A job's
 // result depends only on the job (its weights, slot, seed), and the coordinator aggregates in slot order, so a seeded
 // run gives the same bits with 1 thread or 8.
-import { build } from 'esbuild';
 import { mkdirSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LocalEvaluation } from '../src/client/local-round';
 import type { Dataset } from '../src/shared/data/dataset-store';
 import type { DatasetName } from '../src/shared/dataset-manifest';
 import type { EvalJob, FitJob, FitResult, JobRunner } from './client-jobs';
-
-/** Client threads `npm run federate -- --runtime node` uses unless told: one per core. */
-export const DEFAULT_THREADS = availableParallelism();
-export const MAX_THREADS = 32;
 
 export type ThreadRequest = { id: number; kind: 'fit'; job: FitJob } | { id: number; kind: 'eval'; job: EvalJob };
 export type ThreadReply =
@@ -31,6 +25,7 @@ async function bundleClientThread(): Promise<URL> {
   const dir = new URL('../.cache/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const out = new URL(`client-thread-${process.pid}.mjs`, dir);
+  const { build } = await import('esbuild');
   await build({ entryPoints: [new URL('./client-thread.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: out.pathname, logLevel: 'warning' });
   return out;
 }

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/shared/config';
 import type { RoundRecord } from '../src/shared/status';
-import { MAX_THREADS } from './client-thread-pool';
+import { MAX_THREADS } from './thread-count';
 import { parseSpec, planRuns, type ExperimentSpec, type PlannedRun } from './experiment/grid';
 import { checkClaims, claimsMarkdown } from './experiment/claims';
 import { IMBALANCE_KEYS, TRAFFIC_KEYS, plotSvg, summarize, toCsv, toMarkdown, trafficSvg, type RunRecord } from './experiment/summary';

@@ -9,8 +9,9 @@ import { headMidTail, roundsToTarget } from '../src/shared/metrics';
 import { roundsChart } from '../src/ui/chart-svg';
 import { weightHeatmapSvg } from '../src/ui/heatmap-svg';
 import type { RoundRecord } from '../src/shared/status';
-import { RunnerError, runFederation } from './federation-runner';
-import { DEFAULT_THREADS, MAX_THREADS } from './client-thread-pool';
+// The browser runner (Playwright, vite) is imported only for --runtime browser: it costs ~140 MB of RSS.
+import { RunnerError } from './runner-error';
+import { DEFAULT_THREADS, MAX_THREADS } from './thread-count';
 
 /** 4 tab clients; with DEFAULT_CONFIG this takes about two minutes on 2 CPU cores and reaches ≥ 95% on MNIST. */
 const RUNNER_DEFAULTS = { tabs: 4, workers: 0 };
@@ -115,7 +116,7 @@ async function main(): Promise<number> {
     const result =
       runtime === 'node'
         ? { ...(await (await import('./node-runtime')).runInProcess({ config, clients: tabs, timeoutMs, threads, log, onRound })), userAgent: `node ${process.version}` }
-        : await runFederation({ config, tabs, workers, timeoutMs, log, onRound });
+        : await (await import('./federation-runner')).runFederation({ config, tabs, workers, timeoutMs, log, onRound });
     const { status } = result;
     const evaluated = status.history.filter((h) => h.accuracy !== null);
     const accs = evaluated.map((h) => h.accuracy!);

@@ -1,6 +1,7 @@
 // Drives a whole federation in headless Chromium: one dashboard tab, N client tabs, M worker clients.
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { configToQuery, type FederationConfig } from '../src/shared/config';
+import { RunnerError } from './runner-error';
 import { settledRounds, type CoordinatorStatus, type RoundRecord } from '../src/shared/status';
 import { launchOptions } from './browser';
 import { ensureBuilt, serveDist } from './serve';
@@ -23,9 +24,7 @@ export interface RunResult {
   userAgent: string;
 }
 
-export class RunnerError extends Error {
-  override name = 'RunnerError';
-}
+export { RunnerError };
 
 
 async function launch(): Promise<Browser> {

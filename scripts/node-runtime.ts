@@ -22,7 +22,6 @@ import { ensureRunModel, setPretrainedLoader } from '../src/shared/ml/pretrained
 import { loadOrPretrain } from './pretrained';
 import { inThreadRunner, threadsRefusal, type JobRunner } from './client-jobs';
 import { threadPoolRunner } from './client-thread-pool';
-export { DEFAULT_THREADS, MAX_THREADS } from './client-thread-pool';
 import { initBackend } from './wasm-backend';
 
 export { initBackend };

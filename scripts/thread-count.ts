@@ -1,0 +1,7 @@
+// How many client threads the Node runtime may use (client-thread-pool.ts); a module of its own so that the CLIs can
+// check --threads without loading the pool.
+import { availableParallelism } from 'node:os';
+
+/** Client threads `npm run federate -- --runtime node` uses unless told: one per core. */
+export const DEFAULT_THREADS = availableParallelism();
+export const MAX_THREADS = 32;
