@@ -46,7 +46,7 @@ export const USAGE = `usage: npm run disco-compare -- [options]
   --eval-samples N     first N test images the final model is evaluated on, once at the end (default 2000)
   --lr X               client SGD learning rate (default 0.1)
   --seed N             fedtab's seed: partitions, initialisation, shuffling (default 1)
-  --fedtab-args STR    extra flags for npm run federate, e.g. "--workers 2"; repeat it for several fedtab rows
+  --fedtab-args STR    extra flags for npm run federate, e.g. "--threads 2"; repeat it for several fedtab rows
   --disco-model LIST   cnn-s (fedtab's CNN-S rebuilt in DISCO) and/or disco-mnist (DISCO's own MNIST model) (default cnn-s)
   --no-install         do not run npm install / tsc in the DISCO checkout (fail if it is not ready)
   --out FILE           result JSON (default results/disco-compare-<time>.json)
