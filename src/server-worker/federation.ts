@@ -345,12 +345,12 @@ export class Federation {
     }
   }
 
-  /** The current global model on one image, for the dashboard's drawing pad; the image is checked first. */
   /** The global model now (a copy): what the Node runtime reports at the end of a run. */
   globalWeights(): Float32Array | null {
     return this.run?.weights.slice() ?? null;
   }
 
+  /** The current global model on one image, for the dashboard's drawing pad; the image is checked first. */
   async predict(image: unknown): Promise<Prediction | null> {
     if (!(image instanceof Uint8Array) || image.length !== 28 * 28) throw new ConfigError('predict needs a Uint8Array of 28×28 = 784 pixels (0–255)');
     const run = this.run;
