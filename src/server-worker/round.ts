@@ -98,7 +98,11 @@ export class RoundInProgress {
       message: u,
     };
     if (this.stream) {
-      if (this.stream.folds.has(slot)) this.stream.sum.add(slot, u.delta, want.samples);
+      // A slot without training samples has FedAvg weight 0: it adds nothing, as in the batch sum.
+      if (this.stream.folds.has(slot)) {
+        if (want.samples > 0) this.stream.sum.add(slot, u.delta, want.samples);
+        else this.stream.sum.skip(slot);
+      }
       accepted.delta = NO_DELTA;
       accepted.message = { ...u, delta: NO_DELTA };
     }
