@@ -4,6 +4,7 @@ import { createRng } from '../prng';
 import { layerOffsets, type LayerSpec } from '../weights';
 import { gramTiled, squaredDistancesFromGram } from './kernels/gram';
 import { columnMedian } from './kernels/column-median';
+import { COLS, gatherColumns } from './kernels/columns';
 import { selectKth, sortRange } from './kernels/select';
 import { coordinateMedianSimd, coordinateTrimmedMeanSimd, gramSimd, weightedSumSimd } from './kernels/simd';
 
@@ -111,18 +112,6 @@ const SUM_BLOCK = 4096;
 /** weightedSum's JS path folds this many vectors per pass over a block; the streaming sum folds groups of it. */
 export const SUM_GROUP = 4;
 
-/** Coordinates per block in the column kernels (median, trimmed mean). */
-const COLS = 512;
-
-/** cols[(i − b)·m + k] = scales[k]·vs[k][i] for i in [b, e): a column-major copy of one block (sequential reads). */
-function gatherColumns(vs: readonly Float32Array[], scales: ArrayLike<number> | undefined, b: number, e: number, cols: Float64Array): void {
-  const m = vs.length;
-  for (let k = 0; k < m; k++) {
-    const v = vs[k];
-    const c = scales ? scales[k] : 1;
-    for (let i = b, o = k; i < e; i++, o += m) cols[o] = c * v[i];
-  }
-}
 
 function checkVectors(who: string, vs: readonly Float32Array[], scales?: ArrayLike<number>): number {
   if (vs.length === 0) throw new Error(`${who}: no vectors`);

@@ -4,10 +4,9 @@
 // leaves out exactly θ − β values at its ends, and which end each left-out value comes from depends only on the
 // θ − β smallest and θ − β largest values (sorted) and the median. So: two selections set those apart, a third
 // finds the median inside what remains, and the window is found from the ends inwards.
+import { COLS, gatherColumns } from './columns';
 import { selectKth, sortRange } from './select';
 import { meanAroundMedianSimd } from './simd';
-
-const COLS = 512;
 
 /**
  * out[i] = mean of the β values of {vs[k][i]} closest to their median (θ = vs.length ≥ β ≥ 1). Equal to sorting
@@ -28,10 +27,7 @@ export function meanAroundMedianColumns(vs: readonly Float32Array[], beta: numbe
   const lo0 = Math.ceil(th / 2) - 1; // sorted: s[lo0] ≤ med ≤ s[lo0 + 1]
   for (let b = 0; b < len; b += COLS) {
     const e = Math.min(len, b + COLS);
-    for (let k = 0; k < th; k++) {
-      const v = vs[k];
-      for (let i = b, o = k; i < e; i++, o += th) cols[o] = v[i];
-    }
+    gatherColumns(vs, undefined, b, e, cols);
     for (let i = b; i < e; i++) {
       const c = (i - b) * th; // column c..c+th−1; positions below are relative to c
       let med: number;
