@@ -1,12 +1,28 @@
 // Loads a prepared dataset from public/datasets/ on disk for the Node runtime, checked against its manifest.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset, Split } from '../src/shared/data/dataset-store';
 import { DATASET_PARTS, parseManifest, partFile, type DatasetName, type DatasetPart } from '../src/shared/dataset-manifest';
 
 const DIR = new URL('../public/datasets/', import.meta.url).pathname;
 const cache = new Map<DatasetName, Dataset>();
+
+/** A whole file in a SharedArrayBuffer, read into it without a second copy. */
+function readShared(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = new Uint8Array(new SharedArrayBuffer(fstatSync(fd).size));
+    for (let at = 0; at < bytes.length; ) {
+      const n = readSync(fd, bytes, at, bytes.length - at, at);
+      if (n === 0) throw new Error(`${path}: ended after ${at} of ${bytes.length} bytes`);
+      at += n;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export function loadDatasetFromDisk(name: DatasetName): Dataset {
   const hit = cache.get(name);
@@ -20,10 +36,8 @@ export function loadDatasetFromDisk(name: DatasetName): Dataset {
   const parts = new Map<DatasetPart, Uint8Array>();
   for (const part of DATASET_PARTS) {
     const entry = partFile(manifest, part);
-    // In shared memory: the runtime's client threads read the same bytes (client-thread-pool.ts), never a copy.
-    const file = readFileSync(join(DIR, name, entry.file));
-    const bytes = new Uint8Array(new SharedArrayBuffer(file.length));
-    bytes.set(file);
+    // Read straight into shared memory: the runtime's client threads read the same bytes (client-thread-pool.ts).
+    const bytes = readShared(join(DIR, name, entry.file));
     const sha = createHash('sha256').update(bytes).digest('hex');
     if (bytes.length !== entry.bytes || sha !== entry.sha256) throw new Error(`${name}/${entry.file} does not match its manifest (run \`npm run datasets\`)`);
     parts.set(part, bytes);
