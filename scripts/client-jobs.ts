@@ -3,7 +3,7 @@
 // message, its slot, its uplink encoder's state); the model and the slot's tensors are the runner's, borrowed for
 // the job and given back, so a client costs its state and nothing else.
 import * as tf from '@tensorflow/tfjs';
-import type { Colluders } from '../src/client/attacks';
+import { attackColludes, type Colluders } from '../src/client/attacks';
 import { evaluateLocal, runLocalRound, slotData, type LocalEvaluation } from '../src/client/local-round';
 import { UplinkEncoder, type UplinkState } from '../src/shared/compression/uplink';
 import type { FederationConfig } from '../src/shared/config';
@@ -125,5 +125,5 @@ export function inThreadRunner(dataset: Dataset, build: () => tf.LayersModel, ma
 
 /** Why a config cannot train on worker threads, or null: ALIE's colluders must train at once and wait for each other. */
 export function threadsRefusal(cfg: Pick<FederationConfig, 'attack'>): string | null {
-  return cfg.attack === 'alie' ? "alie's colluding attackers wait for each other's updates, so they train on one thread, each with its own model" : null;
+  return attackColludes(cfg.attack) ? "alie's colluding attackers wait for each other's updates, so they train on one thread, each with its own model" : null;
 }

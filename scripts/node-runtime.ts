@@ -3,7 +3,7 @@
 // browser's wasm backend. A virtual client is state; its jobs run on a pool of client threads (one model each, one
 // per core by default) or, with threads 0, on models in the coordinator's own thread.
 import * as tf from '@tensorflow/tfjs';
-import { channelColluders, type Colluders } from '../src/client/attacks';
+import { attackColludes, channelColluders, type Colluders } from '../src/client/attacks';
 import { BroadcastInbox } from '../src/client/broadcast-inbox';
 import type { UplinkState } from '../src/shared/compression/uplink';
 import { evaluationJob, evaluationMessage, jobFor } from '../src/client/local-round';
@@ -87,7 +87,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
   let failure: string | null = null;
   // On one thread, one model: jobs take turns. ALIE's colluders wait for each other's updates, so they get one model
   // per participant of a round.
-  const inThreadModels = config.attack === 'alie' ? Math.max(1, Math.ceil(config.fraction * opts.clients)) : 1;
+  const inThreadModels = attackColludes(config.attack) ? Math.max(1, Math.ceil(config.fraction * opts.clients)) : 1;
   const runner: JobRunner = threads > 0 ? await threadPoolRunner(threads, used) : inThreadRunner(dataset, () => buildRunModel(config), inThreadModels);
   opts.log?.(`node runtime: ${opts.clients} virtual clients, ${threads ? `${threads} client thread${threads > 1 ? 's' : ''}` : "trained on the coordinator's thread"}`);
 
@@ -175,7 +175,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
       const id = await conn.register({ v: PROTOCOL_VERSION, type: 'register', kind: 'node', backend: 'wasm', probe: [], userAgent: `node ${process.version}`, lock: `fedtab-client-node-${String(i).padStart(4, '0')}` });
       const inbox = new BroadcastInbox({ identity: () => id, fetchKey: async (runId) => (await conn.runKey({ v: PROTOCOL_VERSION, type: 'key', ...id, runId })).key });
       // Open before any round: a colluder's update posted before another's channel is open would be lost.
-      const colluders = config.attack === 'alie' ? channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)) : null;
+      const colluders = attackColludes(config.attack) ? channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)) : null;
       clients.push({ conn, id, inbox, colluders, uplink: { runId: null, residual: null }, queue: Promise.resolve() });
     }
     let printed = 0;

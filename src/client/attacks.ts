@@ -87,6 +87,11 @@ export function forgeLosses(epochLosses: readonly number[], batchLosses: readonl
   return { epochLosses: epochs, batchLosses: batchLosses.map(() => last) };
 }
 
+/** Whether the attack's attackers exchange their honest updates within a round (ALIE), so must train at once. */
+export function attackColludes(attack: AttackId): boolean {
+  return attack === 'alie';
+}
+
 /** How colluding ALIE attackers share their honest updates within a round. */
 export interface Colluders {
   exchange(key: string, slot: number, delta: Float32Array, expectedSlots: readonly number[], timeoutMs: number): Promise<Float32Array[]>;

@@ -19,7 +19,7 @@ import { ogmGeHook } from './ogm-ge';
 import { strategyDefinition } from '../shared/strategies/registry';
 import { subtract, unpackWeights } from '../shared/weights';
 import { localObjective, teacherNeeds, teacherTargets } from './local-objective';
-import { attackScale, craftUpdate, forgeLosses, poisonedLabelMap, type Colluders } from './attacks';
+import { attackColludes, attackScale, craftUpdate, forgeLosses, poisonedLabelMap, type Colluders } from './attacks';
 
 /** A late straggler replies this long after the deadline. */
 export const LATE_REPLY_MS = 500;
@@ -198,7 +198,7 @@ export async function runLocalRound(inp: LocalRoundInput): Promise<LocalRoundRes
     const key = `${msg.runId}|${msg.round}`;
     const colludingSlots = attackerSlots(cfg, msg.numPartitions).filter((s) => selected.includes(s));
     const colluders =
-      cfg.attack === 'alie' && inp.colluders
+      attackColludes(cfg.attack) && inp.colluders
         ? await inp.colluders.exchange(key, slot, delta, colludingSlots, Math.max(1000, Math.min(30_000, msg.deadline - Date.now() - 1000)))
         : undefined;
     delta = craftUpdate({

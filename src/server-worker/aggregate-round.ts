@@ -3,7 +3,7 @@
 // that is not finite. The caller records the reason and keeps w_t; the run goes on.
 import type { FederationConfig } from '../shared/config';
 import { checkVector } from '../shared/protocol';
-import { applyStep } from '../shared/strategies/common';
+import { applyStep, byClient } from '../shared/strategies/common';
 import { createStrategy, paramsOf, type ComposedResult, type ComposedState, type ComposedStrategy } from '../shared/strategies/registry';
 import { modalityPlan } from '../shared/run-plan';
 import type { OrderedWeightedSum } from '../shared/strategies/streaming';
@@ -73,5 +73,5 @@ export async function aggregateRound(r: RoundToAggregate): Promise<AggregateOutc
 /** FedAvg's result from the streamed sum: the step, and each client's n_k / n. */
 function streamedResult(sum: OrderedWeightedSum, updates: readonly StrategyUpdate[]): AggregationResult {
   const n = updates.reduce((t, u) => t + u.numSamples, 0);
-  return { step: sum.result(), clientWeights: Object.fromEntries(updates.map((u) => [u.clientId, u.numSamples / n])), flagged: [] };
+  return { step: sum.result(), clientWeights: byClient(updates, updates.map((u) => u.numSamples / n)), flagged: [] };
 }

@@ -28,7 +28,7 @@ import type { AttentionSnapshot, CoordinatorStatus, Rejection, RunState } from '
 import { totalSize } from '../shared/weights';
 import { initialRunWeights } from '../shared/ml/pretrained-init';
 import { aggregateRound } from './aggregate-round';
-import { ClientRegistry, type Connection } from './client-registry';
+import { ClientRegistry, MAX_VIRTUAL_CLIENTS, type Connection } from './client-registry';
 import { FederatedEvaluations } from './federated-evaluations';
 import { RoundInProgress, type ClosedRound, type RoundStream } from './round';
 import { localAccuracy } from './local-accuracy';
@@ -302,7 +302,7 @@ export class Federation {
     }
     const config = resolveConfig(partial);
     if (config.clients > this.registry.capacity) {
-      throw new ConfigError(`clients: this coordinator keeps at most ${this.registry.capacity} clients (a browser tab each; the Node runtime takes up to 10,000 virtual ones), got ${config.clients}`);
+      throw new ConfigError(`clients: this coordinator keeps at most ${this.registry.capacity} clients (a browser tab each; the Node runtime takes up to ${MAX_VIRTUAL_CLIENTS.toLocaleString('en-US')} virtual ones), got ${config.clients}`);
     }
     await this.clearRun();
     // Time plus a counter: a reset and a restart within one millisecond must not reuse the old run's id.
