@@ -1142,4 +1142,19 @@ describe('Federation: classroom', () => {
     expect(h.status().rejections.byReason.malformed).toBeGreaterThanOrEqual(3);
     expect(h.status().broker!.bytesIn).toBe(5000);
   });
+
+  it("broker reports: a finished run's records are final, so the downloaded run matches the status", async () => {
+    const h = make();
+    await h.fed.start({ ...CFG, rounds: 1 });
+    await h.register('a', 'b', 'c');
+    const runId = h.last().runId;
+    const report = (bytesIn: number) =>
+      h.fed.reportBroker({ v: 1, bytesIn, bytesOut: 9000, rttMs: 30, devices: 3, online: 3, rejected: {}, rounds: [{ runId, round: 1, bytesIn, bytesOut: 200, rttMs: 12 }] });
+    report(100);
+    await h.completeRound();
+    expect(h.status().state).toBe('done');
+    report(101); // a heartbeat after the end
+    expect(h.status().history[0].broker).toEqual({ bytesIn: 100, bytesOut: 200, rttMs: 12 });
+    expect(h.status().broker!.bytesIn).toBe(101); // the broker's own totals still move
+  });
 });

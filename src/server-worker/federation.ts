@@ -323,7 +323,9 @@ export class Federation {
 
   /**
    * The classroom hub's report. A round's broker traffic lands in its record as it grows (until the next round's
-   * broadcast); a bad report is rejected and counted, never applied.
+   * broadcast); once the run is done its records are final, so the run a teacher downloads matches the status
+   * (pings and heartbeats after the end are not a round's traffic). A bad report is rejected and counted, never
+   * applied.
    */
   reportBroker(raw: unknown): void {
     let stats: BrokerStats;
@@ -340,7 +342,8 @@ export class Federation {
       this.brokerRounds.delete(key);
       this.brokerRounds.set(key, entry);
       if (this.brokerRounds.size > 64) this.brokerRounds.delete(this.brokerRounds.keys().next().value!);
-      const rec = this.run?.runId === r.runId ? this.run.history.find((h) => h.round === r.round) : undefined;
+      const live = this.run?.runId === r.runId && this.state !== 'done';
+      const rec = live ? this.run!.history.find((h) => h.round === r.round) : undefined;
       if (rec) rec.broker = entry;
     }
   }
