@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { attackColludes, type Colluders } from '../src/client/attacks';
 import { evaluateLocal, runLocalRound, slotData, type LocalEvaluation } from '../src/client/local-round';
 import { UplinkEncoder, type UplinkState } from '../src/shared/compression/uplink';
+import { collectGarbageIfGrown } from './collect-garbage';
 import type { FederationConfig } from '../src/shared/config';
 import type { Dataset } from '../src/shared/data/dataset-store';
 import type { EvaluateMessage, RoundMessage, UpdateMessage } from '../src/shared/protocol';
@@ -111,6 +112,7 @@ export function inThreadRunner(dataset: Dataset, build: () => tf.LayersModel, ma
       return await fn(net);
     } finally {
       giveBack(net);
+      collectGarbageIfGrown();
     }
   }
   return {

@@ -9,6 +9,7 @@ import type { DatasetName } from '../src/shared/dataset-manifest';
 import { buildRunModel } from '../src/shared/ml/models';
 import { ensureRunModel, setPretrainedLoader } from '../src/shared/ml/pretrained-store';
 import { evaluateOn, fitOn } from './client-jobs';
+import { collectGarbageIfGrown } from './collect-garbage';
 import type { ThreadReply, ThreadRequest } from './client-thread-pool';
 import { loadOrPretrain } from './pretrained';
 import { initBackend } from './wasm-backend';
@@ -49,6 +50,10 @@ setPretrainedLoader(loadOrPretrain);
 await initBackend();
 let queue = Promise.resolve();
 port.on('message', (req: ThreadRequest) => {
-  queue = queue.then(async () => port.postMessage(await handle(req)));
+  queue = queue.then(async () => {
+    const reply = await handle(req);
+    port.postMessage(reply);
+    collectGarbageIfGrown();
+  });
 });
 port.postMessage({ ready: true });

@@ -1,7 +1,7 @@
 // The Node runtime: the same coordinator state machine (Federation), client round (runLocalRound) and server tf work
 // (createTask) as the browser, with virtual clients instead of tabs. tfjs runs on wasm with our kernels, like the
-// browser's wasm backend. A virtual client is state; its jobs run on a pool of client threads (one model each, one
-// per core by default) or, with threads 0, on models in the coordinator's own thread.
+// browser's wasm backend. A virtual client is state; its jobs run on a model in the coordinator's own thread and on
+// a pool of client threads beside it (one model each; one per core besides the coordinator's by default).
 import * as tf from '@tensorflow/tfjs';
 import { attackColludes, channelColluders, type Colluders } from '../src/client/attacks';
 import { BroadcastInbox } from '../src/client/broadcast-inbox';
@@ -30,7 +30,7 @@ export interface InProcessOptions {
   config: FederationConfig;
   clients: number;
   timeoutMs: number;
-  /** Client threads (worker_threads); 0 = train on the coordinator's thread. Default 0. */
+  /** Client threads (worker_threads) beside the coordinator's thread, which trains too; 0 = only it. Default 0. */
   threads?: number;
   log?: (line: string) => void;
   onRound?: (round: RoundRecord, status: CoordinatorStatus) => void;
@@ -61,7 +61,7 @@ export interface InProcessResult {
   status: CoordinatorStatus;
   wallSeconds: number;
   modelsBuilt: number;
-  /** Client threads the run used (0: the coordinator's thread). */
+  /** Client threads the run used beside the coordinator's thread (0: that thread only). */
   threads: number;
   /** The final global model. */
   weights: Float32Array;
@@ -75,7 +75,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
   const used: Partial<Record<DatasetName, Dataset>> = {};
   const dataset = await loadRunDataset(config, (name) => (used[name] = loadDatasetFromDisk(name)));
   const refusal = threadsRefusal(config);
-  let threads = Math.min(opts.threads ?? 0, opts.clients);
+  let threads = Math.min(opts.threads ?? 0, opts.clients - 1);
   if (threads > 0 && refusal) {
     opts.log?.(`client threads: none (${refusal})`);
     threads = 0;
@@ -88,8 +88,9 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
   // On one thread, one model: jobs take turns. ALIE's colluders wait for each other's updates, so they get one model
   // per participant of a round.
   const inThreadModels = attackColludes(config.attack) ? Math.max(1, Math.ceil(config.fraction * opts.clients)) : 1;
-  const runner: JobRunner = threads > 0 ? await threadPoolRunner(threads, used) : inThreadRunner(dataset, () => buildRunModel(config), inThreadModels);
-  opts.log?.(`node runtime: ${opts.clients} virtual clients, ${threads ? `${threads} client thread${threads > 1 ? 's' : ''}` : "trained on the coordinator's thread"}`);
+  const local = inThreadRunner(dataset, () => buildRunModel(config), threads > 0 ? 1 : inThreadModels);
+  const runner: JobRunner = threads > 0 ? await threadPoolRunner(threads, used, local) : local;
+  opts.log?.(`node runtime: ${opts.clients} virtual clients, trained on the coordinator's thread${threads ? ` and ${threads} client thread${threads > 1 ? 's' : ''}` : ''}`);
 
   async function evaluate(c: VirtualClient, msg: RoundMessage | EvaluateMessage, slot: number, round: number): Promise<void> {
     const e = await runner.evaluate({ msg, slot });

@@ -2,6 +2,6 @@
 // check --threads without loading the pool.
 import { availableParallelism } from 'node:os';
 
-/** Client threads `npm run federate -- --runtime node` uses unless told: one per core. */
-export const DEFAULT_THREADS = availableParallelism();
+/** Client threads `npm run federate -- --runtime node` uses unless told: one per core besides the coordinator's, which trains too. */
+export const DEFAULT_THREADS = availableParallelism() - 1;
 export const MAX_THREADS = 32;

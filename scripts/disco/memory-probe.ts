@@ -1,4 +1,4 @@
-// Where the Node runtime's peak memory goes on disco-compare's task: `npx tsx scripts/disco/memory-probe.ts [K]`.
+// Where the Node runtime's peak memory goes on disco-compare's task: `npx tsx scripts/disco/memory-probe.ts [K] [threads]`.
 // Samples process.memoryUsage() and the wasm heap every 100 ms during one federation (the same config as
 // disco-compare's fedtab row) and prints each stage's numbers and the peaks. Diagnostic only: it is not timed.
 import * as tf from '@tensorflow/tfjs';
@@ -7,6 +7,7 @@ import { initBackend, runInProcess } from '../node-runtime';
 import { loadDatasetFromDisk } from '../node-dataset';
 
 const K = Number(process.argv[2] ?? 4);
+const threads = Number(process.argv[3] ?? 0);
 const MB = (b: number) => (b / 2 ** 20).toFixed(0).padStart(5);
 const wasmHeap = (): number => {
   try {
@@ -33,12 +34,13 @@ const peak: Snap = snap();
 const timer = setInterval(() => {
   const s = snap();
   for (const k of Object.keys(peak) as Array<keyof Snap>) peak[k] = Math.max(peak[k], s[k]);
+  if (process.env.TIMELINE) console.log('T', MB(s.rss), MB(s.external), MB(s.heapUsed));
 }, 100);
 const config = resolveConfig({
   dataset: 'mnist', model: 'cnn-s', partition: 'iid', maxSamples: 1500, localEval: 0.1, rounds: 5, epochs: 1, batchSize: 32, lr: 0.1,
   seed: 1, evalSamples: 2000, evalEvery: 5, clients: K,
 });
-const r = await runInProcess({ config, clients: K, timeoutMs: 30 * 60_000 });
+const r = await runInProcess({ config, clients: K, timeoutMs: 30 * 60_000, threads });
 clearInterval(timer);
 line('at the end of the federation', snap());
 line(`peaks during it (K = ${K})`, peak);

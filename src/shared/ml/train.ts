@@ -49,8 +49,8 @@ export interface TrainResult {
   samplesPerSec: number;
 }
 
-/** Yield every this many steps so a tab's page and messages stay responsive. */
-const YIELD_EVERY = 4;
+/** Report progress (onStep) every this many steps. */
+const STEP_EVERY = 4;
 
 export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor, opts: TrainOptions): Promise<TrainResult> {
   const n = xs.shape[0];
@@ -104,10 +104,10 @@ export async function trainLocal(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Te
         losses.push(loss);
         steps++;
         samples += idx.length;
-        if (steps % YIELD_EVERY === 0) {
-          opts.onStep?.(steps);
-          await yieldToEventLoop();
-        }
+        if (steps % STEP_EVERY === 0) opts.onStep?.(steps);
+        // Every step: in the Node runtime the coordinator's thread trains too, and a client thread's finished job
+        // waits for this yield before the thread gets its next one.
+        await yieldToEventLoop();
       }
       if (epochXs !== xs) epochXs.dispose();
       const stacked = tf.stack(losses);
