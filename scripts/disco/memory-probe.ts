@@ -1,5 +1,6 @@
-// Where the Node runtime's peak memory goes on disco-compare's task: `npx tsx scripts/disco/memory-probe.ts [K] [threads]`.
-// Samples process.memoryUsage() and the wasm heap every 100 ms during one federation (the same config as
+// Where the Node runtime's peak memory goes on disco-compare's task:
+//   npx tsx --expose-gc --max-semi-space-size=2 scripts/disco/memory-probe.ts [K] [client threads beside the coordinator's]
+// (the young generation `npm run federate` runs with). Samples process.memoryUsage() and the wasm heap every 100 ms during one federation (the same config as
 // disco-compare's fedtab row) and prints each stage's numbers and the peaks. Diagnostic only: it is not timed.
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../src/shared/config';
@@ -34,7 +35,6 @@ const peak: Snap = snap();
 const timer = setInterval(() => {
   const s = snap();
   for (const k of Object.keys(peak) as Array<keyof Snap>) peak[k] = Math.max(peak[k], s[k]);
-  if (process.env.TIMELINE) console.log('T', MB(s.rss), MB(s.external), MB(s.heapUsed));
 }, 100);
 const config = resolveConfig({
   dataset: 'mnist', model: 'cnn-s', partition: 'iid', maxSamples: 1500, localEval: 0.1, rounds: 5, epochs: 1, batchSize: 32, lr: 0.1,
