@@ -83,6 +83,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
   const t0 = Date.now();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const clients: VirtualClient[] = [];
+  const byId = new Map<string, VirtualClient>();
   let fed: Federation | null = null;
   let failure: string | null = null;
   // On one thread, one model: jobs take turns. ALIE's colluders wait for each other's updates, so they get one model
@@ -119,9 +120,12 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
   function deliver(raw: BroadcastMessage): void {
     // Only the clients a broadcast asks for work check it: the others would only drop it (a stop asks nothing).
     // In slot order, so the pool takes jobs in the order the coordinator's streaming sum folds them.
-    const addressed = raw.type === 'stop' ? [] : clients.flatMap((c) => {
-      const job = jobFor(raw, c.id.clientId);
-      return job ? [{ c, slot: job.slot }] : [];
+    // Looked up by id from the broadcast's own lists: O(asked), not O(clients).
+    const asked = raw.type === 'stop' ? [] : new Set([...(raw.type === 'round' ? Object.keys(raw.assignments) : []), ...Object.keys(raw.evaluate?.slots ?? {})]);
+    const addressed = [...asked].flatMap((id) => {
+      const c = byId.get(id);
+      const job = c ? jobFor(raw as RoundMessage | EvaluateMessage, id) : null;
+      return c && job ? [{ c, slot: job.slot }] : [];
     });
     addressed.sort((a, b) => a.slot - b.slot);
     for (const { c } of addressed) {
@@ -177,7 +181,9 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
       const inbox = new BroadcastInbox({ identity: () => id, fetchKey: async (runId) => (await conn.runKey({ v: PROTOCOL_VERSION, type: 'key', ...id, runId })).key });
       // Open before any round: a colluder's update posted before another's channel is open would be lost.
       const colluders = attackColludes(config.attack) ? channelColluders(new BroadcastChannel(`${CHANNEL_NAME}/colluders`)) : null;
-      clients.push({ conn, id, inbox, colluders, uplink: { runId: null, residual: null }, queue: Promise.resolve() });
+      const client: VirtualClient = { conn, id, inbox, colluders, uplink: { runId: null, residual: null }, queue: Promise.resolve() };
+      clients.push(client);
+      byId.set(id.clientId, client);
     }
     let printed = 0;
     for (;;) {
