@@ -2,6 +2,7 @@
 // Deltas and losses are not re-checked for NaN/Infinity here: protocol.ts rejects non-finite updates on arrival.
 import { deriveSeed } from '../prng';
 import type { AggregationInput, StrategyUpdate } from './strategy';
+import { applyStepSimd } from './kernels/simd';
 import { layerRanges } from './vector-math';
 
 export interface CheckedInput {
@@ -43,11 +44,22 @@ export function checkUpdates(who: string, global: Float32Array, updates: readonl
   return totalSamples;
 }
 
-/** w_{t+1} = w_t + lr·step, rounded once to float32. */
-export function applyStep(global: Float32Array, step: Float32Array | Float64Array, lr: number): Float32Array {
+/**
+ * w_{t+1} = w_t + lr·step, rounded once to float32; with `diff`, also diff[i] = w_{t+1}[i] − w_t[i] in float32 (the
+ * step actually taken), in the same pass. WebAssembly SIMD for a float64 step (kernels/simd.ts), bit for bit.
+ */
+export function applyStep(global: Float32Array, step: Float32Array | Float64Array, lr: number, diff: Float32Array | null = null): Float32Array {
   const out = new Float32Array(global.length);
+  if (step instanceof Float64Array && applyStepSimd(global, step, lr, out, diff)) return out;
   for (let i = 0; i < out.length; i++) out[i] = global[i] + lr * step[i];
+  if (diff) stepTaken(out, global, diff);
   return out;
+}
+
+/** diff[i] = next[i] − global[i], rounded to float32. */
+export function stepTaken(next: Float32Array, global: Float32Array, diff: Float32Array): Float32Array {
+  for (let i = 0; i < diff.length; i++) diff[i] = next[i] - global[i];
+  return diff;
 }
 
 /** Record id → value[k] in update order. */

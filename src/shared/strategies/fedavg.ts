@@ -15,8 +15,8 @@ export function fedAvgStep(global: Float32Array, updates: readonly ClientUpdate[
   const n = checkUpdates('fedavg', global, updates);
   // weightedSum accumulates in Float64: summing many float32 deltas in float32 loses the small ones. Weighted by n_k
   // and divided by n once at the end, exactly as the coordinator's streaming sum (streaming.ts) does as updates arrive.
-  const step = weightedSum(updates.map((u) => u.delta), updates.map((u) => u.numSamples));
-  for (let i = 0; i < step.length; i++) step[i] /= n;
+  const deltas = updates.map((u) => u.delta);
+  const step = weightedSum(deltas, updates.map((u) => u.numSamples), undefined, 0, global.length, n);
   return { step, clientWeights: byClient(updates, updates.map((u) => u.numSamples / n)) };
 }
 

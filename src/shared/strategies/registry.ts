@@ -157,9 +157,8 @@ export function createStrategy(name: string, params: Partial<Record<keyof Strate
     return isComposed(state) ? state : state === null ? initState() : { ...initState(), inner: state };
   }
   function withOptimizer(global: Float32Array, result: AggregationResult, st: ComposedState, innerState: unknown) {
-    const next = serverOptimizerStep(global, result.step, st.opt, opt);
-    const prevStep = new Float32Array(global.length);
-    for (let i = 0; i < prevStep.length; i++) prevStep[i] = next.weights[i] - global[i];
+    const prevStep = new Float32Array(global.length); // the step taken, in float32: Fed-Adaptive-Next's reference
+    const next = serverOptimizerStep(global, result.step, st.opt, opt, prevStep);
     return { result: { ...result, weights: next.weights }, state: { inner: innerState, opt: next.state, prevStep } };
   }
 }

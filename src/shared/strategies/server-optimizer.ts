@@ -11,7 +11,7 @@
 //   sgd: w ← w + η·Δ  (plain server learning rate: applyStep in common.ts)
 // Everything is computed in float64 per coordinate; the new weights are rounded once to float32. The state is
 // stored as Float32Arrays (it travels with the run into IndexedDB), so m and v are rounded to float32 between rounds.
-import { applyStep } from './common';
+import { applyStep, stepTaken } from './common';
 
 export const SERVER_OPTIMIZERS = ['sgd', 'momentum', 'adam', 'yogi', 'adagrad'] as const;
 export type ServerOptimizerName = (typeof SERVER_OPTIMIZERS)[number];
@@ -68,15 +68,28 @@ function checkBuffer(name: string, buf: Float32Array | null, len: number): void 
 }
 
 /**
- * Pure: returns w_{t+1} and the next state; never mutates its inputs. step = aggregated Δ_t (Float32Array or
- * Float64Array, same length as global). Throws a clear Error on length mismatch (also when a state's m/v length
- * differs from global).
+ * Pure: returns w_{t+1} and the next state; never mutates its inputs (only writes `diff`, when given, with the
+ * float32 step taken, w_{t+1} − w_t). step = aggregated Δ_t (Float32Array or Float64Array, same length as global).
+ * Throws a clear Error on length mismatch (also when a state's m/v length differs from global).
  */
 export function serverOptimizerStep(
   global: Float32Array,
   step: Float32Array | Float64Array,
   state: ServerOptimizerState,
   p: ServerOptimizerParams,
+  diff: Float32Array | null = null,
+): { weights: Float32Array; state: ServerOptimizerState } {
+  const next = optimizerStep(global, step, state, p, diff);
+  if (diff && p.serverOpt !== 'sgd') stepTaken(next.weights, global, diff);
+  return next;
+}
+
+function optimizerStep(
+  global: Float32Array,
+  step: Float32Array | Float64Array,
+  state: ServerOptimizerState,
+  p: ServerOptimizerParams,
+  diff: Float32Array | null,
 ): { weights: Float32Array; state: ServerOptimizerState } {
   checkParams(p);
   const n = global.length;
@@ -85,7 +98,7 @@ export function serverOptimizerStep(
   checkBuffer('v', state.v, n);
   const lr = p.serverLr;
   const steps = state.steps + 1;
-  if (p.serverOpt === 'sgd') return { weights: applyStep(global, step, lr), state: { m: null, v: null, steps } };
+  if (p.serverOpt === 'sgd') return { weights: applyStep(global, step, lr, diff), state: { m: null, v: null, steps } };
   const out = new Float32Array(n);
 
   if (p.serverOpt === 'momentum') {

@@ -178,8 +178,9 @@ export function coordinateTrimmedMean(vs: readonly Float32Array[], trim: number)
 /**
  * out[i] += Σ_k coeffs[k]·vs[k][i] for i in [start, end) (whole vector by default); skips zero coefficients.
  * Exactly out[i] = (((out[i] + c_0·v_0[i]) + c_1·v_1[i]) + …) in k order, one float64 multiply and add per term
- * (what folding the updates in one at a time gives, streaming.ts), with WebAssembly SIMD where available
- * (kernels/simd.ts), else in JS: bit-identical either way. Returns out (a new float64 vector when not given).
+ * (what folding the updates in one at a time gives, streaming.ts), then divided by `divisor` (FedAvg's n, in the
+ * same pass), with WebAssembly SIMD where available (kernels/simd.ts), else in JS: bit-identical either way.
+ * Returns out (a new float64 vector when not given).
  */
 export function weightedSum(
   vs: readonly Float32Array[],
@@ -187,8 +188,9 @@ export function weightedSum(
   out: Float64Array = new Float64Array(vs.length ? vs[0].length : 0),
   start = 0,
   end = out.length,
+  divisor = 1,
 ): Float64Array {
-  if (weightedSumSimd(vs, coeffs, out, start, end)) return out;
+  if (weightedSumSimd(vs, coeffs, out, start, end, divisor)) return out;
   // Four vectors per pass over a block of `out` small enough to stay in L1 (4096 × 8 B = 32 KiB), so `out` is read
   // and written from cache, not memory, K/4 times; the four terms are still added one at a time, in k order.
   const ks: number[] = [];
@@ -206,6 +208,7 @@ export function weightedSum(
       const c = coeffs[ks[q]];
       for (let i = b; i < e; i++) out[i] += c * v[i];
     }
+    if (divisor !== 1) for (let i = b; i < e; i++) out[i] /= divisor;
   }
   return out;
 }

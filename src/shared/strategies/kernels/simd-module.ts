@@ -13,6 +13,11 @@ const TILE_COLS = ['y0', 'y1', 'y2', 'y3'];
 const WSUM_ACC = ['a0', 'a1', 'a2', 'a3'];
 const tileAcc = TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => `s${a}${b}`));
 
+/** Lanes 2–3 of a float32 vector moved to lanes 0–1 (for f64x2.promote_low_f32x4 of the high half). */
+const HIGH_TO_LOW = 'i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7';
+/** Lanes 0–1 of the vector below the top and lanes 0–1 of the top as one float32 vector (two demoted pairs). */
+const PAIRS = 'i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
+
 export const SIMD_WAT = `
 (module
   (memory (export "memory") 1)
@@ -43,6 +48,43 @@ export const SIMD_WAT = `
       ${get('acc')} i32.const 64 i32.add local.set $acc
       ${get('rows')} i32.const 32 i32.add local.set $rows
       br $coords
+    end end)
+
+;; w[i] = f32(g[i] + lr·s[i]) and d[i] = f32(f64(w[i]) − f64(g[i])) for n values (n % 4 = 0): g, w, d float32,
+  ;; s float64. The JS applyStep and the float32 step the strategies keep (registry.ts), one rounding each.
+  (func $applyStep (export "applyStep") (param $g i32) (param $s i32) (param $lr f64) (param $w i32) (param $d i32) (param $n i32)
+    (local $end i32) (local $l v128) (local $x v128) (local $lo v128) (local $hi v128) (local $wf v128)
+    ${get('lr')} f64x2.splat local.set $l
+    ${get('g', 'n')} i32.const 2 i32.shl i32.add local.set $end
+    block $done loop $e
+      ${get('g', 'end')} i32.ge_u br_if $done
+      ${get('g')} v128.load local.set $x
+      ${get('x')} f64x2.promote_low_f32x4 local.set $lo
+      ${get('x', 'x')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 local.set $hi
+      ${get('lo', 'l', 's')} v128.load f64x2.mul f64x2.add f32x4.demote_f64x2_zero
+      ${get('hi', 'l', 's')} v128.load offset=16 f64x2.mul f64x2.add f32x4.demote_f64x2_zero
+      ${PAIRS} local.set $wf
+      ${get('w', 'wf')} v128.store
+      ${get('d', 'wf')} f64x2.promote_low_f32x4 ${get('lo')} f64x2.sub f32x4.demote_f64x2_zero
+      ${get('wf', 'wf')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 ${get('hi')} f64x2.sub f32x4.demote_f64x2_zero
+      ${PAIRS} v128.store
+      ${get('g')} i32.const 16 i32.add local.set $g
+      ${get('s')} i32.const 32 i32.add local.set $s
+      ${get('w')} i32.const 16 i32.add local.set $w
+      ${get('d')} i32.const 16 i32.add local.set $d
+      br $e
+    end end)
+
+  ;; x[i] ← x[i] / div for n float64 values (n % 2 = 0): FedAvg's Σ n_k·Δ_k / n.
+  (func $divide (export "divide") (param $x i32) (param $n i32) (param $div f64)
+    (local $end i32) (local $dv v128)
+    ${get('div')} f64x2.splat local.set $dv
+    ${get('x', 'n')} i32.const 3 i32.shl i32.add local.set $end
+    block $done loop $e
+      ${get('x', 'end')} i32.ge_u br_if $done
+      ${get('x', 'x')} v128.load ${get('dv')} f64x2.div v128.store
+      ${get('x')} i32.const 16 i32.add local.set $x
+      br $e
     end end)
 
   ;; dst[i] = f64(src[i]) for n float32 values (n % 4 = 0).
@@ -246,6 +288,8 @@ export interface SimdExports {
   memory: WebAssembly.Memory;
   wsum(acc: number, rows: number, stride: number, coef: number, nrows: number, n: number): void;
   promote(src: number, dst: number, n: number): void;
+  applyStep(g: number, s: number, lr: number, w: number, d: number, n: number): void;
+  divide(x: number, n: number, div: number): void;
   gramBlock(rows: number, stride: number, m: number, n: number, g: number): void;
   network(rows: number, pairs: number, npairs: number, nbytes: number): void;
   rowMean(rows: number, stride: number, from: number, to: number, div: number, out: number, n: number): void;

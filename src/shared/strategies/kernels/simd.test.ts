@@ -3,6 +3,7 @@
 // ties, ±0, large values; with SIMD on and switched off. And the assembler's bytes against hand-assembled ones.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRng } from '../../prng';
+import { applyStep } from '../common';
 import { coordinateMedian, coordinateTrimmedMean, gram, weightedSum } from '../vector-math';
 import { meanAroundMedianColumns } from './mean-around-median';
 import { applyPairs, mergeExchangePairs, prunePairs } from './network';
@@ -141,6 +142,38 @@ describe.each(PATHS)('aggregation kernels, $name path, against the references', 
             expectSame(weightedSum(vs, c, out, 17, size - 2), weightedSumRef(vs, c, ref, 17, size - 2));
           }
         }
+      }
+    }
+  });
+  it('weightedSum with a divisor is the sum, then one division per coordinate (FedAvg’s Σ n_k·Δ_k / n)', () => {
+    setSimdDisabled(off);
+    for (const k of [0, 1, 5, 32]) {
+      for (const size of [1, 7, 8193, 9001]) {
+        const vs = vectors(k, size, 7 * k + size, 'random');
+        const c = vs.map((_, j) => 100 + 13 * j);
+        const ref = weightedSumRef(vs, c, new Float64Array(size));
+        for (let i = 0; i < size; i++) ref[i] /= 4321;
+        expectSame(weightedSum(vs, c, new Float64Array(size), 0, size, 4321), ref);
+      }
+    }
+  });
+  it('applyStep: w = f32(g + lr·s) and the step taken f32(w − g), bit for bit against one rounding per value', () => {
+    setSimdDisabled(off);
+    for (const size of [1, 3, 4, 4097, 9001]) {
+      for (const lr of [1, 0.37, -2]) {
+        const [g] = vectors(1, size, size, 'random');
+        const rng = createRng(size + 1);
+        const s = Float64Array.from({ length: size }, (_, i) => (rng.next() - 0.5) * (i % 3 === 0 ? 1e-9 : 3));
+        const w = new Float32Array(size);
+        const d = new Float32Array(size);
+        for (let i = 0; i < size; i++) {
+          w[i] = g[i] + lr * s[i];
+          d[i] = w[i] - g[i];
+        }
+        const diff = new Float32Array(size);
+        expectSame(Float64Array.from(applyStep(g, s, lr, diff)), Float64Array.from(w));
+        expectSame(Float64Array.from(diff), Float64Array.from(d));
+        expectSame(Float64Array.from(applyStep(g, s, lr)), Float64Array.from(w));
       }
     }
   });

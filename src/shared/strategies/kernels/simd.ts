@@ -47,12 +47,16 @@ function layout(...sizes: number[]): { offsets: number[]; total: number } {
 
 /**
  * out[i] = (((out[i] + c_0·v_0[i]) + c_1·v_1[i]) + …) over the k with c_k ≠ 0, in k order, for i in [start, end):
- * one float64 multiply and add per term, the JS weightedSum's order (bit-identical). Null without SIMD.
+ * one float64 multiply and add per term, the JS weightedSum's order (bit-identical), then divided by `divisor`.
+ * Null without SIMD.
  */
-export function weightedSumSimd(vs: readonly Float32Array[], coeffs: ArrayLike<number>, out: Float64Array, start: number, end: number): Float64Array | null {
+export function weightedSumSimd(vs: readonly Float32Array[], coeffs: ArrayLike<number>, out: Float64Array, start: number, end: number, divisor = 1): Float64Array | null {
   const ks: number[] = [];
   for (let k = 0; k < vs.length; k++) if (coeffs[k] !== 0) ks.push(k);
-  if (ks.length === 0 || end <= start) return out;
+  if (ks.length === 0 || end <= start) {
+    if (divisor !== 1) for (let i = start; i < end; i++) out[i] /= divisor;
+    return out;
+  }
   const r = ks.length;
   // A block of B coordinates of the sum stays in L2 (64 KiB) while the rows are staged G at a time (G × 32 KiB,
   // long sequential copies: the staging is a read of the updates, at memory speed) and added in order: wsum keeps 8
@@ -73,7 +77,30 @@ export function weightedSumSimd(vs: readonly Float32Array[], coeffs: ArrayLike<n
       for (let q = 0; q < g; q++) m.f32.set(vs[ks[q0 + q]].subarray(b, e), rowsOff / 4 + q * S);
       m.wasm.wsum(accOff, rowsOff, S * 4, coefOff + q0 * 8, g, n);
     }
+    if (divisor !== 1) m.wasm.divide(accOff, n, divisor);
     out.set(m.f64.subarray(accOff / 8, accOff / 8 + len), b);
+  }
+  return out;
+}
+
+/**
+ * out[i] = f32(global[i] + lr·step[i]) and, when `diff` is given, diff[i] = f32(out[i] − global[i]): the JS
+ * applyStep's and the composed strategy's float32 step, bit for bit. Null without SIMD.
+ */
+export function applyStepSimd(global: Float32Array, step: Float64Array, lr: number, out: Float32Array, diff: Float32Array | null): Float32Array | null {
+  const len = global.length;
+  const B = 4096;
+  const { offsets: [gOff, sOff, wOff, dOff], total } = layout(B * 4, B * 8, B * 4, B * 4);
+  const m = memory(total);
+  if (!m) return null;
+  for (let b = 0; b < len; b += B) {
+    const e = Math.min(len, b + B);
+    const n = e - b;
+    m.f32.set(global.subarray(b, e), gOff / 4);
+    m.f64.set(step.subarray(b, e), sOff / 8);
+    m.wasm.applyStep(gOff, sOff, lr, wOff, dOff, roundUp(n, 4)); // lanes past n: stale, not copied out
+    out.set(m.f32.subarray(wOff / 4, wOff / 4 + n), b);
+    if (diff) diff.set(m.f32.subarray(dOff / 4, dOff / 4 + n), b);
   }
   return out;
 }
