@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { attackColludes, type Colluders } from '../src/client/attacks';
 import { evaluateLocal, runLocalRound, slotData, type LocalEvaluation } from '../src/client/local-round';
 import { UplinkEncoder, type UplinkState } from '../src/shared/compression/uplink';
-import { collectGarbageIfGrown } from './collect-garbage';
 import type { FederationConfig } from '../src/shared/config';
 import type { Dataset } from '../src/shared/data/dataset-store';
 import type { EvaluateMessage, RoundMessage, UpdateMessage } from '../src/shared/protocol';
+import { collectGarbageIfGrown } from './collect-garbage';
 
 export interface FitJob {
   msg: RoundMessage;

@@ -75,11 +75,11 @@ type Trainer = (req: ThreadRequest) => Promise<FitResult | LocalEvaluation>;
 
 /**
  * Starts `threads` client threads over the datasets a run uses, beside `local`, the coordinator's thread's runner
- * (one model), which takes jobs too: a thread costs about 140 MB (its V8 heap, tfjs, its wasm heap), so N cores need
+ * (one model), which takes jobs too: a thread costs 60–100 MB (its V8 heap, tfjs, its wasm heap), so N cores need
  * only N − 1 of them. The datasets' bytes must live in SharedArrayBuffers (node-dataset.ts loads them so): every
  * thread reads the same memory, nothing is copied.
  */
-export async function threadPoolRunner(threads: number, datasets: Partial<Record<DatasetName, Dataset>>, local: JobRunner | null): Promise<JobRunner> {
+export async function threadPoolRunner(threads: number, datasets: Partial<Record<DatasetName, Dataset>>, local: JobRunner): Promise<JobRunner> {
   for (const [name, d] of Object.entries(datasets)) {
     for (const part of [d.train.images, d.train.labels, d.test.images, d.test.labels]) {
       if (!(part.buffer instanceof SharedArrayBuffer)) throw new Error(`client threads: ${name}'s bytes are not shared (load it with loadDatasetFromDisk)`);
@@ -141,10 +141,8 @@ export async function threadPoolRunner(threads: number, datasets: Partial<Record
       }),
     );
   }
-  if (local) {
-    // ALIE's colluders cannot run in the pool (threadsRefusal), so the coordinator's thread trains without them too.
-    idle.push((req) => (req.kind === 'fit' ? local.fit(req.job, null) : local.evaluate(req.job)));
-  }
+  // ALIE's colluders cannot run in the pool (threadsRefusal), so the coordinator's thread trains without them too.
+  idle.push((req) => (req.kind === 'fit' ? local.fit(req.job, null) : local.evaluate(req.job)));
   const submit = <T extends FitResult | LocalEvaluation>(req: ThreadRequest): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (failure) return reject(failure);
@@ -154,11 +152,11 @@ export async function threadPoolRunner(threads: number, datasets: Partial<Record
   return {
     fit: (job) => submit<FitResult>({ id: nextId++, kind: 'fit', job }),
     evaluate: (job) => submit<LocalEvaluation>({ id: nextId++, kind: 'eval', job }),
-    modelsBuilt: () => workers.length + (local?.modelsBuilt() ?? 0),
+    modelsBuilt: () => workers.length + local.modelsBuilt(),
     close: async () => {
       closing = true;
       await Promise.all(workers.map((w) => w.terminate()));
-      await local?.close();
+      await local.close();
       rmSync(entry, { force: true });
     },
   };

@@ -34,8 +34,8 @@ type RunOutcome = Pick<RunFile, 'history' | 'wallSeconds' | 'trainClassCounts'>;
 const USAGE = `usage: npm run experiment -- <experiment.json> [options]
   --jobs N          runs in parallel, each in its own process (default: min(2, cores); browser runtime: 1)
   --runtime R       override the file's runtime: node (in-process virtual clients) or browser (headless Chromium tabs)
-  --threads N       node runtime: client threads per run (default 0: each run trains on its own process's thread,
-                    and --jobs runs side by side use the cores; results are the same bits either way)
+  --threads N       node runtime: client threads per run beside its coordinator's thread, which trains too
+                    (default 0: --jobs runs side by side use the cores; results are the same bits either way)
   --runs DIR        per-run JSON folder (default results/experiments/<name>)
   --summary DIR     where summary.md, summary.csv, plot.svg and curves.json go (default docs/results/<name>)
   --only TEXT       run only the runs whose id contains TEXT (the summary still covers every run on disk)
