@@ -36,7 +36,7 @@ function usage(): string {
     '  --runtime R          browser (default: real tabs in headless Chromium) or node (the same client and coordinator',
     `                       code in one process, virtual clients; --clients of them, up to ${MAX_VIRTUAL_CLIENTS})`,
     `  --threads N          node runtime: client threads training virtual clients beside the coordinator's thread, which`,
-    `                       trains too (default ${DEFAULT_THREADS}: one per core; 0 = that thread only); the same bits for any N`,
+    `                       trains too (default ${DEFAULT_THREADS}: one per core besides it; 0 = that thread only); the same bits for any N`,
     ...lines,
     '  --out FILE           where to write the run JSON (default results/run-<time>.json; the chart goes next to it as .svg, the aggregation-weight heatmap as .heatmap.svg)',
     '  --timeout-min N      give up after N minutes (default 30)',
