@@ -50,7 +50,7 @@ export const SIMD_WAT = `
       br $coords
     end end)
 
-;; w[i] = f32(g[i] + lr·s[i]) and d[i] = f32(f64(w[i]) − f64(g[i])) for n values (n % 4 = 0): g, w, d float32,
+  ;; w[i] = f32(g[i] + lr·s[i]) and d[i] = f32(f64(w[i]) − f64(g[i])) for n values (n % 4 = 0): g, w, d float32,
   ;; s float64. The JS applyStep and the float32 step the strategies keep (registry.ts), one rounding each.
   (func $applyStep (export "applyStep") (param $g i32) (param $s i32) (param $lr f64) (param $w i32) (param $d i32) (param $n i32)
     (local $end i32) (local $l v128) (local $x v128) (local $lo v128) (local $hi v128) (local $wf v128)
@@ -95,7 +95,7 @@ export const SIMD_WAT = `
       ${get('src', 'end')} i32.ge_u br_if $done
       ${get('src')} v128.load local.set $x
       ${get('dst', 'x')} f64x2.promote_low_f32x4 v128.store
-      ${get('dst', 'x', 'x')} i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 f64x2.promote_low_f32x4 v128.store offset=16
+      ${get('dst', 'x', 'x')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 v128.store offset=16
       ${get('src')} i32.const 16 i32.add local.set $src
       ${get('dst')} i32.const 32 i32.add local.set $dst
       br $l
@@ -177,7 +177,7 @@ export const SIMD_WAT = `
         ${get('p', 'pend')} i32.ge_u br_if $rdone
         ${get('p')} v128.load local.set $x
         ${get('s0', 'x')} f64x2.promote_low_f32x4 f64x2.add local.set $s0
-        ${get('s1', 'x', 'x')} i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 f64x2.promote_low_f32x4 f64x2.add local.set $s1
+        ${get('s1', 'x', 'x')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 f64x2.add local.set $s1
         ${get('p', 'stride')} i32.add local.set $p
         br $r
       end end
@@ -249,7 +249,7 @@ export const SIMD_WAT = `
         ${get('t')} f64.convert_i32_s f64x2.splat local.set $tv
         ${get('p')} v128.load local.set $x
         ${get('s0', 'x')} f64x2.promote_low_f32x4 ${get('tv', 'l0')} f64x2.ge ${get('tv', 'h0')} f64x2.le v128.and v128.and f64x2.add local.set $s0
-        ${get('s1', 'x', 'x')} i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 f64x2.promote_low_f32x4 ${get('tv', 'l1')} f64x2.ge ${get('tv', 'h1')} f64x2.le v128.and v128.and f64x2.add local.set $s1
+        ${get('s1', 'x', 'x')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 ${get('tv', 'l1')} f64x2.ge ${get('tv', 'h1')} f64x2.le v128.and v128.and f64x2.add local.set $s1
         ${get('p', 'stride')} i32.add local.set $p
         ${get('t')} i32.const 1 i32.add local.set $t
         br $r
