@@ -48,15 +48,12 @@ function layout(...sizes: number[]): { offsets: number[]; total: number } {
 /**
  * out[i] = (((out[i] + c_0·v_0[i]) + c_1·v_1[i]) + …) over the k with c_k ≠ 0, in k order, for i in [start, end):
  * one float64 multiply and add per term, the JS weightedSum's order (bit-identical), then divided by `divisor`.
- * Null without SIMD.
+ * Null without SIMD, or with no term to add.
  */
 export function weightedSumSimd(vs: readonly Float32Array[], coeffs: ArrayLike<number>, out: Float64Array, start: number, end: number, divisor = 1): Float64Array | null {
   const ks: number[] = [];
   for (let k = 0; k < vs.length; k++) if (coeffs[k] !== 0) ks.push(k);
-  if (ks.length === 0 || end <= start) {
-    if (divisor !== 1) for (let i = start; i < end; i++) out[i] /= divisor;
-    return out;
-  }
+  if (ks.length === 0 || end <= start) return null; // nothing to add: the JS path's division alone
   const r = ks.length;
   // A block of B coordinates of the sum stays in L2 (64 KiB) while the rows are staged G at a time (G × 32 KiB,
   // long sequential copies: the staging is a read of the updates, at memory speed) and added in order: wsum keeps 8
