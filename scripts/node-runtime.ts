@@ -120,11 +120,12 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRes
   function deliver(raw: BroadcastMessage): void {
     // Only the clients a broadcast asks for work check it: the others would only drop it (a stop asks nothing).
     // In slot order, so the pool takes jobs in the order the coordinator's streaming sum folds them.
+    if (raw.type === 'stop') return;
     // Looked up by id from the broadcast's own lists: O(asked), not O(clients).
-    const asked = raw.type === 'stop' ? [] : new Set([...(raw.type === 'round' ? Object.keys(raw.assignments) : []), ...Object.keys(raw.evaluate?.slots ?? {})]);
+    const asked = new Set([...(raw.type === 'round' ? Object.keys(raw.assignments) : []), ...Object.keys(raw.evaluate?.slots ?? {})]);
     const addressed = [...asked].flatMap((id) => {
       const c = byId.get(id);
-      const job = c ? jobFor(raw as RoundMessage | EvaluateMessage, id) : null;
+      const job = c ? jobFor(raw, id) : null;
       return c && job ? [{ c, slot: job.slot }] : [];
     });
     addressed.sort((a, b) => a.slot - b.slot);
