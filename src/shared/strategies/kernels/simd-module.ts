@@ -12,6 +12,11 @@ const TILE_ROWS = ['x0', 'x1'];
 const TILE_COLS = ['y0', 'y1', 'y2', 'y3'];
 const WSUM_ACC = ['a0', 'a1', 'a2', 'a3'];
 const tileAcc = TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => `s${a}${b}`));
+/** gramBlock's largest block of coordinates, and its row stride in bytes (16 values of padding, see simd.ts's PAD). */
+export const GRAM_BLOCK = 1024;
+export const GRAM_STRIDE = (GRAM_BLOCK + 16) * 8;
+/** Rows of memory gramBlock reads after the last row (values unused): a tile's columns reach 3 past its row i0 + 1 ≤ m. */
+export const GRAM_PAD_ROWS = TILE_COLS.length;
 
 /** Lanes 2–3 of a float32 vector moved to lanes 0–1 (for f64x2.promote_low_f32x4 of the high half). */
 const HIGH_TO_LOW = 'i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7';
@@ -101,32 +106,33 @@ export const SIMD_WAT = `
       br $l
     end end)
 
-  ;; g[i·m + j] += Σ_t rows_i[t]·rows_j[t] for j ≤ i < m over n float64 values per row (rows_k at rows + k·stride,
-  ;; n % 2 = 0; pad with zeros). Per entry: two lanes (even and odd t), each one accumulator in t order, then
-  ;; lane 0 + lane 1, then added to g: the same order for every entry, so equal rows give equal entries. 2×4 tiles
-  ;; over the lower triangle; row indices past m repeat row m − 1 and their entries are dropped.
-  (func $gramBlock (export "gramBlock") (param $rows i32) (param $stride i32) (param $m i32) (param $n i32) (param $g i32)
-    (local $i0 i32) (local $j0 i32) (local $o i32) (local $nb i32) (local $last i32) (local $gi i32)
-    ${[...TILE_ROWS, ...TILE_COLS].map((r) => `(local $p${r} i32)`).join(' ')}
+  ;; g[i·m + j] += Σ_t rows_i[t]·rows_j[t] for j ≤ i < m over n float64 values per row (n % 2 = 0; pad with zeros),
+  ;; rows GRAM_STRIDE bytes apart, and ${GRAM_PAD_ROWS} more rows of memory after row m − 1 (a tile's rows past m read
+  ;; them, whatever they hold: their entries are dropped). Per entry: two lanes (even and odd t), each one accumulator in t order, then lane 0 +
+  ;; lane 1, then added to g: the same order for every entry, so equal rows give equal entries. 2×4 tiles over the
+  ;; lower triangle. The stride is a constant so that a tile's 6 loads are 2 pointers plus immediate offsets: with
+  ;; 6 pointers the inner loop reloaded them from the stack every iteration (half the speed).
+  (func $gramBlock (export "gramBlock") (param $rows i32) (param $m i32) (param $n i32) (param $g i32)
+    (local $i0 i32) (local $j0 i32) (local $pi i32) (local $pj i32) (local $end i32) (local $gi i32)
     ${[...TILE_ROWS, ...TILE_COLS].map((r) => `(local $${r} v128)`).join(' ')}
     ${tileAcc.map((s) => `(local $${s} v128)`).join(' ')}
-    ${get('n')} i32.const 3 i32.shl local.set $nb
-    ${get('m')} i32.const 1 i32.sub local.set $last
     i32.const 0 local.set $i0
     block $idone loop $iloop
       ${get('i0', 'm')} i32.ge_u br_if $idone
-      ${TILE_ROWS.map((r, a) => rowPtr(`p${r}`, 'i0', a)).join('\n')}
       i32.const 0 local.set $j0
       block $jdone loop $jloop
         ${get('j0', 'i0')} i32.const ${TILE_ROWS.length - 1} i32.add i32.gt_u br_if $jdone
-        ${TILE_COLS.map((r, b) => rowPtr(`p${r}`, 'j0', b)).join('\n')}
+        ${get('rows', 'i0')} i32.const ${GRAM_STRIDE} i32.mul i32.add local.set $pi
+        ${get('rows', 'j0')} i32.const ${GRAM_STRIDE} i32.mul i32.add local.set $pj
+        ${get('pi', 'n')} i32.const 3 i32.shl i32.add local.set $end
         ${tileAcc.map((s) => `f64.const 0 f64x2.splat local.set $${s}`).join('\n')}
-        i32.const 0 local.set $o
         block $tdone loop $tloop
-          ${get('o', 'nb')} i32.ge_u br_if $tdone
-          ${[...TILE_ROWS, ...TILE_COLS].map((r) => `${get(`p${r}`, 'o')} i32.add v128.load local.set $${r}`).join('\n')}
+          ${get('pi', 'end')} i32.ge_u br_if $tdone
+          ${TILE_ROWS.map((r, a) => `${get('pi')} v128.load offset=${a * GRAM_STRIDE} local.set $${r}`).join('\n')}
+          ${TILE_COLS.map((r, b) => `${get('pj')} v128.load offset=${b * GRAM_STRIDE} local.set $${r}`).join('\n')}
           ${TILE_ROWS.flatMap((x, a) => TILE_COLS.map((y, b) => `${get(`s${a}${b}`, x, y)} f64x2.mul f64x2.add local.set $s${a}${b}`)).join('\n')}
-          ${get('o')} i32.const 16 i32.add local.set $o
+          ${get('pi')} i32.const 16 i32.add local.set $pi
+          ${get('pj')} i32.const 16 i32.add local.set $pj
           br $tloop
         end end
         ${TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => addEntry(a, b))).join('\n')}
@@ -264,11 +270,6 @@ export const SIMD_WAT = `
     end end)
 )`;
 
-/** $dst = rows + min(base + k, last)·stride */
-function rowPtr(dst: string, base: string, k: number): string {
-  return `${get(base)} i32.const ${k} i32.add local.tee $${dst} ${get('last', dst, 'last')} i32.lt_u select ${get('stride')} i32.mul ${get('rows')} i32.add local.set $${dst}`;
-}
-
 /** f64 of the float32 at row `rowExpr` (i32 instructions) of the column at $col: f32.load (col + row·stride). */
 function at(col: string, rowExpr: string): string {
   return `${get(col)} ${rowExpr} ${get('stride')} i32.mul i32.add f32.load f64.promote_f32`;
@@ -290,7 +291,7 @@ export interface SimdExports {
   promote(src: number, dst: number, n: number): void;
   applyStep(g: number, s: number, lr: number, w: number, d: number, n: number): void;
   divide(x: number, n: number, div: number): void;
-  gramBlock(rows: number, stride: number, m: number, n: number, g: number): void;
+  gramBlock(rows: number, m: number, n: number, g: number): void;
   network(rows: number, pairs: number, npairs: number, nbytes: number): void;
   rowMean(rows: number, stride: number, from: number, to: number, div: number, out: number, n: number): void;
   window(rows: number, stride: number, th: number, drop: number, lo: number, hi: number, n: number): void;

@@ -3,7 +3,7 @@
 // from the updates once), runs the block there, and copies the float64 results out. Every function returns null
 // where WebAssembly SIMD is unavailable; vector-math.ts then runs the JS kernel.
 import { mergeExchangePairs, prunePairs } from './network';
-import { simdKernels, type SimdExports } from './simd-module';
+import { GRAM_BLOCK, GRAM_PAD_ROWS, GRAM_STRIDE, simdKernels, type SimdExports } from './simd-module';
 
 const PAGE = 65536;
 /**
@@ -111,9 +111,11 @@ export function gramSimd(vs: readonly Float32Array[], start: number, end: number
   const mm = vs.length;
   const g = new Float64Array(mm * mm);
   if (mm === 0) return g;
-  const B = Math.max(64, Math.min(1024, Math.floor(32768 / mm) & ~3));
-  const S = B + PAD;
-  const { offsets: [stageOff, rowsOff, gOff], total } = layout(mm * S * 4, mm * S * 8, mm * mm * 8);
+  // The block's m float64 rows stay in L2 (256 KiB at m = 32); their stride is the module's constant.
+  const B = Math.max(64, Math.min(GRAM_BLOCK, Math.floor(32768 / mm) & ~3));
+  const S = GRAM_STRIDE / 8;
+  const rows = mm + GRAM_PAD_ROWS; // rows that gramBlock reads past the last: in memory, their values unused
+  const { offsets: [stageOff, rowsOff, gOff], total } = layout(mm * S * 4, rows * S * 8, mm * mm * 8);
   const m = memory(total);
   if (!m) return null;
   m.f64.fill(0, gOff / 8, gOff / 8 + mm * mm);
@@ -127,7 +129,7 @@ export function gramSimd(vs: readonly Float32Array[], start: number, end: number
       if (n > len) m.f32.fill(0, o + len, o + n); // zeros: products of exactly 0, which change no sum
     }
     m.wasm.promote(stageOff, rowsOff, mm * S); // row k of the float64 copy is at rowsOff + k·S·8
-    m.wasm.gramBlock(rowsOff, S * 8, mm, n, gOff);
+    m.wasm.gramBlock(rowsOff, mm, n, gOff);
   }
   const gv = m.f64.subarray(gOff / 8, gOff / 8 + mm * mm);
   for (let i = 0; i < mm; i++) {
