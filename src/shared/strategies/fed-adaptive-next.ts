@@ -28,7 +28,8 @@ import { boolField, enumField, numberField } from '../schema/fields';
 import { defineStrategy, type AggregationInput, type AggregationResult, type StrategyUpdate } from './strategy';
 import { byClient, deltas, validateInput } from './common';
 import { clipFactor } from './clip';
-import { coordinateMedian, cosFromGram, gram, median, norm, robustZ, softmax, weightedSum } from './vector-math';
+import { meanCosines, squaresAndDots } from './kernels/mean-cosine';
+import { coordinateMedian, cosFromGram, median, robustZ, softmax, weightedSum } from './vector-math';
 
 export interface FedAdaptiveNextState {
   /** ρ_k per clientId; a client not present has ρ = 1. */
@@ -103,17 +104,24 @@ export function dwsTerms(
 
 /** Reference r_t as one full-length vector, layer by layer (previous step, or the median where that is missing/zero). */
 function reference(input: AggregationInput, ranges: ReadonlyArray<readonly [number, number]>, ds: Float32Array[], prev: Float32Array | null): Float32Array {
+  const usePrev = ranges.map(([s, e]) => prev !== null && hasNonzero(prev, s, e));
+  if (prev && usePrev.every(Boolean)) return prev;
   const ref = new Float32Array(input.global.length);
   let med: Float64Array | null = null;
-  for (const [s, e] of ranges) {
-    if (prev && norm(prev.subarray(s, e)) > 0) {
-      ref.set(prev.subarray(s, e), s);
+  ranges.forEach(([s, e], l) => {
+    if (usePrev[l]) {
+      ref.set(prev!.subarray(s, e), s);
     } else {
       med ??= coordinateMedian(ds);
       for (let i = s; i < e; i++) ref[i] = med[i];
     }
-  }
+  });
   return ref;
+}
+
+function hasNonzero(v: Float32Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (v[i] !== 0) return true;
+  return false;
 }
 
 const who = 'fed-adaptive-next';
@@ -133,17 +141,11 @@ export const fedAdaptiveNext = defineStrategy({
       const { updates, global } = input;
       const m = updates.length;
       const ds = deltas(updates);
-      const norms = ds.map(norm);
       const total = global.length;
 
-      // 2. Attention a[l][k] (1. reference inside).
-      const attn: number[][] = [];
-      const gatedEverywhere = new Array<boolean>(m).fill(true);
-      const useGate = params.attention && params.gate;
-      if (!params.attention) {
-        for (let l = 0; l < ranges.length; l++) attn.push(new Array<number>(m).fill(1));
-      } else {
-        let ref: Float32Array;
+      // 1. Reference.
+      let ref: Float32Array | null = null;
+      if (params.attention) {
         if (params.reference === 'root-update') {
           if (!input.serverUpdate || input.serverUpdate.length !== total) {
             throw new Error(`${who}: reference 'root-update' needs input.serverUpdate (the root-set update Δ₀) of ${total} values`);
@@ -154,29 +156,35 @@ export const fedAdaptiveNext = defineStrategy({
           const prev = params.reference === 'previous-step' && input.round > 1 && last?.length === total ? last : null;
           ref = reference(input, ranges, ds, prev);
         }
-        const vs = [...ds, ref];
-        for (const [s, e] of ranges) {
-          const g = gram(vs, s, e);
-          const w = m + 1;
-          const c = ds.map((_, k) => cosFromGram(g[k * w + m], g[k * w + k], g[m * w + m]));
-          const h = ds.map((_, k) => {
-            if (m === 1) return 0;
-            let sum = 0;
-            for (let j = 0; j < m; j++) if (j !== k) sum += cosFromGram(g[k * w + j], g[k * w + k], g[j * w + j]);
-            return sum / (m - 1);
-          });
-          const a = softmax(c.map((ck, k) => 0.5 * ck + 0.5 * h[k]), params.tau);
-          if (useGate) {
-            for (let k = 0; k < m; k++) {
-              if (c[k] > 0) gatedEverywhere[k] = false;
-              else a[k] = 0;
-            }
-            const sum = a.reduce((x, y) => x + y, 0);
-            if (sum > 0) for (let k = 0; k < m; k++) a[k] /= sum;
-          }
-          attn.push(a);
-        }
       }
+
+      // 2. Attention a[l][k], from ‖Δ_k^l‖², ‖r^l‖² and ⟨Δ_k^l, r^l⟩ (one pass per layer) and the mean cosines h
+      // (one more, kernels/mean-cosine.ts: O(m·d), not the O(m²·d) of every pairwise cosine).
+      const attn: number[][] = [];
+      const layerSq: Float64Array[] = [];
+      const gatedEverywhere = new Array<boolean>(m).fill(true);
+      const useGate = params.attention && params.gate;
+      for (const [s, e] of ranges) {
+        const { sq, dr } = squaresAndDots(ref ? [...ds, ref] : ds, ref, s, e);
+        layerSq.push(sq);
+        if (!ref || !dr) {
+          attn.push(new Array<number>(m).fill(1));
+          continue;
+        }
+        const c = ds.map((_, k) => cosFromGram(dr[k], sq[k], sq[m]));
+        const h = meanCosines(ds, sq.subarray(0, m), s, e);
+        const a = softmax(c.map((ck, k) => 0.5 * ck + 0.5 * h[k]), params.tau);
+        if (useGate) {
+          for (let k = 0; k < m; k++) {
+            if (c[k] > 0) gatedEverywhere[k] = false;
+            else a[k] = 0;
+          }
+          const sum = a.reduce((x, y) => x + y, 0);
+          if (sum > 0) for (let k = 0; k < m; k++) a[k] /= sum;
+        }
+        attn.push(a);
+      }
+      const norms = ds.map((_, k) => Math.sqrt(layerSq.reduce((acc, sq) => acc + sq[k], 0)));
 
       // 3. DWS.
       const flagged: AggregationResult['flagged'] = [];
@@ -219,7 +227,7 @@ export const fedAdaptiveNext = defineStrategy({
         let p: number[];
         if (sum > 0) {
           p = q.map((x) => x / sum);
-          weightedSum(ds, p.map((pk, k) => pk * scale[k]), step, s, e);
+          weightedSum(ds, p.map((pk, k) => pk * scale[k]), step, s, e, 1, true); // step is fresh: zeros
         } else if (keptIdx.length > 0) {
           const med = coordinateMedian(keptIdx.map((k) => ds[k].subarray(s, e)), keptIdx.map((k) => scale[k]));
           step.set(med, s);

@@ -180,17 +180,21 @@ export function coordinateTrimmedMean(vs: readonly Float32Array[], trim: number)
  * Exactly out[i] = (((out[i] + c_0·v_0[i]) + c_1·v_1[i]) + …) in k order, one float64 multiply and add per term
  * (what folding the updates in one at a time gives, streaming.ts), then divided by `divisor` (FedAvg's n, in the
  * same pass), with WebAssembly SIMD where available (kernels/simd.ts), else in JS: bit-identical either way.
- * Returns out (a new float64 vector when not given).
+ * Returns out (a new float64 vector when not given). Reading a fresh array's pages before writing them costs a
+ * second page fault per page (the zero page, then a copy on write), hence `outIsZero`.
  */
 export function weightedSum(
   vs: readonly Float32Array[],
   coeffs: ArrayLike<number>,
-  out: Float64Array = new Float64Array(vs.length ? vs[0].length : 0),
+  given?: Float64Array,
   start = 0,
-  end = out.length,
+  end = given ? given.length : vs.length ? vs[0].length : 0,
   divisor = 1,
+  /** out[start, end) holds zeros (true when `out` is not given): the SIMD path then does not read it. */
+  outIsZero = !given,
 ): Float64Array {
-  if (weightedSumSimd(vs, coeffs, out, start, end, divisor)) return out;
+  const out = given ?? new Float64Array(vs.length ? vs[0].length : 0);
+  if (weightedSumSimd(vs, coeffs, out, start, end, divisor, outIsZero)) return out;
   // Four vectors per pass over a block of `out` small enough to stay in L1 (4096 × 8 B = 32 KiB), so `out` is read
   // and written from cache, not memory, K/4 times; the four terms are still added one at a time, in k order.
   const ks: number[] = [];

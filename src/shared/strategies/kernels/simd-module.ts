@@ -80,6 +80,12 @@ export const SIMD_WAT = `
       br $e
     end end)
 
+  ;; out[k] += Σ_t r_k[t]² (rowSquares) or Σ_t r_k[t]·vec[t] (rowDots, vec float64) for the nrows float32 rows r_k at
+  ;; rows + k·stride, n values each (n % 4 = 0; pad with zeros). Per row: four partial sums (t mod 4), added
+  ;; pairwise, then added to out[k].
+  ${rowReduce('rowSquares', (x) => `${x} ${x} f64x2.mul`)}
+  ${rowReduce('rowDots', (x, off) => `${x} ${get('v')} v128.load offset=${off} f64x2.mul`)}
+
   ;; x[i] ← x[i] / div for n float64 values (n % 2 = 0): FedAvg's Σ n_k·Δ_k / n.
   (func $divide (export "divide") (param $x i32) (param $n i32) (param $div f64)
     (local $end i32) (local $dv v128)
@@ -270,6 +276,38 @@ export const SIMD_WAT = `
     end end)
 )`;
 
+/**
+ * A function (rows, stride, nrows, n, vec, out) that adds, for each row, Σ_t term(x_t) to out[k]: `term` turns the
+ * name of a local holding two promoted values (and the byte offset of their pair in vec) into the f64x2 terms.
+ */
+function rowReduce(name: string, term: (x: string, vecOffset: number) => string): string {
+  return `(func $${name} (export "${name}") (param $rows i32) (param $stride i32) (param $nrows i32) (param $n i32) (param $vec i32) (param $out i32)
+    (local $p i32) (local $v i32) (local $end i32) (local $oend i32) (local $x0 v128) (local $x1 v128) (local $s0 v128) (local $s1 v128)
+    ${get('out', 'nrows')} i32.const 3 i32.shl i32.add local.set $oend
+    block $done loop $rowl
+      ${get('out', 'oend')} i32.ge_u br_if $done
+      ${get('rows')} local.set $p
+      ${get('vec')} local.set $v
+      ${get('rows', 'n')} i32.const 2 i32.shl i32.add local.set $end
+      f64.const 0 f64x2.splat local.tee $s0 local.set $s1
+      block $tdone loop $tl
+        ${get('p', 'end')} i32.ge_u br_if $tdone
+        ${get('p')} v128.load local.tee $x1 f64x2.promote_low_f32x4 local.set $x0
+        ${get('x1', 'x1')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 local.set $x1
+        ${get('s0')} ${term('local.get $x0', 0)} f64x2.add local.set $s0
+        ${get('s1')} ${term('local.get $x1', 16)} f64x2.add local.set $s1
+        ${get('p')} i32.const 16 i32.add local.set $p
+        ${get('v')} i32.const 32 i32.add local.set $v
+        br $tl
+      end end
+      ${get('s0', 's1')} f64x2.add local.set $s0
+      ${get('out', 'out')} f64.load ${get('s0')} f64x2.extract_lane 0 ${get('s0')} f64x2.extract_lane 1 f64.add f64.add f64.store
+      ${get('out')} i32.const 8 i32.add local.set $out
+      ${get('rows', 'stride')} i32.add local.set $rows
+      br $rowl
+    end end)`;
+}
+
 /** f64 of the float32 at row `rowExpr` (i32 instructions) of the column at $col: f32.load (col + row·stride). */
 function at(col: string, rowExpr: string): string {
   return `${get(col)} ${rowExpr} ${get('stride')} i32.mul i32.add f32.load f64.promote_f32`;
@@ -289,6 +327,8 @@ export interface SimdExports {
   memory: WebAssembly.Memory;
   wsum(acc: number, rows: number, stride: number, coef: number, nrows: number, n: number): void;
   promote(src: number, dst: number, n: number): void;
+  rowSquares(rows: number, stride: number, nrows: number, n: number, vec: number, out: number): void;
+  rowDots(rows: number, stride: number, nrows: number, n: number, vec: number, out: number): void;
   applyStep(g: number, s: number, lr: number, w: number, d: number, n: number): void;
   divide(x: number, n: number, div: number): void;
   gramBlock(rows: number, m: number, n: number, g: number): void;
