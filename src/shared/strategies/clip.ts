@@ -5,7 +5,7 @@
 import { numberField } from '../schema/fields';
 import { byClient, deltas, noiseSeed, validateInput } from './common';
 import { defineStrategy } from './strategy';
-import { addGaussianNoise, median, norm, weightedSum } from './vector-math';
+import { addGaussianNoise, median, norms as normsOf, weightedSum } from './vector-math';
 
 /** The factor min(1, M/‖Δ‖) = 1/max(1, ‖Δ‖/M); 1 for a zero update, 0 for a nonzero one when M = 0. */
 export function clipFactor(deltaNorm: number, bound: number): number {
@@ -31,7 +31,7 @@ export const clip = defineStrategy({
       const { totalSamples } = validateInput(who, input);
       const { updates } = input;
       const ds = deltas(updates);
-      const norms = ds.map(norm);
+      const norms = normsOf(ds);
       const bound = params.clipNorm > 0 ? params.clipNorm : median(norms);
       const p = updates.map((u) => u.numSamples / totalSamples);
       const step = weightedSum(ds, p.map((pk, k) => pk * clipFactor(norms[k], bound)));

@@ -6,7 +6,7 @@
 import { numberField } from '../schema/fields';
 import { byClient, deltas, noiseSeed, validateInput } from './common';
 import { defineStrategy } from './strategy';
-import { addGaussianNoise, norm, softmax, weightedSum } from './vector-math';
+import { addGaussianNoise, norms, softmax, weightedSum } from './vector-math';
 
 const who = 'fedatt';
 
@@ -31,8 +31,8 @@ export const fedatt = defineStrategy({
       for (const u of updates) layerWeights[u.clientId] = [];
       const mean = new Array<number>(updates.length).fill(0);
       for (const [s, e] of ranges) {
-        const alpha = softmax(ds.map((d) => norm(d.subarray(s, e))));
-        weightedSum(ds, alpha, step, s, e);
+        const alpha = softmax(norms(ds, s, e));
+        weightedSum(ds, alpha, step, s, e, 1, true); // step is fresh: zeros
         alpha.forEach((a, k) => {
           layerWeights[updates[k].clientId].push(a);
           mean[k] += (a * (e - s)) / global.length;

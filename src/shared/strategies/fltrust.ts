@@ -6,7 +6,8 @@
 // If every TS_k = 0 the model is kept unchanged and every client is flagged. clientWeights = TS_k / Σ TS.
 import { byClient, deltas, validateInput } from './common';
 import { defineStrategy } from './strategy';
-import { cosine, norm, weightedSum } from './vector-math';
+import { squaresAndDots } from './kernels/mean-cosine';
+import { cosFromGram, weightedSum } from './vector-math';
 
 const who = 'fltrust';
 
@@ -28,8 +29,11 @@ export const fltrust = defineStrategy({
         throw new Error(`${who}: serverUpdate has ${serverUpdate.length} values, global model has ${global.length}`);
       }
       const ds = deltas(updates);
-      const n0 = norm(serverUpdate);
-      const ts = ds.map((d) => Math.max(0, cosine(d, serverUpdate)));
+      // ‖Δ_k‖², ‖Δ₀‖² (the last entry) and ⟨Δ_k, Δ₀⟩ from one pass over the updates.
+      const { sq, dr } = squaresAndDots([...ds, serverUpdate], serverUpdate, 0, global.length);
+      const m = ds.length;
+      const n0 = Math.sqrt(sq[m]);
+      const ts = ds.map((_, k) => Math.max(0, cosFromGram(dr![k], sq[k], sq[m])));
       const total = ts.reduce((a, b) => a + b, 0);
       const flagged = updates.flatMap((u, k) =>
         ts[k] > 0 ? [] : [{ clientId: u.clientId, reason: `fltrust: trust score 0 (cos with root update <= 0)` }],
@@ -41,7 +45,7 @@ export const fltrust = defineStrategy({
         };
       }
       // Coefficient on the raw Δ_k: TS_k·(‖Δ₀‖/‖Δ_k‖)/Σ TS (TS_k > 0 implies ‖Δ_k‖ > 0).
-      const coeff = ds.map((d, k) => (ts[k] > 0 ? (ts[k] * n0) / norm(d) / total : 0));
+      const coeff = ds.map((_, k) => (ts[k] > 0 ? (ts[k] * n0) / Math.sqrt(sq[k]) / total : 0));
       return {
         result: {
           step: weightedSum(ds, coeff),

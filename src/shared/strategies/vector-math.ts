@@ -6,6 +6,7 @@ import { gramTiled, squaredDistancesFromGram } from './kernels/gram';
 import { columnMedian } from './kernels/column-median';
 import { COLS, gatherColumns } from './kernels/columns';
 import { selectKth, sortRange } from './kernels/select';
+import { squaresAndDots } from './kernels/mean-cosine';
 import { coordinateMedianSimd, coordinateTrimmedMeanSimd, gramSimd, weightedSumSimd } from './kernels/simd';
 
 export function dot(a: Float32Array, b: Float32Array): number {
@@ -18,6 +19,11 @@ export function norm(a: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * a[i];
   return Math.sqrt(s);
+}
+
+/** ‖v_k‖ over [start, end) for every vector, from one SIMD pass over all of them where available (squaresAndDots). */
+export function norms(vs: readonly Float32Array[], start = 0, end = vs.length ? vs[0].length : 0): number[] {
+  return Array.from(squaresAndDots(vs, null, start, end).sq, Math.sqrt);
 }
 
 /** cos(a, b); 0 when either vector is zero (a zero update points nowhere). */
