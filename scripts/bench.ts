@@ -9,7 +9,7 @@
 // Last, whole Node-runtime federations of 1,000 and 10,000 virtual clients, each in a fresh process (scripts/scale.bench.ts).
 // Prints the tables and writes everything to results/bench-<timestamp>.json.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,11 +56,12 @@ const AGGREGATION_MODELS = ['cnn-s', 'cnn-m'] as const;
 const AGGREGATION_CLIENTS = [8, 32, 128];
 /**
  * Timed rounds per strategy and case: `repeats` on CNN-S, scaled down by size on CNN-M (at least `minRepeats`),
- * and more where the calls are fast, until `minMs`. ~9 min in all on 2 busy cores, most of it at K = 128, where
- * Krum, Multi-Krum, Fed-Adaptive-Next and Bulyan take 12–26 s a call on CNN-M (pairs of clients: O(K²·|w|)).
+ * and more where the calls are fast, until `minMs`. ~4 min in all on an idle 2-core machine, most of it at K = 128
+ * on CNN-M, where Krum, Multi-Krum and Bulyan take 2.6–4.8 s a call (pairs of clients: O(K²·|w|)). At least 4
+ * calls a cell: with 2, the CNN-M cells moved by up to ±50% between runs.
  */
 function aggregationBenchOptions(quick: boolean): AggregationBenchOptions {
-  return quick ? { repeats: 2, minRepeats: 1, minMs: 0 } : { repeats: 8, minRepeats: 2, minMs: 200, maxRepeats: 16 };
+  return quick ? { repeats: 2, minRepeats: 1, minMs: 0 } : { repeats: 8, minRepeats: 4, minMs: 200, maxRepeats: 16 };
 }
 
 function usage(): string {
@@ -374,13 +375,35 @@ async function runBrowserBench(
   }
 }
 
-/** 1-minute load average, sampled every 5 s while the bench runs: the bench itself keeps ~2 cores busy. */
-function watchLoad(): { stop: () => { start: number; max: number; cores: number } } {
+/** CPU ticks from /proc/stat (Linux): busy (user … softirq) and steal; null elsewhere. */
+function cpuTicks(): { busy: number; steal: number } | null {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { busy: user + nice + system + irq + softirq, steal };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * 1-minute load average, sampled every 5 s while the bench runs (the bench itself keeps ~2 cores busy), and on a VM
+ * the CPU time its host took back (steal) as a share of the time the guest ran: 20% of it was seen here in runs
+ * whose compute-bound cells came out 1.5× slower than an hour before.
+ */
+function watchLoad(): { stop: () => { start: number; max: number; cores: number; stealShare: number | null } } {
   const start = loadavg()[0];
+  const ticks0 = cpuTicks();
   let max = start;
   const timer = setInterval(() => (max = Math.max(max, loadavg()[0])), 5000);
   timer.unref();
-  return { stop: () => (clearInterval(timer), { start, max, cores: availableParallelism() }) };
+  const stealShare = () => {
+    const ticks1 = cpuTicks();
+    if (!ticks0 || !ticks1) return null;
+    const steal = ticks1.steal - ticks0.steal;
+    const busy = ticks1.busy - ticks0.busy;
+    return busy + steal > 0 ? steal / (busy + steal) : 0;
+  };
+  return { stop: () => (clearInterval(timer), { start, max, cores: availableParallelism(), stealShare: stealShare() }) };
 }
 
 async function main(): Promise<number> {
@@ -458,7 +481,8 @@ async function main(): Promise<number> {
   const busy = loadInfo.max > loadInfo.cores + 1;
   console.log(`${results ? '' : '\n'}${busy ? 'WARNING: the machine was busy' : 'Machine load'}: 1-min load average ${loadInfo.start.toFixed(1)} at start, up to ` +
     `${loadInfo.max.toFixed(1)} during the run, on ${loadInfo.cores} cores (the bench itself accounts for ~2)` +
-    `${busy ? ': other processes competed for the CPU, so the timings (and ratios near 1) are noisy; re-run when idle.' : '.'}`);
+    `${busy ? ': other processes competed for the CPU, so the timings (and ratios near 1) are noisy; re-run when idle.' : '.'}` +
+    (loadInfo.stealShare === null ? '' : ` CPU steal (time the VM's host took back): ${(100 * loadInfo.stealShare).toFixed(0)}% of the busy time.`));
   if (kernel) {
     console.log(`\nTraining kernels in Node, own process: stock tfjs kernel vs ours, median ms per call (src/kernels/kernels.bench.ts)` +
       `${args.quick ? ';\n--quick skips the stock cpu Conv2DBackpropFilter on conv2\'s shape (~11 s a call)' : ''}:\n`);
