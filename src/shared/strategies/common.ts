@@ -2,7 +2,7 @@
 // Deltas and losses are not re-checked for NaN/Infinity here: protocol.ts rejects non-finite updates on arrival.
 import { deriveSeed } from '../prng';
 import type { AggregationInput, StrategyUpdate } from './strategy';
-import { applyStepSimd } from './kernels/simd';
+import { addF32Simd, applyStepSimd } from './kernels/simd';
 import { layerRanges } from './vector-math';
 
 export interface CheckedInput {
@@ -53,6 +53,15 @@ export function applyStep(global: Float32Array, step: Float32Array | Float64Arra
   if (step instanceof Float64Array && applyStepSimd(global, step, lr, out, diff)) return out;
   for (let i = 0; i < out.length; i++) out[i] = global[i] + lr * step[i];
   if (diff) stepTaken(out, global, diff);
+  return out;
+}
+
+/** a + b rounded to float32 (a = null: zeros), as a new vector: WebAssembly SIMD where available, bit for bit. */
+export function addVectors(a: Float32Array | null, b: Float32Array): Float32Array {
+  const out = new Float32Array(b.length);
+  if (a && a.length !== b.length) throw new Error(`addVectors: lengths ${a.length} and ${b.length}`);
+  if (addF32Simd(a, b, out)) return out;
+  for (let i = 0; i < out.length; i++) out[i] = (a ? a[i] : 0) + b[i];
   return out;
 }
 

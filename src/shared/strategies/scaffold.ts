@@ -5,7 +5,7 @@
 // The server keeps every slot's c_k as well (c_k ← c_k + (c_k⁺ − c_k) once an update is accepted) and sends it to
 // that slot's client with each round, so a reloaded tab resumes with its control variate instead of zeros.
 // c goes to everyone on the broadcast, c_k over the client's own port.
-import { byClient, deltas, validateInput } from './common';
+import { addVectors, applyStep, byClient, deltas, validateInput } from './common';
 import { defineStrategy } from './strategy';
 import { weightedSum } from './vector-math';
 
@@ -54,15 +54,9 @@ export const scaffold = defineStrategy({
       const uniform = new Array<number>(s).fill(1 / s);
       // c + (|S|/K)·(1/|S|)·Σ_k controlDelta_k = c + (1/K)·Σ_k controlDelta_k
       const cStep = weightedSum(controls, new Array<number>(s).fill(1 / numClients));
-      const control = new Float32Array(global.length);
-      for (let i = 0; i < control.length; i++) control[i] = (prev ? prev[i] : 0) + cStep[i];
+      const control = applyStep(prev ?? new Float32Array(global.length), cStep, 1);
       const clientControls = { ...state.clientControls };
-      updates.forEach((u, k) => {
-        const old = state.clientControls[u.slot];
-        const next = new Float32Array(global.length);
-        for (let i = 0; i < next.length; i++) next[i] = (old ? old[i] : 0) + controls[k][i];
-        clientControls[u.slot] = next;
-      });
+      updates.forEach((u, k) => (clientControls[u.slot] = addVectors(state.clientControls[u.slot] ?? null, controls[k])));
       return {
         result: { step: weightedSum(deltas(updates), uniform), clientWeights: byClient(updates, uniform), flagged: [] },
         state: { control, clientControls },

@@ -86,6 +86,19 @@ export const SIMD_WAT = `
   ${rowReduce('rowSquares', (x) => `${x} ${x} f64x2.mul`)}
   ${rowReduce('rowDots', (x, off) => `${x} ${get('v')} v128.load offset=${off} f64x2.mul`)}
 
+  ;; out[i] = f32(a[i] + b[i]) for n float32 values (n % 4 = 0): one float32 add, as JS's f32(a + b) rounds it.
+  (func $addF32 (export "addF32") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $end i32)
+    ${get('a', 'n')} i32.const 2 i32.shl i32.add local.set $end
+    block $done loop $e
+      ${get('a', 'end')} i32.ge_u br_if $done
+      ${get('out', 'a')} v128.load ${get('b')} v128.load f32x4.add v128.store
+      ${get('a')} i32.const 16 i32.add local.set $a
+      ${get('b')} i32.const 16 i32.add local.set $b
+      ${get('out')} i32.const 16 i32.add local.set $out
+      br $e
+    end end)
+
   ;; x[i] ← x[i] / div for n float64 values (n % 2 = 0): FedAvg's Σ n_k·Δ_k / n.
   (func $divide (export "divide") (param $x i32) (param $n i32) (param $div f64)
     (local $end i32) (local $dv v128)
@@ -331,6 +344,7 @@ export interface SimdExports {
   rowDots(rows: number, stride: number, nrows: number, n: number, vec: number, out: number): void;
   applyStep(g: number, s: number, lr: number, w: number, d: number, n: number): void;
   divide(x: number, n: number, div: number): void;
+  addF32(a: number, b: number, out: number, n: number): void;
   gramBlock(rows: number, m: number, n: number, g: number): void;
   network(rows: number, pairs: number, npairs: number, nbytes: number): void;
   rowMean(rows: number, stride: number, from: number, to: number, div: number, out: number, n: number): void;

@@ -3,7 +3,7 @@
 // ties, ±0, large values; with SIMD on and switched off. And the assembler's bytes against hand-assembled ones.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRng } from '../../prng';
-import { applyStep } from '../common';
+import { addVectors, applyStep } from '../common';
 import { coordinateMedian, coordinateTrimmedMean, gram, weightedSum } from '../vector-math';
 import { meanAroundMedianColumns } from './mean-around-median';
 import { applyPairs, mergeExchangePairs, prunePairs } from './network';
@@ -225,6 +225,25 @@ describe.each(PATHS)('aggregation kernels, $name path, against the references', 
       }
       if (k > 2) expect([g[1 * k + 2], g[2 * k + 2]]).toEqual([g[1 * k + 1], g[1 * k + 1]]);
     }
+  });
+});
+
+describe.each(PATHS)('addVectors, $name path', ({ off }) => {
+  it('is Math.fround(a + b) bit for bit (a = null: 0 + b, so −0 becomes +0), over odd sizes and large values', () => {
+    setSimdDisabled(off);
+    for (const size of [1, 3, 4, 8191, 8193, 20011]) {
+      for (const kind of ['random', 'zeros', 'large'] as const) {
+        const [a, b] = vectors(2, size, size + kind.length, kind);
+        const sum = addVectors(a, b);
+        const fromZero = addVectors(null, b);
+        for (let i = 0; i < size; i++) {
+          if (!Object.is(sum[i], Math.fround(a[i] + b[i]))) expect(`${i}: ${sum[i]}`).toBe(`${i}: ${Math.fround(a[i] + b[i])}`);
+          if (!Object.is(fromZero[i], Math.fround(0 + b[i]))) expect(`${i}: ${fromZero[i]}`).toBe(`${i}: ${0 + b[i]}`);
+        }
+        if (kind === 'zeros' && size > 100) expect(b.some((x) => Object.is(x, -0)) && !fromZero.some((x) => Object.is(x, -0))).toBe(true);
+      }
+    }
+    expect(() => addVectors(new Float32Array(3), new Float32Array(4))).toThrow('addVectors: lengths 3 and 4');
   });
 });
 

@@ -103,6 +103,24 @@ export function applyStepSimd(global: Float32Array, step: Float64Array, lr: numb
   return out;
 }
 
+/** out[i] = f32(a[i] + b[i]), a = null meaning zeros (so −0 in b comes out +0, as 0 + −0 does in JS). Null without SIMD. */
+export function addF32Simd(a: Float32Array | null, b: Float32Array, out: Float32Array): Float32Array | null {
+  const len = b.length;
+  const B = 8192;
+  const { offsets: [aOff, bOff, oOff], total } = layout(B * 4, B * 4, B * 4);
+  const m = memory(total);
+  if (!m) return null;
+  if (!a) m.f32.fill(0, aOff / 4, aOff / 4 + B);
+  for (let s = 0; s < len; s += B) {
+    const n = Math.min(len, s + B) - s;
+    if (a) m.f32.set(a.subarray(s, s + n), aOff / 4);
+    m.f32.set(b.subarray(s, s + n), bOff / 4);
+    m.wasm.addF32(aOff, bOff, oOff, roundUp(n, 4)); // lanes past n: stale, not copied out
+    out.set(m.f32.subarray(oOff / 4, oOff / 4 + n), s);
+  }
+  return out;
+}
+
 /**
  * G[i·m + j] = Σ_{t∈[start,end)} v_i[t]·v_j[t] in float64, symmetric. Per entry and block of coordinates: the even
  * and the odd t summed apart, then together, then added to the entry: the same order for every entry (equal vectors,
