@@ -196,7 +196,7 @@ export function weightedSum(
   start = 0,
   end = given ? given.length : vs.length ? vs[0].length : 0,
   divisor = 1,
-  /** out[start, end) holds zeros (true when `out` is not given): the SIMD path then does not read it. */
+  /** out[start, end) holds zeros (true when no output is given): the SIMD path then does not read it. */
   outIsZero = !given,
 ): Float64Array {
   const out = given ?? new Float64Array(vs.length ? vs[0].length : 0);

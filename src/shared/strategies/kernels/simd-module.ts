@@ -126,11 +126,12 @@ export const SIMD_WAT = `
     end end)
 
   ;; g[i·m + j] += Σ_t rows_i[t]·rows_j[t] for j ≤ i < m over n float64 values per row (n % 2 = 0; pad with zeros),
-  ;; rows GRAM_STRIDE bytes apart, and ${GRAM_PAD_ROWS} more rows of memory after row m − 1 (a tile's rows past m read
-  ;; them, whatever they hold: their entries are dropped). Per entry: two lanes (even and odd t), each one accumulator in t order, then lane 0 +
-  ;; lane 1, then added to g: the same order for every entry, so equal rows give equal entries. 2×4 tiles over the
-  ;; lower triangle. The stride is a constant so that a tile's 6 loads are 2 pointers plus immediate offsets: with
-  ;; 6 pointers the inner loop reloaded them from the stack every iteration (half the speed).
+  ;; rows GRAM_STRIDE bytes apart, and ${GRAM_PAD_ROWS} more rows of memory after row m − 1 (a tile's rows past m
+  ;; read them, whatever they hold: their entries are dropped). Per entry: two lanes (even and odd t), each one
+  ;; accumulator in t order, then lane 0 + lane 1, then added to g: the same order for every entry, so equal rows
+  ;; give equal entries. 2×4 tiles over the lower triangle. The stride is a constant so that a tile's 6 loads are
+  ;; 2 pointers plus immediate offsets: with 6 pointers the inner loop reloaded them from the stack every
+  ;; iteration (half the speed).
   (func $gramBlock (export "gramBlock") (param $rows i32) (param $m i32) (param $n i32) (param $g i32)
     (local $i0 i32) (local $j0 i32) (local $pi i32) (local $pj i32) (local $end i32) (local $gi i32)
     ${[...TILE_ROWS, ...TILE_COLS].map((r) => `(local $${r} v128)`).join(' ')}
