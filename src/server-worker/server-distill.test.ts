@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distillationLoss } from '../shared/ml/losses.ts';
 import { buildModel, getFlatWeights, layerSpecs, setFlatWeights } from '../shared/ml/models.ts';
@@ -14,7 +15,8 @@ let net: tf.LayersModel;
 let clients: Float32Array[];
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  // wasm: ~4× faster than cpu on these 2NN steps (Node resolves the package to its CJS build, which loads dist/*.wasm).
+  expect(await tf.setBackend('wasm')).toBe(true);
   proxy = tf.tensor4d(Float32Array.from({ length: 64 * 784 }, () => rng.next()), [64, 28, 28, 1]);
   net = buildModel('2nn');
   const specs = layerSpecs(net);
