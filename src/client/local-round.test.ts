@@ -9,6 +9,7 @@ import type { Colluders } from './attacks.ts';
 import { UplinkEncoder } from '../shared/compression/uplink';
 import { evaluateLocal, evaluationJob, jobFor, runLocalRound, LATE_REPLY_MS, type LocalRoundInput, type LocalRoundResult } from './local-round.ts';
 import { buildModel, getFlatWeights, labelsToOneHot, layerSpecs, setFlatWeights } from '../shared/ml/models.ts';
+import { initBackend } from '../../scripts/wasm-backend.ts';
 
 const PIXELS = 28 * 28;
 const N = 40;
@@ -34,7 +35,7 @@ let ysFlipped: tf.Tensor2D;
 let ysTargeted: tf.Tensor2D;
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend(); // wasm, as the Node runtime trains (on cpu this file took 13 s)
   net = buildModel('2nn');
   w0 = getFlatWeights(net);
   xs = tf.tensor4d(pixels, [N, 28, 28, 1]);
