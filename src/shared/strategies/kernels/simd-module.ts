@@ -18,6 +18,9 @@ export const GRAM_STRIDE = (GRAM_BLOCK + 16) * 8;
 /** Rows of memory gramBlock reads after the last row (values unused): a tile's columns reach 3 past its row i0 + 1 ≤ m. */
 export const GRAM_PAD_ROWS = TILE_COLS.length;
 
+/** $name ← $name + by (a pointer or counter stepping on). */
+const advance = (name: string, by: number) => `${get(name)} i32.const ${by} i32.add local.set $${name}`;
+
 /** Lanes 2–3 of a float32 vector moved to lanes 0–1 (for f64x2.promote_low_f32x4 of the high half). */
 const HIGH_TO_LOW = 'i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7';
 /** Lanes 0–1 of the vector below the top and lanes 0–1 of the top as one float32 vector (two demoted pairs). */
@@ -46,12 +49,12 @@ export const SIMD_WAT = `
         ${get('c')} v128.load64_splat local.set $w
         ${WSUM_ACC.map((a, q) => `${get(a, 'w', 'p')} v128.load64_zero offset=${8 * q} f64x2.promote_low_f32x4 f64x2.mul f64x2.add local.set $${a}`).join('\n')}
         ${get('p', 'stride')} i32.add local.set $p
-        ${get('c')} i32.const 8 i32.add local.set $c
+        ${advance('c', 8)}
         br $r
       end end
       ${WSUM_ACC.map((a, q) => `${get('acc', a)} v128.store offset=${16 * q}`).join('\n')}
-      ${get('acc')} i32.const 64 i32.add local.set $acc
-      ${get('rows')} i32.const 32 i32.add local.set $rows
+      ${advance('acc', 64)}
+      ${advance('rows', 32)}
       br $coords
     end end)
 
@@ -73,10 +76,10 @@ export const SIMD_WAT = `
       ${get('d', 'wf')} f64x2.promote_low_f32x4 ${get('lo')} f64x2.sub f32x4.demote_f64x2_zero
       ${get('wf', 'wf')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 ${get('hi')} f64x2.sub f32x4.demote_f64x2_zero
       ${PAIRS} v128.store
-      ${get('g')} i32.const 16 i32.add local.set $g
-      ${get('s')} i32.const 32 i32.add local.set $s
-      ${get('w')} i32.const 16 i32.add local.set $w
-      ${get('d')} i32.const 16 i32.add local.set $d
+      ${advance('g', 16)}
+      ${advance('s', 32)}
+      ${advance('w', 16)}
+      ${advance('d', 16)}
       br $e
     end end)
 
@@ -93,9 +96,9 @@ export const SIMD_WAT = `
     block $done loop $e
       ${get('a', 'end')} i32.ge_u br_if $done
       ${get('out', 'a')} v128.load ${get('b')} v128.load f32x4.add v128.store
-      ${get('a')} i32.const 16 i32.add local.set $a
-      ${get('b')} i32.const 16 i32.add local.set $b
-      ${get('out')} i32.const 16 i32.add local.set $out
+      ${advance('a', 16)}
+      ${advance('b', 16)}
+      ${advance('out', 16)}
       br $e
     end end)
 
@@ -107,7 +110,7 @@ export const SIMD_WAT = `
     block $done loop $e
       ${get('x', 'end')} i32.ge_u br_if $done
       ${get('x', 'x')} v128.load ${get('dv')} f64x2.div v128.store
-      ${get('x')} i32.const 16 i32.add local.set $x
+      ${advance('x', 16)}
       br $e
     end end)
 
@@ -120,8 +123,8 @@ export const SIMD_WAT = `
       ${get('src')} v128.load local.set $x
       ${get('dst', 'x')} f64x2.promote_low_f32x4 v128.store
       ${get('dst', 'x', 'x')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 v128.store offset=16
-      ${get('src')} i32.const 16 i32.add local.set $src
-      ${get('dst')} i32.const 32 i32.add local.set $dst
+      ${advance('src', 16)}
+      ${advance('dst', 32)}
       br $l
     end end)
 
@@ -151,15 +154,15 @@ export const SIMD_WAT = `
           ${TILE_ROWS.map((r, a) => `${get('pi')} v128.load offset=${a * GRAM_STRIDE} local.set $${r}`).join('\n')}
           ${TILE_COLS.map((r, b) => `${get('pj')} v128.load offset=${b * GRAM_STRIDE} local.set $${r}`).join('\n')}
           ${TILE_ROWS.flatMap((x, a) => TILE_COLS.map((y, b) => `${get(`s${a}${b}`, x, y)} f64x2.mul f64x2.add local.set $s${a}${b}`)).join('\n')}
-          ${get('pi')} i32.const 16 i32.add local.set $pi
-          ${get('pj')} i32.const 16 i32.add local.set $pj
+          ${advance('pi', 16)}
+          ${advance('pj', 16)}
           br $tloop
         end end
         ${TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => addEntry(a, b))).join('\n')}
-        ${get('j0')} i32.const ${TILE_COLS.length} i32.add local.set $j0
+        ${advance('j0', TILE_COLS.length)}
         br $jloop
       end end
-      ${get('i0')} i32.const ${TILE_ROWS.length} i32.add local.set $i0
+      ${advance('i0', TILE_ROWS.length)}
       br $iloop
     end end)
 
@@ -180,11 +183,11 @@ export const SIMD_WAT = `
         ${get('b')} v128.load local.set $y
         ${get('a', 'x', 'y')} f32x4.pmin v128.store
         ${get('b', 'x', 'y')} f32x4.pmax v128.store
-        ${get('a')} i32.const 16 i32.add local.set $a
-        ${get('b')} i32.const 16 i32.add local.set $b
+        ${advance('a', 16)}
+        ${advance('b', 16)}
         br $l
       end end
-      ${get('pairs')} i32.const 8 i32.add local.set $pairs
+      ${advance('pairs', 8)}
       br $ploop
     end end)
 
@@ -209,8 +212,8 @@ export const SIMD_WAT = `
       end end
       ${get('out', 's0', 'd')} f64x2.div v128.store
       ${get('out', 's1', 'd')} f64x2.div v128.store offset=16
-      ${get('out')} i32.const 32 i32.add local.set $out
-      ${get('rows')} i32.const 16 i32.add local.set $rows
+      ${advance('out', 32)}
+      ${advance('rows', 16)}
       br $l
     end end)
 
@@ -243,14 +246,14 @@ export const SIMD_WAT = `
         i32.and i32.or local.set $take
         ${get('l', 'take')} i32.add local.set $l
         ${get('r')} i32.const 1 ${get('take')} i32.sub i32.sub local.set $r
-        ${get('d')} i32.const 1 i32.add local.set $d
+        ${advance('d', 1)}
         br $w
       end end
       ${get('lo', 'l')} f64.convert_i32_s f64.store
       ${get('hi', 'r')} f64.convert_i32_s f64.store
-      ${get('lo')} i32.const 8 i32.add local.set $lo
-      ${get('hi')} i32.const 8 i32.add local.set $hi
-      ${get('col')} i32.const 4 i32.add local.set $col
+      ${advance('lo', 8)}
+      ${advance('hi', 8)}
+      ${advance('col', 4)}
       br $cols
     end end)
 
@@ -277,15 +280,15 @@ export const SIMD_WAT = `
         ${get('s0', 'x')} f64x2.promote_low_f32x4 ${get('tv', 'l0')} f64x2.ge ${get('tv', 'h0')} f64x2.le v128.and v128.and f64x2.add local.set $s0
         ${get('s1', 'x', 'x')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 ${get('tv', 'l1')} f64x2.ge ${get('tv', 'h1')} f64x2.le v128.and v128.and f64x2.add local.set $s1
         ${get('p', 'stride')} i32.add local.set $p
-        ${get('t')} i32.const 1 i32.add local.set $t
+        ${advance('t', 1)}
         br $r
       end end
       ${get('out', 's0', 'd')} f64x2.div v128.store
       ${get('out', 's1', 'd')} f64x2.div v128.store offset=16
-      ${get('out')} i32.const 32 i32.add local.set $out
-      ${get('lo')} i32.const 32 i32.add local.set $lo
-      ${get('hi')} i32.const 32 i32.add local.set $hi
-      ${get('rows')} i32.const 16 i32.add local.set $rows
+      ${advance('out', 32)}
+      ${advance('lo', 32)}
+      ${advance('hi', 32)}
+      ${advance('rows', 16)}
       br $l
     end end)
 )`;
@@ -310,13 +313,13 @@ function rowReduce(name: string, term: (x: string, vecOffset: number) => string)
         ${get('x1', 'x1')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 local.set $x1
         ${get('s0')} ${term('local.get $x0', 0)} f64x2.add local.set $s0
         ${get('s1')} ${term('local.get $x1', 16)} f64x2.add local.set $s1
-        ${get('p')} i32.const 16 i32.add local.set $p
-        ${get('v')} i32.const 32 i32.add local.set $v
+        ${advance('p', 16)}
+        ${advance('v', 32)}
         br $tl
       end end
       ${get('s0', 's1')} f64x2.add local.set $s0
       ${get('out', 'out')} f64.load ${get('s0')} f64x2.extract_lane 0 ${get('s0')} f64x2.extract_lane 1 f64.add f64.add f64.store
-      ${get('out')} i32.const 8 i32.add local.set $out
+      ${advance('out', 8)}
       ${get('rows', 'stride')} i32.add local.set $rows
       br $rowl
     end end)`;
