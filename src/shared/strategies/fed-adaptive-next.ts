@@ -29,7 +29,7 @@ import { defineStrategy, type AggregationInput, type AggregationResult, type Str
 import { byClient, deltas, validateInput } from './common';
 import { clipFactor } from './clip';
 import { meanCosines, squaresAndDots } from './kernels/mean-cosine';
-import { coordinateMedian, cosFromGram, median, robustZ, softmax, weightedSum } from './vector-math';
+import { coordinateMedian, cosineFromDots, median, robustZ, softmax, weightedSum } from './vector-math';
 
 export interface FedAdaptiveNextState {
   /** ρ_k per clientId; a client not present has ρ = 1. */
@@ -171,7 +171,7 @@ export const fedAdaptiveNext = defineStrategy({
           attn.push(new Array<number>(m).fill(1));
           continue;
         }
-        const c = ds.map((_, k) => cosFromGram(dr[k], sq[k], sq[m]));
+        const c = ds.map((_, k) => cosineFromDots(dr[k], sq[k], sq[m]));
         const h = meanCosines(ds, sq.subarray(0, m), s, e);
         const a = softmax(c.map((ck, k) => 0.5 * ck + 0.5 * h[k]), params.tau);
         if (useGate) {

@@ -7,7 +7,7 @@
 import { byClient, deltas, validateInput } from './common';
 import { defineStrategy } from './strategy';
 import { squaresAndDots } from './kernels/mean-cosine';
-import { cosFromGram, weightedSum } from './vector-math';
+import { cosineFromDots, weightedSum } from './vector-math';
 
 const who = 'fltrust';
 
@@ -33,7 +33,7 @@ export const fltrust = defineStrategy({
       const { sq, dr } = squaresAndDots([...ds, serverUpdate], serverUpdate, 0, global.length);
       const m = ds.length;
       const n0 = Math.sqrt(sq[m]);
-      const ts = ds.map((_, k) => Math.max(0, cosFromGram(dr![k], sq[k], sq[m])));
+      const ts = ds.map((_, k) => Math.max(0, cosineFromDots(dr![k], sq[k], sq[m])));
       const total = ts.reduce((a, b) => a + b, 0);
       const flagged = updates.flatMap((u, k) =>
         ts[k] > 0 ? [] : [{ clientId: u.clientId, reason: `fltrust: trust score 0 (cos with root update <= 0)` }],

@@ -2,12 +2,12 @@
 // every reduction accumulates in float64.
 import { createRng } from '../prng';
 import { layerOffsets, type LayerSpec } from '../weights';
-import { gramTiled, squaredDistancesFromGram } from './kernels/gram';
+import { squaredDistancesF32 } from './kernels/distances';
 import { columnMedian } from './kernels/column-median';
 import { COLS, gatherColumns } from './kernels/columns';
 import { selectKth, sortRange } from './kernels/select';
 import { squaresAndDots } from './kernels/mean-cosine';
-import { coordinateMedianSimd, coordinateTrimmedMeanSimd, gramSimd, weightedSumSimd } from './kernels/simd';
+import { coordinateMedianSimd, coordinateTrimmedMeanSimd, squaredDistancesSimd, weightedSumSimd } from './kernels/simd';
 
 export function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -37,27 +37,18 @@ export function cosine(a: Float32Array, b: Float32Array): number {
   return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
 }
 
-/** Cosine from Gram entries; 0 when either norm is 0. Clamped to [−1, 1] against rounding. */
-export function cosFromGram(ab: number, aa: number, bb: number): number {
+/** Cosine from ⟨a, b⟩, ‖a‖² and ‖b‖²; 0 when either norm is 0. Clamped to [−1, 1] against rounding. */
+export function cosineFromDots(ab: number, aa: number, bb: number): number {
   if (!(aa > 0) || !(bb > 0)) return 0;
   return Math.max(-1, Math.min(1, ab / Math.sqrt(aa * bb)));
 }
 
 /**
- * Gram matrix G[i·m + j] = ⟨v_i, v_j⟩ over coordinates [start, end), symmetric, float64: WebAssembly SIMD
- * (kernels/simd.ts) where available, else kernels/gram.ts. The two sum in different orders (rounding, ~1e-16 of
- * Σ|v_i[t]·v_j[t]|); each gives equal vectors exactly equal entries.
- */
-export function gram(vs: readonly Float32Array[], start = 0, end = vs.length ? vs[0].length : 0): Float64Array {
-  return gramSimd(vs, start, end) ?? gramTiled(vs, start, end);
-}
-
-/**
- * D[i·m + j] = ‖v_i − v_j‖² from one Gram matrix (one tiled pass instead of a difference loop per pair); relative
- * to summing the squared differences, |ΔD_ij| ≲ 1e-15·(‖v_i‖² + ‖v_j‖²).
+ * D[i·m + j] = ‖v_i − v_j‖², symmetric, 0 on the diagonal, from the squared differences in float32 lanes and float64
+ * across blocks (kernels/distances.ts): WebAssembly SIMD where available, else the same sums in JS, bit for bit.
  */
 export function pairwiseSquaredDistances(vs: readonly Float32Array[]): Float64Array {
-  return squaredDistancesFromGram(gram(vs), vs.length);
+  return squaredDistancesSimd(vs) ?? squaredDistancesF32(vs);
 }
 
 /** [start, end) of each layer in the flat vector; throws if the specs do not cover exactly `length` values. */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../prng';
 import { krumScore } from '../krum';
-import { coordinateMedian, coordinateTrimmedMean, gram, pairwiseSquaredDistances, weightedSum } from '../vector-math';
+import { coordinateMedian, coordinateTrimmedMean, pairwiseSquaredDistances, weightedSum } from '../vector-math';
 import { meanAroundMedianColumns } from './mean-around-median';
 import { selectKth } from './select';
 import { coordinateMedianRef, coordinateTrimmedMeanRef, meanAroundMedianColumnsRef, pairwiseSquaredDistancesRef, weightedSumRef } from './reference';
@@ -22,20 +22,6 @@ function vectors(k: number, size: number, seed: number, ties = false): Float32Ar
 function expectSame(a: Float64Array, b: Float64Array, zeroSign = true): void {
   expect(a.length).toBe(b.length);
   for (let i = 0; i < a.length; i++) if (zeroSign ? !Object.is(a[i], b[i]) : a[i] !== b[i]) expect(`${i}: ${a[i]}`).toBe(`${i}: ${b[i]}`);
-}
-
-/** The Gram matrix of the reference's era: one four-accumulator dot product per pair. */
-function gramRef(vs: readonly Float32Array[], s: number, e: number): Float64Array {
-  const m = vs.length;
-  const g = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < m; j++) {
-      let acc = 0;
-      for (let t = s; t < e; t++) acc += vs[i][t] * vs[j][t];
-      g[i * m + j] = acc;
-    }
-  }
-  return g;
 }
 
 /** |a − b| ≤ tol(i) per coordinate. */
@@ -101,22 +87,21 @@ describe('aggregation kernels against their references', () => {
     }
   });
 
-  it('gram and the distances from it agree with per-pair sums to 1e-14 of the norms; equal vectors are at distance 0', () => {
+  it('pairwise distances agree with float64 sums of squared differences to 1e-6 of the distance; equal vectors are at 0', () => {
     for (const k of KS) {
       const vs = vectors(k, 3001, 40 + k);
-      if (k > 2) vs[2] = vs[1].slice(); // a duplicate: distance exactly 0, as summing differences gives
-      const g = gram(vs, 5, 2999);
-      const ref = gramRef(vs, 5, 2999);
-      const full = gramRef(vs, 0, 3001);
-      expectWithin(g, ref, (i) => 1e-14 * Math.sqrt(ref[Math.floor(i / k) * (k + 1)] * ref[(i % k) * (k + 1)]));
+      if (k > 2) vs[2] = vs[1].slice(); // a duplicate: distance exactly 0
       const d = pairwiseSquaredDistances(vs);
-      expectWithin(d, pairwiseSquaredDistancesRef(vs), (i) => 1e-14 * (full[Math.floor(i / k) * (k + 1)] + full[(i % k) * (k + 1)]));
+      // A lane's float32 sum of 128 non-negative terms could be off by ~8e-6 at worst; random inputs stay near 1e-8.
+      // (The Gram matrix this replaced was off by 1e-14 of the norms: for close vectors, more than the distance.)
+      const ref = pairwiseSquaredDistancesRef(vs);
+      expectWithin(d, ref, (i) => 1e-6 * ref[i]);
       if (k > 2) expect([d[1 * k + 2], d[2 * k + 1]]).toEqual([0, 0]);
       for (let i = 0; i < k; i++) expect(d[i * k + i]).toBe(0);
     }
   });
 
-  it('Krum on Gram distances ranks the updates as on summed differences (seeded inputs, odd and even K)', () => {
+  it('Krum on float32 distances ranks the updates as on float64 summed differences (seeded inputs, odd and even K)', () => {
     for (const k of [5, 6, 7, 8, 9, 16, 17, 32, 33]) {
       for (let seed = 0; seed < 4; seed++) {
         const vs = vectors(k, 2000, 1000 * k + seed);
@@ -129,7 +114,7 @@ describe('aggregation kernels against their references', () => {
         const fast = rank(pairwiseSquaredDistances(vs));
         const ref = rank(pairwiseSquaredDistancesRef(vs));
         expect(fast.order).toEqual(ref.order);
-        for (const j of all) expect(Math.abs(fast.sc[j] - ref.sc[j])).toBeLessThanOrEqual(1e-12 * ref.sc[j]);
+        for (const j of all) expect(Math.abs(fast.sc[j] - ref.sc[j])).toBeLessThanOrEqual(1e-6 * ref.sc[j]);
       }
     }
   });

@@ -7,16 +7,16 @@ import { assemble } from './wat';
 /** `local.get` of each name, in order. */
 const get = (...names: string[]) => names.map((n) => `local.get $${n}`).join(' ');
 
-/** The 2×4 tile of gramBlock: accumulator s{a}{b} += x{a}·y{b}. */
+/** The 2×4 tile of distBlock: accumulator s{a}{b} += (x{a} − y{b})². */
 const TILE_ROWS = ['x0', 'x1'];
 const TILE_COLS = ['y0', 'y1', 'y2', 'y3'];
 const WSUM_ACC = ['a0', 'a1', 'a2', 'a3'];
 const tileAcc = TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => `s${a}${b}`));
-/** gramBlock's largest block of coordinates, and its row stride in bytes (16 values of padding, see simd.ts's PAD). */
-export const GRAM_BLOCK = 1024;
-export const GRAM_STRIDE = (GRAM_BLOCK + 16) * 8;
-/** Rows of memory gramBlock reads after the last row (values unused): a tile's columns reach 3 past its row i0 + 1 ≤ m. */
-export const GRAM_PAD_ROWS = TILE_COLS.length;
+/** Rows of memory distBlock reads after the last row (values unused): a tile's columns reach 3 past its row i0 + 1 ≤ m. */
+export const DIST_PAD_ROWS = TILE_COLS.length;
+/** distBlock's row stride in bytes: staged chunks of up to DIST_CHUNK float32 values a row, 16 values of padding (see simd.ts's PAD). */
+export const DIST_CHUNK = 4096;
+export const DIST_STRIDE = (DIST_CHUNK + 16) * 4;
 
 /** $name ← $name + by (a pointer or counter stepping on). */
 const advance = (name: string, by: number) => `${get(name)} i32.const ${by} i32.add local.set $${name}`;
@@ -128,15 +128,15 @@ export const SIMD_WAT = `
       br $l
     end end)
 
-  ;; g[i·m + j] += Σ_t rows_i[t]·rows_j[t] for j ≤ i < m over n float64 values per row (n % 2 = 0; pad with zeros),
-  ;; rows GRAM_STRIDE bytes apart, and ${GRAM_PAD_ROWS} more rows of memory after row m − 1 (a tile's rows past m
-  ;; read them, whatever they hold: their entries are dropped). Per entry: two lanes (even and odd t), each one
-  ;; accumulator in t order, then lane 0 + lane 1, then added to g: the same order for every entry, so equal rows
-  ;; give equal entries. 2×4 tiles over the lower triangle. The stride is a constant so that a tile's 6 loads are
-  ;; 2 pointers plus immediate offsets: with 6 pointers the inner loop reloaded them from the stack every
-  ;; iteration (half the speed).
-  (func $gramBlock (export "gramBlock") (param $rows i32) (param $m i32) (param $n i32) (param $g i32)
-    (local $i0 i32) (local $j0 i32) (local $pi i32) (local $pj i32) (local $end i32) (local $gi i32)
+  ;; d[i·m + j] += ‖x_i − x_j‖² over n float32 values per row (n % 4 = 0; pad with zeros) for j < i < m, rows
+  ;; DIST_STRIDE bytes apart, ${DIST_PAD_ROWS} more rows of memory after row m − 1 (read, their entries dropped). Per
+  ;; entry and lane l: s_l = float32 Σ_{t ≡ l mod 4} f32(f32(x_i[t] − x_j[t])²), t ascending; then d += (s_0 + s_2) +
+  ;; (s_1 + s_3) in float64. Squares of differences: no cancellation, equal rows give exactly 0; a float32 square past
+  ;; 3.4e38 is +Infinity. 2×4 tiles over the lower triangle, the stride a constant so
+  ;; that a tile's 6 loads are 2 pointers plus immediate offsets (with 6 pointers, TurboFan's loop reloaded them from
+  ;; the stack every iteration: half the speed).
+  (func $distBlock (export "distBlock") (param $rows i32) (param $m i32) (param $n i32) (param $d i32)
+    (local $i0 i32) (local $j0 i32) (local $pi i32) (local $pj i32) (local $end i32) (local $gi i32) (local $t v128)
     ${[...TILE_ROWS, ...TILE_COLS].map((r) => `(local $${r} v128)`).join(' ')}
     ${tileAcc.map((s) => `(local $${s} v128)`).join(' ')}
     i32.const 0 local.set $i0
@@ -144,21 +144,21 @@ export const SIMD_WAT = `
       ${get('i0', 'm')} i32.ge_u br_if $idone
       i32.const 0 local.set $j0
       block $jdone loop $jloop
-        ${get('j0', 'i0')} i32.const ${TILE_ROWS.length - 1} i32.add i32.gt_u br_if $jdone
-        ${get('rows', 'i0')} i32.const ${GRAM_STRIDE} i32.mul i32.add local.set $pi
-        ${get('rows', 'j0')} i32.const ${GRAM_STRIDE} i32.mul i32.add local.set $pj
-        ${get('pi', 'n')} i32.const 3 i32.shl i32.add local.set $end
+        ${get('j0', 'i0')} i32.const ${TILE_ROWS.length - 1} i32.add i32.ge_u br_if $jdone
+        ${get('rows', 'i0')} i32.const ${DIST_STRIDE} i32.mul i32.add local.set $pi
+        ${get('rows', 'j0')} i32.const ${DIST_STRIDE} i32.mul i32.add local.set $pj
+        ${get('pi', 'n')} i32.const 2 i32.shl i32.add local.set $end
         ${tileAcc.map((s) => `f64.const 0 f64x2.splat local.set $${s}`).join('\n')}
         block $tdone loop $tloop
           ${get('pi', 'end')} i32.ge_u br_if $tdone
-          ${TILE_ROWS.map((r, a) => `${get('pi')} v128.load offset=${a * GRAM_STRIDE} local.set $${r}`).join('\n')}
-          ${TILE_COLS.map((r, b) => `${get('pj')} v128.load offset=${b * GRAM_STRIDE} local.set $${r}`).join('\n')}
-          ${TILE_ROWS.flatMap((x, a) => TILE_COLS.map((y, b) => `${get(`s${a}${b}`, x, y)} f64x2.mul f64x2.add local.set $s${a}${b}`)).join('\n')}
+          ${TILE_ROWS.map((r, a) => `${get('pi')} v128.load offset=${a * DIST_STRIDE} local.set $${r}`).join('\n')}
+          ${TILE_COLS.map((r, b) => `${get('pj')} v128.load offset=${b * DIST_STRIDE} local.set $${r}`).join('\n')}
+          ${TILE_ROWS.flatMap((x, a) => TILE_COLS.map((y, b) => `${get(`s${a}${b}`, x, y)} f32x4.sub local.tee $t ${get('t')} f32x4.mul f32x4.add local.set $s${a}${b}`)).join('\n')}
           ${advance('pi', 16)}
           ${advance('pj', 16)}
           br $tloop
         end end
-        ${TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => addEntry(a, b))).join('\n')}
+        ${TILE_ROWS.flatMap((_, a) => TILE_COLS.map((_, b) => addDistance(a, b))).join('\n')}
         ${advance('j0', TILE_COLS.length)}
         br $jloop
       end end
@@ -330,13 +330,14 @@ function at(col: string, rowExpr: string): string {
   return `${get(col)} ${rowExpr} ${get('stride')} i32.mul i32.add f32.load f64.promote_f32`;
 }
 
-/** g[i·m + j] += lane0 + lane1 of s{a}{b} when i = i0 + a < m and j = j0 + b ≤ i. */
-function addEntry(a: number, b: number): string {
+/** d[i·m + j] += (s_0 + s_2) + (s_1 + s_3) (float32 lanes of s{a}{b}, in float64) when i = i0 + a < m and j = j0 + b < i. */
+function addDistance(a: number, b: number): string {
   const s = `$s${a}${b}`;
-  return `${get('i0')} i32.const ${a} i32.add ${get('m')} i32.lt_u ${get('j0')} i32.const ${b} i32.add ${get('i0')} i32.const ${a} i32.add i32.le_u i32.and
+  return `${get('i0')} i32.const ${a} i32.add ${get('m')} i32.lt_u ${get('j0')} i32.const ${b} i32.add ${get('i0')} i32.const ${a} i32.add i32.lt_u i32.and
         if
-          ${get('g', 'i0')} i32.const ${a} i32.add ${get('m')} i32.mul ${get('j0')} i32.const ${b} i32.add i32.add i32.const 3 i32.shl i32.add local.tee $gi
-          ${get('gi')} f64.load local.get ${s} f64x2.extract_lane 0 local.get ${s} f64x2.extract_lane 1 f64.add f64.add f64.store
+          ${get('d', 'i0')} i32.const ${a} i32.add ${get('m')} i32.mul ${get('j0')} i32.const ${b} i32.add i32.add i32.const 3 i32.shl i32.add local.tee $gi
+          local.get ${s} f64x2.promote_low_f32x4 local.get ${s} local.get ${s} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 f64x2.add local.set $t
+          ${get('gi')} f64.load ${get('t')} f64x2.extract_lane 0 ${get('t')} f64x2.extract_lane 1 f64.add f64.add f64.store
         end`;
 }
 
@@ -349,7 +350,7 @@ export interface SimdExports {
   applyStep(g: number, s: number, lr: number, w: number, d: number, n: number): void;
   divide(x: number, n: number, div: number): void;
   addF32(a: number, b: number, out: number, n: number): void;
-  gramBlock(rows: number, m: number, n: number, g: number): void;
+  distBlock(rows: number, m: number, n: number, d: number): void;
   network(rows: number, pairs: number, npairs: number, nbytes: number): void;
   rowMean(rows: number, stride: number, from: number, to: number, div: number, out: number, n: number): void;
   window(rows: number, stride: number, th: number, drop: number, lo: number, hi: number, n: number): void;

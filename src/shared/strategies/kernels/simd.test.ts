@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRng } from '../../prng';
 import { addVectors, applyStep } from '../common';
-import { coordinateMedian, coordinateTrimmedMean, gram, weightedSum } from '../vector-math';
+import { coordinateMedian, coordinateTrimmedMean, pairwiseSquaredDistances, weightedSum } from '../vector-math';
+import { squaredDistancesF32 } from './distances';
 import { meanAroundMedianColumns } from './mean-around-median';
 import { applyPairs, mergeExchangePairs, prunePairs } from './network';
 import { coordinateMedianRef, coordinateTrimmedMeanSortedRef, meanAroundMedianColumnsRef, weightedSumRef } from './reference';
@@ -208,23 +209,38 @@ describe.each(PATHS)('aggregation kernels, $name path, against the references', 
       }
     }
   });
-  it('gram agrees with per-pair sums to 1e-14 of the norms; equal vectors give equal entries', () => {
+  it('pairwise distances: the JS sums in float32 lanes bit for bit, over odd sizes, duplicates and float32 overflow', () => {
     setSimdDisabled(off);
     for (const k of [1, 2, 3, 5, 8, 9, 33]) {
-      const vs = vectors(k, 3001, 40 + k, 'random');
-      if (k > 2) vs[2] = vs[1].slice();
-      const g = gram(vs, 5, 2999);
-      for (let i = 0; i < k; i++) {
-        for (let j = 0; j < k; j++) {
-          let ref = 0;
-          for (let t = 5; t < 2999; t++) ref += vs[i][t] * vs[j][t];
-          const tol = 1e-14 * Math.sqrt(g[i * k + i] * g[j * k + j]);
-          if (!(Math.abs(g[i * k + j] - ref) <= tol)) expect(`${i},${j}: ${g[i * k + j]}`).toBe(`${ref} ± ${tol}`);
-          expect(g[i * k + j]).toBe(g[j * k + i]);
+      for (const size of [1, 3, 511, 513, 4099, 9001]) {
+        for (const kind of ['random', 'ties', 'zeros', 'large'] as const) {
+          const vs = vectors(k, size, 40 + k + size, kind);
+          if (k > 2) vs[2] = vs[1].slice();
+          const d = pairwiseSquaredDistances(vs);
+          expectSame(d, squaredDistancesF32(vs));
+          if (k > 2) expect([d[1 * k + 2], d[2 * k + 1]]).toEqual([0, 0]);
+          for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) expect(d[i * k + j]).toBe(d[j * k + i]);
+          // 'large': differences past 1.8e19 square to +Infinity in float32, never to NaN.
+          if (kind === 'large' && k > 1 && size > 100) expect(d[1 * k + 0]).toBe(Infinity);
+          expect(d.every((x) => x >= 0)).toBe(true);
         }
       }
-      if (k > 2) expect([g[1 * k + 2], g[2 * k + 2]]).toEqual([g[1 * k + 1], g[1 * k + 1]]);
     }
+  });
+
+  it('pairwise distances by hand: lanes, a block boundary, and a square past float32 range', () => {
+    setSimdDisabled(off);
+    const a = new Float32Array(1030), b = new Float32Array(1030);
+    a.set([1, 2, 3, 4, 5]);
+    b.set([4, 6, 3, 4, 0]);
+    a[513] = 0.5; // the second block
+    b[1029] = 2; // the third block's last coordinate, past any multiple of 4
+    // (1−4)² + (2−6)² + 0 + 0 + 5² + 0.5² + 2² = 9 + 16 + 25 + 0.25 + 4
+    expect(Array.from(pairwiseSquaredDistances([a, b]))).toEqual([0, 54.25, 54.25, 0]);
+    const c = a.slice();
+    c[7] = 3e19; // (3e19)² > 3.4e38: +Infinity
+    const d = pairwiseSquaredDistances([a, b, c]);
+    expect([d[1], d[2], d[5]]).toEqual([54.25, Infinity, Infinity]);
   });
 });
 

@@ -3,7 +3,8 @@
 // from the updates once), runs the block there, and copies the float64 results out. Every function returns null
 // where WebAssembly SIMD is unavailable; vector-math.ts then runs the JS kernel.
 import { mergeExchangePairs, prunePairs } from './network';
-import { GRAM_BLOCK, GRAM_PAD_ROWS, GRAM_STRIDE, simdKernels, type SimdExports } from './simd-module';
+import { DIST_BLOCK } from './distances';
+import { DIST_CHUNK, DIST_PAD_ROWS, DIST_STRIDE, simdKernels, type SimdExports } from './simd-module';
 
 const PAGE = 65536;
 /**
@@ -122,42 +123,35 @@ export function addF32Simd(a: Float32Array | null, b: Float32Array, out: Float32
 }
 
 /**
- * G[i·m + j] = Σ_{t∈[start,end)} v_i[t]·v_j[t] in float64, symmetric. Per entry and block of coordinates: the even
- * and the odd t summed apart, then together, then added to the entry: the same order for every entry (equal vectors,
- * equal entries), a different one from gramTiled's (rounding, ~1e-16 of Σ|v_i[t]·v_j[t]|). Null without SIMD.
+ * D[i·m + j] = ‖v_i − v_j‖² (symmetric, 0 on the diagonal), bit for bit kernels/distances.ts's squaredDistancesF32
+ * (its header has the order of the sums). Null without SIMD.
  */
-export function gramSimd(vs: readonly Float32Array[], start: number, end: number): Float64Array | null {
+export function squaredDistancesSimd(vs: readonly Float32Array[]): Float64Array | null {
   const mm = vs.length;
-  const g = new Float64Array(mm * mm);
-  if (mm === 0) return g;
-  // The block's m float64 rows stay in L2 (256 KiB at m = 32); their stride is the module's constant. The updates
-  // are staged a chunk of several blocks at a time (stageChunk).
-  const B = Math.max(64, Math.min(GRAM_BLOCK, Math.floor(32768 / mm) & ~3));
-  const C = stageChunk(mm, B);
-  const SC = C + PAD;
-  const S = GRAM_STRIDE / 8;
-  const rows = mm + GRAM_PAD_ROWS; // rows that gramBlock reads past the last: in memory, their values unused
-  const { offsets: [stageOff, rowsOff, gOff], total } = layout(mm * SC * 4, rows * S * 8, mm * mm * 8);
+  const len = mm ? vs[0].length : 0;
+  const d = new Float64Array(mm * mm);
+  if (mm < 2) return d;
+  // Chunks of whole blocks staged at once, at the kernel's constant row stride (up to DIST_CHUNK values a row).
+  const C = Math.min(DIST_CHUNK, stageChunk(mm, DIST_BLOCK));
+  const S = DIST_STRIDE / 4;
+  const rows = mm + DIST_PAD_ROWS; // rows that distBlock reads past the last: in memory, their values unused
+  const { offsets: [stageOff, dOff], total } = layout(rows * S * 4, mm * mm * 8);
   const m = memory(total);
   if (!m) return null;
-  m.f64.fill(0, gOff / 8, gOff / 8 + mm * mm);
-  for (let c = start; c < end; c += C) {
-    const clen = Math.min(end, c + C) - c;
-    stageRows(m.f32, vs, stageOff / 4, SC, c, clen, roundUp(clen, 4)); // zeros: products of exactly 0, which change no sum
-    for (let b = 0; b < clen; b += B) {
-      const n = roundUp(Math.min(clen - b, B), 4);
-      for (let k = 0; k < mm; k++) m.wasm.promote(stageOff + (k * SC + b) * 4, rowsOff + k * S * 8, n);
-      m.wasm.gramBlock(rowsOff, mm, n, gOff);
-    }
+  m.f64.fill(0, dOff / 8, dOff / 8 + mm * mm);
+  for (let c = 0; c < len; c += C) {
+    const clen = Math.min(len, c + C) - c;
+    stageRows(m.f32, vs, stageOff / 4, S, c, clen, roundUp(clen, 4)); // zeros: (0 − 0)² = 0, which changes no sum
+    for (let b = 0; b < clen; b += DIST_BLOCK) m.wasm.distBlock(stageOff + b * 4, mm, roundUp(Math.min(clen - b, DIST_BLOCK), 4), dOff);
   }
-  const gv = m.f64.subarray(gOff / 8, gOff / 8 + mm * mm);
+  const dv = m.f64.subarray(dOff / 8, dOff / 8 + mm * mm);
   for (let i = 0; i < mm; i++) {
-    for (let j = 0; j <= i; j++) {
-      g[i * mm + j] = gv[i * mm + j];
-      g[j * mm + i] = gv[i * mm + j];
+    for (let j = 0; j < i; j++) {
+      d[i * mm + j] = dv[i * mm + j];
+      d[j * mm + i] = dv[i * mm + j];
     }
   }
-  return g;
+  return d;
 }
 
 /** Coordinates per staged block of the row reductions: m float32 rows of B in L2 (512 KiB at m = 32). */
