@@ -49,6 +49,11 @@ describe.each([
           expect(Math.abs(dr![j] - seqDot(v, ref, s, e))).toBeLessThanOrEqual(1e-12 * Math.sqrt(sq[j] * seqDot(ref, ref, s, e)));
         });
         expect(squaresAndDots(vs, null, s, e).dr).toBeNull();
+        // The reference as one of the rows (read from its staged row) and as a copy (staged apart): the same bits.
+        const asRow = squaresAndDots([...vs, ref], ref, s, e);
+        const asCopy = squaresAndDots([...vs, ref], ref.slice(), s, e);
+        expect(Array.from(asRow.dr!)).toEqual(Array.from(asCopy.dr!));
+        expect(asRow.dr![k]).toBe(asRow.sq[k]);
       }
     }
   });

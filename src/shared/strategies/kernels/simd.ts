@@ -184,6 +184,9 @@ export function squaresAndDotsSimd(vs: readonly Float32Array[], ref: Float32Arra
   const mm = vs.length;
   const B = rowBlock(mm + 1);
   const S = B + PAD;
+  // A reference that is also one of the rows (FLTrust's and Fed-Adaptive-Next's Δ₀ and step) is promoted from its
+  // staged row, not staged a second time.
+  const refRow = ref ? vs.indexOf(ref) : -1;
   const { offsets: [rowsOff, refOff, vecOff, sqOff, drOff], total } = layout(mm * S * 4, S * 4, B * 8, mm * 8, mm * 8);
   const m = memory(total);
   if (!m) return null;
@@ -195,8 +198,8 @@ export function squaresAndDotsSimd(vs: readonly Float32Array[], ref: Float32Arra
     stageRows(m.f32, vs, rowsOff / 4, S, b, len, n);
     m.wasm.rowSquares(rowsOff, S * 4, mm, n, 0, sqOff);
     if (ref) {
-      stageRows(m.f32, [ref], refOff / 4, S, b, len, n);
-      m.wasm.promote(refOff, vecOff, n);
+      if (refRow < 0) stageRows(m.f32, [ref], refOff / 4, S, b, len, n);
+      m.wasm.promote(refRow < 0 ? refOff : rowsOff + refRow * S * 4, vecOff, n);
       m.wasm.rowDots(rowsOff, S * 4, mm, n, vecOff, drOff);
     }
   }
