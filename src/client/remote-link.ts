@@ -16,6 +16,25 @@ const CALL_TIMEOUT_MS = 60_000;
  */
 const RESEND_MS = 8000;
 
+/** Broadcasts remembered to skip a repeat of. */
+const RELAYED_KEPT = 8;
+
+/** What tells a broadcast from another: its type, run, round and the first of its signatures (null: unrecognised). */
+export function broadcastKey(value: unknown): string | null {
+  const m = value as { type?: unknown; runId?: unknown; round?: unknown; evaluate?: { round?: unknown } | null; auth?: { macs?: Record<string, unknown> } } | null;
+  if (typeof m !== 'object' || m === null || typeof m.type !== 'string' || typeof m.runId !== 'string') return null;
+  const macs = m.auth?.macs;
+  let mac = '';
+  if (typeof macs === 'object' && macs !== null) {
+    for (const k in macs) {
+      const b = macs[k];
+      mac = `${k}=${b instanceof Uint8Array ? Array.from(b.subarray(0, 16), (x) => x.toString(16).padStart(2, '0')).join('') : String(b).slice(0, 64)}`;
+      break;
+    }
+  }
+  return `${m.type.slice(0, 16)}/${m.runId.slice(0, 64)}/${String(m.round ?? '')}/${String(m.evaluate?.round ?? '')}/${mac}`;
+}
+
 export interface RemoteStatus {
   deviceId: string;
   link: LinkState;
@@ -53,6 +72,20 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
   let nextCall = 0;
   let detail = 'connecting to the broker';
   let removed: string | null = null;
+  let wasOnline = false;
+  let linkState: LinkState = 'connecting';
+  // A broadcast can arrive twice (sent again after a network loss, by either side): the client sees it once, so
+  // that a repeat is not counted as a replay attack. The signatures tell broadcasts apart.
+  const relayed: string[] = [];
+  const relay = (value: unknown) => {
+    const key = broadcastKey(value);
+    if (key !== null) {
+      if (relayed.includes(key)) return;
+      relayed.push(key);
+      if (relayed.length > RELAYED_KEPT) relayed.shift();
+    }
+    channel.postMessage(value);
+  };
   const status = (): RemoteStatus => ({
     deviceId: opts.deviceId,
     link: link.state,
@@ -72,14 +105,22 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
     maxMessageBytes: opts.maxMessageBytes,
     onState: (s, d) => {
       detail = d;
-      if (s === 'online') for (const p of pending.values()) p.send();
+      const came = s === 'online' && linkState !== 'online'; // an error while online repeats the state: not a return
+      linkState = s;
+      if (came) {
+        for (const p of pending.values()) p.send();
+        // Back after a loss: broadcasts published meanwhile never reached this device; the hub sends them again.
+        if (wasOnline) link.send(t.teacher, 'resync', {});
+        wasOnline = true;
+      }
       changed();
     },
     onReject: () => changed(),
     onMessage: (topic, from, kind, value) => {
       if (from !== 'teacher') return void link.receiver.reject('not-for-us', `${kind} from ${from.slice(0, 40)}: only the teacher speaks to devices`);
-      if (topic === t.all && kind === 'broadcast') return channel.postMessage(value);
+      if (topic === t.all && kind === 'broadcast') return relay(value);
       if (topic !== t.device(opts.deviceId)) return;
+      if (kind === 'broadcast') return relay(value);
       if (kind === 'removed') {
         removed = String((value as { reason?: unknown }).reason ?? 'removed by the teacher');
         for (const p of pending.values()) {

@@ -14,6 +14,14 @@ export const DEFAULT_GRACE_MS = 30_000;
 export const MAX_DEVICES = 200;
 const MAX_CALLS_IN_FLIGHT = 8;
 const PING_MS = 5000;
+/**
+ * Broadcasts kept for devices that come back after a network loss (the latest round and, after it, an evaluate or
+ * stop): published while a device was not subscribed, they never reached it (clean sessions), and the round would
+ * wait out its deadline for that device.
+ */
+const KEPT_BROADCASTS = 2;
+/** A device gets the kept broadcasts again at most this often (each can carry the whole model). */
+const RESYNC_MIN_MS = 5000;
 
 export type DeviceState = 'online' | 'away' | 'left' | 'removed';
 
@@ -59,6 +67,8 @@ interface Device extends DeviceRow {
   replies: Map<number, unknown>;
   /** Why the coordinator refused this device's port (too many), if it did. */
   refused: string | null;
+  /** When it last got the kept broadcasts again. */
+  resyncedAt: number;
 }
 
 /** Answers kept per device for calls sent again. */
@@ -78,6 +88,8 @@ export class ClassroomHub {
   private rtts: number[] = [];
   private rounds: Array<Omit<BrokerStats['rounds'][number], 'rttMs'> & { rtts: number[] }> = [];
   private link: HubLink | null = null;
+  private kept: unknown[] = [];
+  private linkWasOnline = false;
   private readonly t: ReturnType<typeof topics>;
   private readonly graceMs: number;
 
@@ -120,7 +132,19 @@ export class ClassroomHub {
     if (m?.type === 'round' && typeof m.runId === 'string' && Number.isSafeInteger(m.round) && (m.round as number) >= 1) {
       this.rounds = [...this.rounds, { runId: m.runId.slice(0, 64), round: m.round as number, bytesIn: 0, bytesOut: 0, rtts: [] }].slice(-MAX_REPORTED_ROUNDS);
     }
+    this.kept = [...this.kept, msg].slice(-KEPT_BROADCASTS);
     this.count(0, this.link?.send(this.t.all, 'broadcast', msg) ?? 0);
+  }
+
+  /**
+   * The teacher's link changed state. Back online after a loss (and subscribed), it publishes the kept broadcasts
+   * once more: any sent while a device was away are delivered now, and devices skip the ones they already have.
+   * With the devices' own resync on their reconnect, whichever side comes back second delivers them.
+   */
+  onLinkState(state: 'connecting' | 'online' | 'offline'): void {
+    if (state !== 'online') return;
+    if (this.linkWasOnline) for (const msg of this.kept) this.count(0, this.link?.send(this.t.all, 'broadcast', msg) ?? 0);
+    this.linkWasOnline = true;
   }
 
   private count(bytesIn: number, bytesOut: number): void {
@@ -172,6 +196,7 @@ export class ClassroomHub {
     }
     if (topic !== this.t.teacher || !DEVICE_ID.test(from)) return void this.link?.receiver.reject('not-for-us', `${kind} from ${from.slice(0, 40)} on ${topic}`);
     if (this.removed.has(from)) return void this.link?.receiver.reject('removed', `device ${from} was removed by the teacher`);
+    if (kind === 'resync') return this.resync(from, meta);
     if (kind !== 'call') return void this.link?.receiver.reject('malformed', `unknown message kind ${kind.slice(0, 40)}`);
     const call = value as { callId?: unknown; method?: unknown; msg?: unknown };
     if (!Number.isSafeInteger(call.callId) || typeof call.method !== 'string' || !clientMethods.has(call.method)) {
@@ -186,6 +211,23 @@ export class ClassroomHub {
     if (d.serving.has(callId)) return;
     if (d.replies.has(callId)) return void this.send(d, d.replies.get(callId));
     void this.serve(d, callId, call.method as keyof ClientApi, call.msg);
+  }
+
+  /** A known device back from a network loss asks for the broadcasts it may have missed: sent on its own topic. */
+  private resync(from: string, meta: { sid: string; size: number }): void {
+    const d = this.devices.get(from);
+    if (!d || d.sid !== meta.sid) return void this.link?.receiver.reject('not-for-us', `resync from ${from}, which has no client here in that session`);
+    const now = this.deps.now();
+    d.lastSeen = now;
+    d.bytesIn += meta.size;
+    this.count(meta.size, 0);
+    if (now - d.resyncedAt < RESYNC_MIN_MS) return;
+    d.resyncedAt = now;
+    for (const msg of this.kept) {
+      const bytes = this.link?.send(this.t.device(d.deviceId), 'broadcast', msg) ?? 0;
+      d.bytesOut += bytes;
+      this.count(0, bytes);
+    }
   }
 
   /** The device's record, made on its first call; a new session of the same device (a reload) gets a new port. */
@@ -205,7 +247,7 @@ export class ClassroomHub {
         return null;
       }
       const { port1, port2 } = new MessageChannel();
-      d = { deviceId, sid, clientId: null, state: 'online', joinedAt: now, lastSeen: now, bytesIn: 0, bytesOut: 0, rejoins: 0, api: Comlink.wrap<ClientApi>(port1), port: port1, lock: null, locks: 0, inFlight: 0, serving: new Set(), replies: new Map(), refused: null };
+      d = { deviceId, sid, clientId: null, state: 'online', joinedAt: now, lastSeen: now, bytesIn: 0, bytesOut: 0, rejoins: 0, api: Comlink.wrap<ClientApi>(port1), port: port1, lock: null, locks: 0, inFlight: 0, serving: new Set(), replies: new Map(), refused: null, resyncedAt: -Infinity };
       this.devices.set(deviceId, d);
       const made = d;
       this.deps.connectPort(Comlink.transfer(port2, [port2])).catch((e: unknown) => (made.refused = e instanceof Error ? e.message : String(e)));

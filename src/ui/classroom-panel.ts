@@ -67,7 +67,10 @@ export function openClassroom(el: HTMLElement, api: Comlink.Remote<DashboardApi>
     subscribe: hub.subscriptions,
     maxMessageBytes: maxMessageBytes ?? undefined,
     onMessage: (...a) => hub.onMessage(...a),
-    onState: (_s, d) => (linkDetail = d),
+    onState: (st, d) => {
+      linkDetail = d;
+      hub.onLinkState(st);
+    },
   });
   hub.attach(link);
   // Every broadcast of this browser's coordinator goes to the room as well: the devices check its signatures.

@@ -62,9 +62,13 @@ export class RoomLink {
       connectTimeout: 10_000,
       keepalive: 20,
     });
+    // Online once subscribed, not on connect: what is sent to this side before its subscriptions stand is lost
+    // (clean sessions), and both sides act on 'online' (resend calls, ask for missed broadcasts).
     this.client.on('connect', () => {
-      this.setState('online', 'connected to the broker');
-      this.client.subscribe(opts.subscribe, { qos: 1 });
+      this.client.subscribe(opts.subscribe, { qos: 1 }, (err) => {
+        if (err) this.setState(this.state, `broker: could not subscribe (${err.message})`);
+        else this.setState('online', 'connected to the broker');
+      });
     });
     this.client.on('reconnect', () => this.setState('connecting', 'reconnecting to the broker'));
     this.client.on('offline', () => this.setState('offline', 'the broker is out of reach'));
