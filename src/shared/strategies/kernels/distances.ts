@@ -1,8 +1,8 @@
 // Pairwise squared distances D_ij = ‖v_i − v_j‖² of float32 vectors (Krum, Multi-Krum, Bulyan), from the squared
 // differences themselves, not from a Gram matrix (G_ii + G_jj − 2G_ij cancels: its error is relative to the norms,
-// this one's to the distance; equal vectors are at exactly 0). In float32, as the spec's aggregation is
-// (spec §8: "aggregate in Float32Array"), with float64 across blocks: per block of DIST_BLOCK coordinates (starting at
-// multiples of it) and lane l = t mod 4, s_l = Σ f32(f32(v_i[t] − v_j[t])²) in float32, t ascending, then
+// this one's to the distance; equal vectors are at exactly 0). In float32, as spec §8 aggregates ("aggregate in
+// Float32Array"), with float64 across blocks: per block of DIST_BLOCK coordinates (starting at multiples of it)
+// and lane l = t mod 4, s_l = Σ f32(f32(v_i[t] − v_j[t])²) in float32, t ascending, then
 // D_ij += (s_0 + s_2) + (s_1 + s_3) in float64. A lane sums at most 128 terms, all ≥ 0: relative error ≤ ~8e-6
 // (measured ~1e-8 on random vectors). A square past float32's range (|difference| > 1.8e19) is +Infinity: that
 // update is infinitely far from the others, which is how Krum should see it.
