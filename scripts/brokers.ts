@@ -14,8 +14,8 @@ export interface RunningBroker {
   /** ws:// URL a browser or MQTT.js connects to. */
   url: string;
   close(): Promise<void>;
-  /** Drops every client connection (tests: a network loss; MQTT.js reconnects). */
-  dropClients(): void;
+  /** Drops every client connection, or those whose MQTT client id `only` accepts (tests: a network loss; MQTT.js reconnects). */
+  dropClients(only?: (clientId: string) => boolean): void;
 }
 
 /** aedes over WebSocket on host:port (port 0: any free one); a message over `maxMessageBytes` is refused, as a real broker's limit. */
@@ -28,22 +28,21 @@ export async function startEmbeddedBroker(opts: { host?: string; port?: number; 
   });
   const server = http.createServer((_req, res) => res.writeHead(426).end('fedtab classroom broker: MQTT over WebSocket only\n'));
   const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: 64 << 20 });
-  const sockets = new Set<import('ws').WebSocket>();
+  const sockets = new Map<import('ws').WebSocket, { id: string }>();
   wss.on('connection', (ws, req) => {
-    sockets.add(ws);
+    sockets.set(ws, aedes.handle(createWebSocketStream(ws) as never, req as never));
     ws.on('close', () => sockets.delete(ws));
-    aedes.handle(createWebSocketStream(ws) as never, req as never);
   });
   await new Promise<void>((ok) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', ok));
   const { port } = server.address() as AddressInfo;
   const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
   return {
     url: `ws://${host}:${port}/mqtt`,
-    dropClients: () => {
-      for (const s of sockets) s.terminate();
+    dropClients: (only) => {
+      for (const [s, client] of sockets) if (!only || only(client.id)) s.terminate();
     },
     close: async () => {
-      for (const s of sockets) s.terminate();
+      for (const s of sockets.keys()) s.terminate();
       await new Promise<void>((ok) => wss.close(() => ok()));
       await new Promise<void>((ok) => server.close(() => ok()));
       await new Promise<void>((ok) => aedes.close(() => ok()));

@@ -59,6 +59,7 @@ describe.each(brokers)('classroom over %s', (name, start) => {
   let teacher: RoomLink;
   let device: ReturnType<typeof connectRemote>;
   const deviceId = '00112233aabbccdd';
+  let resyncs = 0;
 
   beforeAll(async () => {
     broker = await start();
@@ -69,7 +70,7 @@ describe.each(brokers)('classroom over %s', (name, start) => {
       now: () => now,
       graceMs: 30_000,
     });
-    teacher = new RoomLink({ brokerUrl: broker.url, room, self: 'teacher', subscribe: hub.subscriptions, maxMessageBytes: LIMIT, onMessage: (...a) => hub.onMessage(...a), onState: (s) => hub.onLinkState(s) });
+    teacher = new RoomLink({ brokerUrl: broker.url, room, self: 'teacher', subscribe: hub.subscriptions, maxMessageBytes: LIMIT, onMessage: (...a) => (a[2] === 'resync' && resyncs++, hub.onMessage(...a)), onState: (s) => hub.onLinkState(s) });
     hub.attach(teacher);
     device = connectRemote({ brokerUrl: broker.url, room, deviceId, maxMessageBytes: LIMIT });
     await until('both online', () => teacher.state === 'online' && device.status().link === 'online');
@@ -168,6 +169,17 @@ describe.each(brokers)('classroom over %s', (name, start) => {
         await new Promise((r) => setTimeout(r, 2500));
       }
       expect(got).toEqual([11, 12, 13, 14]);
+
+      // Only the device drops (the teacher stays online, so it republishes nothing): the device's resync alone
+      // brings the round it missed.
+      resyncs = 0;
+      now += 6000;
+      broker.dropClients((id) => id.startsWith(`fedtab-${deviceId}-`));
+      await new Promise((r) => setTimeout(r, 0));
+      hub.relayBroadcast({ v: 2, type: 'round', runId: 'run-2', round: 15, weights: new Float32Array(2000), auth: { macs: { 'remote-1': Uint8Array.of(15) } } });
+      await until('round 15 after the device came back', () => got.includes(15), 15_000);
+      expect(resyncs).toBe(1);
+      expect(teacher.state).toBe('online');
       expect(device.status().link).toBe('online');
     } finally {
       ch.close();
