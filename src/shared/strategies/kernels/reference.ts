@@ -22,7 +22,7 @@ function sqDistRange(x: Float32Array, y: Float32Array, b: number, e: number): nu
   return s0 + s1 + (s2 + s3);
 }
 
-/** D[i·m + j] = ‖v_i − v_j‖², computed from differences (no cancellation), blocked like gram(). */
+/** D[i·m + j] = ‖v_i − v_j‖², float64 sums of the differences (no cancellation), in blocks of 2048 coordinates. */
 export function pairwiseSquaredDistancesRef(vs: readonly Float32Array[]): Float64Array {
   const m = vs.length;
   const len = m ? vs[0].length : 0;
