@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../scripts/wasm-backend.ts';
 import { resolveConfig, type FederationConfig } from '../shared/config.ts';
 import { logitsWithHeadAttention } from '../shared/ml/attention-probe.ts';
 import { crossEntropy, distillationLoss, logitAdjustedLoss, logPrior } from '../shared/ml/losses.ts';
@@ -19,7 +20,7 @@ let xs: tf.Tensor4D;
 let ys: tf.Tensor2D;
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend(); // wasm, as the Node runtime trains (on cpu this file took 7 s)
   const rng = createRng(5);
   xs = tf.tensor4d(Float32Array.from({ length: N * 784 }, () => rng.next()), [N, 28, 28, 1]);
   ys = labelsToOneHot(labels);
