@@ -123,7 +123,7 @@ describe('a FedAKD local round', () => {
     const teacher = await teacherTargets(net, xs, false);
     const { update } = await runLocalRound({
       msg: roundMsg(cfg, w0, layerSpecs(net)), slot: 0, clientId: 'me', secret: 's'.repeat(32), net, xs, ys, count: N,
-      backend: 'cpu', colluders: null, uplink: new UplinkEncoder(), numTensors: () => tf.memory().numTensors,
+      backend: 'wasm', colluders: null, uplink: new UplinkEncoder(), numTensors: () => tf.memory().numTensors,
     });
     setFlatWeights(net, w0.map((x, i) => x + (update.delta as Float32Array)[i]));
     const kl = tf.tidy(() => distillationLoss(teacher.logits, net.predict(xs) as tf.Tensor, 1));
@@ -143,7 +143,7 @@ describe('a FedAKD local round', () => {
     const cfg = cfgOf({ algorithm: 'fedakd', attentionTransfer: 100 });
     const net = buildRunModel(cfg);
     const w0 = getFlatWeights(net);
-    const input = { slot: 0, clientId: 'me', secret: 's'.repeat(32), net, xs, ys, count: N, backend: 'cpu' as const, colluders: null, uplink: new UplinkEncoder(), numTensors: () => tf.memory().numTensors };
+    const input = { slot: 0, clientId: 'me', secret: 's'.repeat(32), net, xs, ys, count: N, backend: 'wasm' as const, colluders: null, uplink: new UplinkEncoder(), numTensors: () => tf.memory().numTensors };
     await runLocalRound({ ...input, msg: roundMsg(cfg, w0, layerSpecs(net)) });
     const before = tf.memory().numTensors;
     for (let r = 0; r < 3; r++) await runLocalRound({ ...input, msg: roundMsg(cfg, w0, layerSpecs(net)) });
