@@ -223,11 +223,7 @@ export class ClassroomHub {
     this.count(meta.size, 0);
     if (now - d.resyncedAt < RESYNC_MIN_MS) return;
     d.resyncedAt = now;
-    for (const msg of this.kept) {
-      const bytes = this.link?.send(this.t.device(d.deviceId), 'broadcast', msg) ?? 0;
-      d.bytesOut += bytes;
-      this.count(0, bytes);
-    }
+    for (const msg of this.kept) this.send(d, msg, 'broadcast');
   }
 
   /** The device's record, made on its first call; a new session of the same device (a reload) gets a new port. */
@@ -258,9 +254,10 @@ export class ClassroomHub {
     return d;
   }
 
-  private send(d: Device, value: unknown): void {
+  /** A message on the device's own topic: a call's reply, or a broadcast sent again. */
+  private send(d: Device, value: unknown, kind: 'reply' | 'broadcast' = 'reply'): void {
     if (d.state === 'removed') return;
-    const bytes = this.link?.send(this.t.device(d.deviceId), 'reply', value) ?? 0;
+    const bytes = this.link?.send(this.t.device(d.deviceId), kind, value) ?? 0;
     d.bytesOut += bytes;
     this.count(0, bytes);
   }
