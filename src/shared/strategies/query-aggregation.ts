@@ -4,25 +4,13 @@
 //   β_{kj}  ∝ Σ_{c∈C_k} (n_{k,c}/n_k)·π_{j,c}, normalised over j; client k's high-level LoRA = Σ_j β_{kj} LoRA_j.
 // Pure arithmetic on typed arrays, no tfjs. [I] choices: cos with a zero vector is 0; a class nobody holds gets
 // π = 0 for every client; a client with no samples gets the global weights n_j/n (uniform when n = 0).
-import { weightedSum } from './vector-math';
+import { cosine, weightedSum } from './vector-math';
 
 export interface ClientPrototypes {
   /** u_{j,c} per class c, null when the client has no sample of c. */
   u: (Float32Array | null)[];
   /** n_{j,c} per class c. */
   n: number[];
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
 
 /** π[j][c]: client j's share of class c (each class's column sums to 1 over the clients that hold it, else 0). */
