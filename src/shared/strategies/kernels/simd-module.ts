@@ -258,8 +258,9 @@ export const SIMD_WAT = `
     end end)
 
   ;; out[i] = (Σ_{t = lo[i]..hi[i]} r_t[i]) / div, t ascending from 0 over all th rows with the rows outside the
-  ;; window masked to +0 (adding +0 changes nothing: the same value as summing the window alone), n % 4 = 0.
-  (func $windowMean (export "windowMean") (param $rows i32) (param $stride i32) (param $th i32) (param $lo i32) (param $hi i32) (param $div f64) (param $out i32) (param $n i32)
+  ;; window masked to +0 (adding +0 changes nothing: the same value as summing the window alone), n % 4 = 0. Rows
+  ;; [in0, in1) are inside every column's window (lo ≤ in0, hi ≥ in1 − 1) and are added without a mask.
+  (func $windowMean (export "windowMean") (param $rows i32) (param $stride i32) (param $th i32) (param $in0 i32) (param $in1 i32) (param $lo i32) (param $hi i32) (param $div f64) (param $out i32) (param $n i32)
     (local $end i32) (local $p i32) (local $t i32) (local $tv v128) (local $s0 v128) (local $s1 v128) (local $x v128) (local $d v128)
     (local $l0 v128) (local $h0 v128) (local $l1 v128) (local $h1 v128)
     ${get('div')} f64x2.splat local.set $d
@@ -273,16 +274,17 @@ export const SIMD_WAT = `
       f64.const 0 f64x2.splat local.tee $s0 local.set $s1
       ${get('rows')} local.set $p
       i32.const 0 local.set $t
-      block $rdone loop $r
-        ${get('t', 'th')} i32.ge_u br_if $rdone
-        ${get('t')} f64.convert_i32_s f64x2.splat local.set $tv
+      ${maskedRows('m0', 'in0')}
+      block $udone loop $u
+        ${get('t', 'in1')} i32.ge_u br_if $udone
         ${get('p')} v128.load local.set $x
-        ${get('s0', 'x')} f64x2.promote_low_f32x4 ${get('tv', 'l0')} f64x2.ge ${get('tv', 'h0')} f64x2.le v128.and v128.and f64x2.add local.set $s0
-        ${get('s1', 'x', 'x')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 ${get('tv', 'l1')} f64x2.ge ${get('tv', 'h1')} f64x2.le v128.and v128.and f64x2.add local.set $s1
+        ${get('s0', 'x')} f64x2.promote_low_f32x4 f64x2.add local.set $s0
+        ${get('s1', 'x', 'x')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 f64x2.add local.set $s1
         ${get('p', 'stride')} i32.add local.set $p
         ${advance('t', 1)}
-        br $r
+        br $u
       end end
+      ${maskedRows('m1', 'th')}
       ${get('out', 's0', 'd')} f64x2.div v128.store
       ${get('out', 's1', 'd')} f64x2.div v128.store offset=16
       ${advance('out', 32)}
@@ -292,6 +294,20 @@ export const SIMD_WAT = `
       br $l
     end end)
 )`;
+
+/** windowMean's rows t up to `until`, each masked to the columns whose window [lo, hi] holds t. */
+function maskedRows(label: string, until: string): string {
+  return `block $${label}done loop $${label}
+        ${get('t', until)} i32.ge_u br_if $${label}done
+        ${get('t')} f64.convert_i32_s f64x2.splat local.set $tv
+        ${get('p')} v128.load local.set $x
+        ${get('s0', 'x')} f64x2.promote_low_f32x4 ${get('tv', 'l0')} f64x2.ge ${get('tv', 'h0')} f64x2.le v128.and v128.and f64x2.add local.set $s0
+        ${get('s1', 'x', 'x')} ${HIGH_TO_LOW} f64x2.promote_low_f32x4 ${get('tv', 'l1')} f64x2.ge ${get('tv', 'h1')} f64x2.le v128.and v128.and f64x2.add local.set $s1
+        ${get('p', 'stride')} i32.add local.set $p
+        ${advance('t', 1)}
+        br $${label}
+      end end`;
+}
 
 /**
  * A function (rows, stride, nrows, n, vec, out) that adds, for each row, Σ_t term(x_t) to out[k]: `term` turns the
@@ -354,7 +370,7 @@ export interface SimdExports {
   network(rows: number, pairs: number, npairs: number, nbytes: number): void;
   rowMean(rows: number, stride: number, from: number, to: number, div: number, out: number, n: number): void;
   window(rows: number, stride: number, th: number, drop: number, lo: number, hi: number, n: number): void;
-  windowMean(rows: number, stride: number, th: number, lo: number, hi: number, div: number, out: number, n: number): void;
+  windowMean(rows: number, stride: number, th: number, in0: number, in1: number, lo: number, hi: number, div: number, out: number, n: number): void;
 }
 
 let instance: SimdExports | null | undefined;

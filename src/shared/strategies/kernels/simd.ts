@@ -275,6 +275,9 @@ function sortedColumns(vs: readonly Float32Array[], what: ColumnOut): Float64Arr
   const m = memory(total);
   if (!m) return null;
   for (let t = 0; t < pairs.length; t++) m.i32[pairsOff / 4 + t] = pairs[t] * S * 4;
+  // Bulyan's window leaves out `drop` values from the ends, so it always holds the sorted rows [drop, m − drop).
+  const inside0 = what.kind === 'window' ? Math.min(what.drop, mm) : 0;
+  const inside1 = what.kind === 'window' ? Math.max(inside0, mm - what.drop) : 0;
   for (let c = 0; c < len; c += C) {
     const clen = Math.min(len, c + C) - c;
     stageRows(m.f32, vs, rowsOff / 4, S, c, clen, clen); // lanes past clen: stale, their results not copied out
@@ -286,7 +289,7 @@ function sortedColumns(vs: readonly Float32Array[], what: ColumnOut): Float64Arr
       if (what.kind === 'mean') m.wasm.rowMean(rows, S * 4, what.from, what.to, what.div, out8, n);
       else {
         m.wasm.window(rows, S * 4, mm, what.drop, loOff, hiOff, n);
-        m.wasm.windowMean(rows, S * 4, mm, loOff, hiOff, what.beta, out8, n);
+        m.wasm.windowMean(rows, S * 4, mm, inside0, inside1, loOff, hiOff, what.beta, out8, n);
       }
     }
     out.set(m.f64.subarray(outOff / 8, outOff / 8 + clen), c);
