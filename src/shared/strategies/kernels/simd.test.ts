@@ -78,6 +78,16 @@ describe('wat.ts assembles the text format into the specification’s bytes', ()
     expect(hex).toContain('fd 21 01'); // f64x2.extract_lane 1
     expect(() => new WebAssembly.Module(bytes)).not.toThrow();
   });
+  it('f32x4.div (opcode 231, two LEB128 bytes), run: lanes divided one by one', () => {
+    const bytes = assemble(`(module (memory (export "m") 1)
+      (func (export "div") i32.const 0 i32.const 0 v128.load i32.const 16 v128.load f32x4.div v128.store))`);
+    expect([...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ')).toContain('fd e7 01');
+    const { m, div } = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as { m: WebAssembly.Memory; div: () => void };
+    const f = new Float32Array(m.buffer, 0, 8);
+    f.set([1, -6, 0, 7, 4, 3, 0, -2]);
+    div();
+    expect([...f.subarray(0, 4)]).toEqual([0.25, -2, NaN, -3.5]);
+  });
   it('the kernel module is built from its source, validates, and is the same bytes every time', () => {
     const a = assemble(SIMD_WAT);
     expect(WebAssembly.validate(a)).toBe(true);
