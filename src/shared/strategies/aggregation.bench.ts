@@ -235,7 +235,8 @@ const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.
  * or ✗ (not met), and a line under the table counts them.
  */
 export function formatBenchTable(rows: readonly BenchRow[]): string {
-  const cases = [...new Map(rows.map((r) => [`${r.model}|${r.clients}`, { model: r.model, size: r.size, clients: r.clients }])).values()];
+  // Every row of a case carries the case's copy time.
+  const cases = [...new Map(rows.map((r) => [`${r.model}|${r.clients}`, { model: r.model, size: r.size, clients: r.clients, copyMs: r.copyMs }])).values()];
   const strategies = [...new Map(rows.map((r) => [`${r.strategy}|${r.params}`, { strategy: r.strategy, params: r.params }])).values()];
   let met = 0, missed = 0;
   const cell = (r: BenchRow | undefined) => {
@@ -247,12 +248,11 @@ export function formatBenchTable(rows: readonly BenchRow[]): string {
   };
   const label = (x: { strategy: string; params: string }) =>
     x.params ? `${x.strategy} (${Object.entries(JSON.parse(x.params) as Record<string, unknown>).map(([k, v]) => `${k}: ${v}`).join(', ')})` : x.strategy;
-  const copyMsOf = (c: { model: string; clients: number }) => rows.find((r) => r.model === c.model && r.clients === c.clients)!.copyMs;
   const header = ['strategy', ...cases.map((c) => `${modelLabel(c.model)} K=${c.clients}`)];
   const body: string[][] = [
-    ['copy of the K updates', ...cases.map((c) => ms(copyMsOf(c)))],
+    ['copy of the K updates', ...cases.map((c) => ms(c.copyMs))],
     // The copy's rate tells hosts apart: the ratios move with it (L3-resident at K = 8 on CNN-S, memory-bound above).
-    ['copy rate, GB/s', ...cases.map((c) => ((c.clients * c.size * 4) / (copyMsOf(c) * 1e6)).toFixed(1))],
+    ['copy rate, GB/s', ...cases.map((c) => ((c.clients * c.size * 4) / (c.copyMs * 1e6)).toFixed(1))],
     ...strategies.map((x) => [
       label(x),
       ...cases.map((c) => cell(rows.find((r) => r.strategy === x.strategy && r.params === x.params && r.model === c.model && r.clients === c.clients))),
