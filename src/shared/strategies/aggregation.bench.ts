@@ -228,6 +228,16 @@ export function benchTarget(strategy: string, params: string, clients: number): 
 
 const modelLabel = (id: string) => (/^cnn-|^2nn$/.test(id) ? id.toUpperCase() : id);
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const strategyLabel = (x: { strategy: string; params: string }) =>
+  x.params ? `${x.strategy} (${Object.entries(JSON.parse(x.params) as Record<string, unknown>).map(([k, v]) => `${k}: ${v}`).join(', ')})` : x.strategy;
+
+/** A Markdown table, columns padded, the first left-aligned and the others right-aligned. */
+function markdownTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
 
 /**
  * One row per strategy, one column per (model, K): "best ms per aggregate() (ratio to the copy)", with a first row
@@ -246,21 +256,67 @@ export function formatBenchTable(rows: readonly BenchRow[]): string {
     if (target !== null) ok ? met++ : missed++;
     return `${ms(r.msPerRound)} (${r.ratio.toFixed(1)}×)${target === null ? '' : ok ? ' ✓' : ' ✗'}`;
   };
-  const label = (x: { strategy: string; params: string }) =>
-    x.params ? `${x.strategy} (${Object.entries(JSON.parse(x.params) as Record<string, unknown>).map(([k, v]) => `${k}: ${v}`).join(', ')})` : x.strategy;
   const header = ['strategy', ...cases.map((c) => `${modelLabel(c.model)} K=${c.clients}`)];
   const body: string[][] = [
     ['copy of the K updates', ...cases.map((c) => ms(c.copyMs))],
     // The copy's rate tells hosts apart: the ratios move with it (L3-resident at K = 8 on CNN-S, memory-bound above).
     ['copy rate, GB/s', ...cases.map((c) => ((c.clients * c.size * 4) / (c.copyMs * 1e6)).toFixed(1))],
     ...strategies.map((x) => [
-      label(x),
+      strategyLabel(x),
       ...cases.map((c) => cell(rows.find((r) => r.strategy === x.strategy && r.params === x.params && r.model === c.model && r.clients === c.clients))),
     ]),
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`;
   const note = met + missed ? [``, `Targets (issue 11): FedAvg ≤ 1.5× the copy; median, trimmed mean, Krum, Multi-Krum, Bulyan, Fed-Adaptive-Next ≤ 10× at K = 32: ${met} met (✓), ${missed} not (✗).`] : [];
-  return [line(header), rule, ...body.map(line), ...note].join('\n');
+  return [markdownTable(header, body), ...note].join('\n');
+}
+
+/** Median of a non-empty list (even length: the mean of the two middle values). */
+const medianOf = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Several runs of the bench side by side, since a single run's cells move by up to ±40% on a shared host: per
+ * (model, K), the median ratio to the copy and its range, "median× (min–max)", with the copy's ms and GB/s above.
+ * A cell with a target ends in ✓ (met in every run), ~ (in some) or ✗ (in none); a cell missing from some runs
+ * says in how many it was timed. Markdown, as formatBenchTable.
+ */
+export function summarizeBenchRuns(runs: readonly (readonly BenchRow[])[]): string {
+  if (runs.length === 0) throw new Error('summarizeBenchRuns: no runs');
+  const all = runs.flat();
+  const cases = [...new Map(all.map((r) => [`${r.model}|${r.clients}`, { model: r.model, size: r.size, clients: r.clients }])).values()];
+  const strategies = [...new Map(all.map((r) => [`${r.strategy}|${r.params}`, { strategy: r.strategy, params: r.params }])).values()];
+  const counts = { every: 0, some: 0, none: 0 };
+  const range = (xs: number[], f: (v: number) => string, unit = '') =>
+    xs.length === 1 ? `${f(xs[0])}${unit}` : `${f(medianOf(xs))}${unit} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+  const inCase = (rs: readonly BenchRow[], c: (typeof cases)[number]) => rs.filter((r) => r.model === c.model && r.clients === c.clients);
+  // One copy time per run and case (every row of a case carries it).
+  const copies = (c: (typeof cases)[number]) => runs.flatMap((rs) => inCase(rs, c).slice(0, 1).map((r) => r.copyMs));
+  const cell = (x: (typeof strategies)[number], c: (typeof cases)[number]) => {
+    const ratios = runs.flatMap((rs) => inCase(rs, c).filter((r) => r.strategy === x.strategy && r.params === x.params).map((r) => r.ratio));
+    if (!ratios.length) return '–';
+    const target = benchTarget(x.strategy, x.params, c.clients);
+    let mark = '';
+    if (target !== null) {
+      const met = ratios.filter((v) => v <= target).length;
+      const kind = met === ratios.length ? 'every' : met ? 'some' : 'none';
+      counts[kind]++;
+      mark = { every: ' ✓', some: ' ~', none: ' ✗' }[kind];
+    }
+    const partial = ratios.length < runs.length ? ` [${ratios.length} of ${runs.length} runs]` : '';
+    return `${range(ratios, (v) => v.toFixed(1), '×')}${mark}${partial}`;
+  };
+  const header = ['strategy', ...cases.map((c) => `${modelLabel(c.model)} K=${c.clients}`)];
+  const body: string[][] = [
+    ['copy of the K updates, ms', ...cases.map((c) => range(copies(c), ms))],
+    ['copy rate, GB/s', ...cases.map((c) => range(copies(c).map((t) => (c.clients * c.size * 4) / (t * 1e6)), (v) => v.toFixed(1)))],
+    ...strategies.map((x) => [strategyLabel(x), ...cases.map((c) => cell(x, c))]),
+  ];
+  const n = counts.every + counts.some + counts.none;
+  const note = n
+    ? ['', `${runs.length} run${runs.length > 1 ? 's' : ''}. Targets (issue 11): FedAvg ≤ 1.5× the copy; median, trimmed mean, Krum, Multi-Krum, Bulyan, Fed-Adaptive-Next ≤ 10× at K = 32: of ${n}, met in every run ${counts.every} (✓), in some ${counts.some} (~), in none ${counts.none} (✗).`]
+    : ['', `${runs.length} run${runs.length > 1 ? 's' : ''}.`];
+  return [markdownTable(header, body), ...note].join('\n');
 }

@@ -1,0 +1,44 @@
+// npm run bench:summary -- FILE.json [FILE.json …]
+// The aggregation bench of several `npm run bench` runs side by side (results/bench-*.json, or the copies kept in
+// docs/results/bench/): per strategy and case, the median ratio to the copy and its range, and whether each target
+// held in every run, some or none. One run's cells move by up to ±40% on a shared host; a target is met only when
+// it holds in every run.
+import { readFileSync } from 'node:fs';
+import { summarizeBenchRuns, type BenchRow } from '../src/shared/strategies/aggregation.bench.ts';
+
+/** The aggregation rows of one bench JSON, or why there are none. */
+export function aggregationRows(file: string, json: unknown): BenchRow[] {
+  const rows = (json as { aggregation?: { rows?: unknown } } | null)?.aggregation?.rows;
+  if (!Array.isArray(rows) || rows.length === 0) throw new Error(`${file}: no aggregation rows (run npm run bench with the aggregation part)`);
+  for (const r of rows as Partial<BenchRow>[]) {
+    const ok = typeof r.strategy === 'string' && typeof r.params === 'string' && typeof r.model === 'string' && [r.size, r.clients, r.ratio, r.copyMs].every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
+    if (!ok) throw new Error(`${file}: an aggregation row without strategy, params, model, size, clients, ratio and copyMs: ${JSON.stringify(r).slice(0, 200)}`);
+  }
+  return rows as BenchRow[];
+}
+
+function main(files: string[]): void {
+  if (!files.length || files.includes('--help')) {
+    console.error('usage: npm run bench:summary -- FILE.json [FILE.json …]   (results/bench-*.json or docs/results/bench/*.json)');
+    process.exit(files.length ? 0 : 2);
+  }
+  const runs = files.map((f) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(f, 'utf8'));
+    } catch (e) {
+      throw new Error(`${f}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return aggregationRows(f, json);
+  });
+  console.log(summarizeBenchRuns(runs));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  }
+}
