@@ -4,6 +4,7 @@
 // worker) checks the coordinator's own signature as it would for a local broadcast.
 import { CLIENT_METHODS, type ClientApi } from '../server-worker/api';
 import { CHANNEL_NAME } from '../shared/protocol';
+import { field } from '../shared/mqtt/codec';
 import { DEVICE_ID, topics, type Room } from '../shared/mqtt/room-code';
 import { RoomLink, type LinkState } from '../shared/mqtt/room-link';
 import type { RejectReason } from '../shared/mqtt/envelope';
@@ -122,7 +123,7 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
       if (topic !== t.device(opts.deviceId)) return;
       if (kind === 'broadcast') return relay(value);
       if (kind === 'removed') {
-        removed = String((value as { reason?: unknown }).reason ?? 'removed by the teacher');
+        removed = String(field(value, 'reason') ?? 'removed by the teacher').slice(0, 200);
         for (const p of pending.values()) {
           clearTimeout(p.timer);
           clearInterval(p.resend);
@@ -132,14 +133,14 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
         changed();
         return void link.close();
       }
-      const r = value as { callId?: unknown; ok?: unknown; value?: unknown; error?: unknown };
-      const p = typeof r.callId === 'number' ? pending.get(r.callId) : undefined;
+      const callId = field(value, 'callId');
+      const p = typeof callId === 'number' ? pending.get(callId) : undefined;
       if (kind !== 'reply' || !p) return;
-      pending.delete(r.callId as number);
+      pending.delete(callId as number);
       clearTimeout(p.timer);
       clearInterval(p.resend);
-      if (r.ok === true) p.resolve(r.value);
-      else p.reject(new Error(String(r.error ?? 'the teacher refused the call')));
+      if (field(value, 'ok') === true) p.resolve(field(value, 'value'));
+      else p.reject(new Error(String(field(value, 'error') ?? 'the teacher refused the call')));
     },
   });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOSQUITTO, startEmbeddedBroker, startMosquitto, type RunningBroker } from '../../scripts/brokers';
 import { broadcastKey, connectRemote, roomChannelName } from '../client/remote-link';
 import { encodeMessage } from '../shared/mqtt/codec';
-import { RoomSender } from '../shared/mqtt/envelope';
+import { RoomSender, sealPart } from '../shared/mqtt/envelope';
 import { roomFromCode, topics } from '../shared/mqtt/room-code';
 import { RoomLink } from '../shared/mqtt/room-link';
 import type { ClientApi } from '../server-worker/api';
@@ -150,6 +150,50 @@ describe.each(brokers)('classroom over %s', (name, start) => {
     spy.end();
   });
 
+  // A throw inside MQTT.js's message listener stopped its packet stream: the link stayed 'online' and received
+  // nothing more, so one student could silence the room. Found by the seeded fuzz of the envelope.
+  it("from inside the room: a member's null call, a null header and a null reply are refused; both links keep receiving", async () => {
+    const spy = mqtt.connect(broker.url, { protocolVersion: 4 });
+    await new Promise((r) => spy.on('connect', r));
+    const malformed = () => hub.stats().rejected.malformed ?? 0;
+    const before = malformed();
+    spy.publish(t.teacher, Buffer.from(new RoomSender(room.key, 'ffeeddccbbaa9988').seal(t.teacher, 'call', encodeMessage(null))[0]));
+    spy.publish(t.teacher, Buffer.from(sealPart(room.key, t.teacher, 'null', new Uint8Array(0))));
+    // A member posing as the teacher, to the device: a reply that is not an object.
+    spy.publish(t.device(deviceId), Buffer.from(new RoomSender(room.key, 'teacher').seal(t.device(deviceId), 'reply', encodeMessage(null))[0]));
+    await until('both refused at the hub', () => malformed() >= before + 2);
+    expect(malformed()).toBe(before + 2);
+    const served = coordinator.calls.length;
+    await device.api.heartbeat({ tag: 'after the junk' }); // through both links, and back
+    expect(coordinator.calls.length).toBe(served + 1);
+    spy.end();
+  });
+
+  it("a handler that throws costs its message only: counted as malformed, and the link receives the next one", async () => {
+    const got: unknown[] = [];
+    const rejects: string[] = [];
+    const link = new RoomLink({
+      brokerUrl: broker.url, room, self: 'teacher', subscribe: [t.teacher], maxMessageBytes: LIMIT,
+      onMessage: (_t, _f, _k, value) => {
+        got.push(value);
+        if (got.length === 1) throw new Error('a bug in a handler');
+      },
+      onReject: (r, d) => void rejects.push(`${r}: ${d}`),
+    });
+    await until('online', () => link.state === 'online');
+    const rogue = new RoomSender(room.key, 'ffeeddccbbaa9988');
+    const spy = mqtt.connect(broker.url, { protocolVersion: 4 });
+    await new Promise((r) => spy.on('connect', r));
+    spy.publish(t.teacher, Buffer.from(rogue.seal(t.teacher, 'call', encodeMessage({ n: 1 }))[0]));
+    await until('the first', () => got.length === 1);
+    spy.publish(t.teacher, Buffer.from(rogue.seal(t.teacher, 'call', encodeMessage({ n: 2 }))[0]));
+    await until('the second', () => got.length === 2);
+    expect(rejects).toEqual(['malformed: not handled: a bug in a handler']);
+    expect(link.receiver.rejected.malformed).toBe(1);
+    spy.end();
+    await link.close();
+  });
+
   // The broker drops every connection just as a round goes out: without the resync, the device missed about half of
   // these rounds for good (every other one here: 4 of 8 in a scratch run), and a classroom round waited out its
   // deadline for that device.
@@ -267,6 +311,21 @@ describe('ClassroomHub without a broker', () => {
     hub.onLinkState('offline');
     hub.onLinkState('online');
     expect(sent).toEqual([{ topic: t.all, kind: 'broadcast', value: b(2) }, { topic: t.all, kind: 'broadcast', value: b(3) }]);
+  });
+
+  it("a room member's call that is not an object, or names no method of the protocol: refused as malformed, never thrown", async () => {
+    const coordinator = fakeCoordinator();
+    const rejected: string[] = [];
+    const hub = new ClassroomHub({ room, connectPort: async (p) => coordinator.serve(p), holdLock: () => ({ release: () => {} }), now: () => 1000 });
+    hub.attach({ send: () => 10, bytesIn: 0, bytesOut: 0, receiver: { rejected: {}, reject: (r) => void rejected.push(r) } });
+    const meta = { sid: 's1', size: 50 };
+    const junk = [null, 7, 'x', [], Object.create(null), { callId: 'a', method: 'heartbeat' }, { callId: 1.5, method: 'heartbeat' }, { callId: 1, method: '__proto__' }, { callId: 1, method: 'constructor' }, { callId: 1, method: 7 }];
+    for (const v of junk) expect(() => hub.onMessage(t.teacher, '0011223344556677', 'call', v, meta)).not.toThrow();
+    expect(rejected).toEqual(junk.map(() => 'malformed'));
+    // Junk on the ping topic is no round trip.
+    for (const v of [null, 7, { t: 'x' }, { t: Infinity }, [1]]) expect(() => hub.onMessage(t.ping, 'teacher', 'ping', v, meta)).not.toThrow();
+    expect(hub.stats().rttMs).toBeNull();
+    expect(coordinator.calls).toHaveLength(0);
   });
 
   it('broadcastKey: a broadcast sent again has the same key; another round, type or signature has another', () => {

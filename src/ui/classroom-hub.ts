@@ -5,6 +5,7 @@
 // removes it. No DOM: Node tests run it against a real broker and a coordinator.
 import * as Comlink from 'comlink';
 import { CLIENT_METHODS, type ClientApi } from '../server-worker/api';
+import { field } from '../shared/mqtt/codec';
 import { DEVICE_ID, topics, type Room } from '../shared/mqtt/room-code';
 import type { RejectReason } from '../shared/mqtt/envelope';
 import { MAX_REPORTED_ROUNDS, type BrokerStats } from '../shared/broker-stats';
@@ -188,7 +189,7 @@ export class ClassroomHub {
   /** A message the link opened (room signature checked). */
   onMessage(topic: string, from: string, kind: string, value: unknown, meta: { sid: string; size: number }): void {
     if (topic === this.t.ping) {
-      const rtt = this.deps.now() - Number((value as { t?: unknown }).t);
+      const rtt = this.deps.now() - Number(field(value, 't'));
       if (from !== 'teacher' || kind !== 'ping' || !Number.isFinite(rtt) || rtt < 0) return;
       this.rtts = [...this.rtts.slice(-4), rtt];
       this.rounds.at(-1)?.rtts.push(rtt);
@@ -198,7 +199,7 @@ export class ClassroomHub {
     if (this.removed.has(from)) return void this.link?.receiver.reject('removed', `device ${from} was removed by the teacher`);
     if (kind === 'resync') return this.resync(from, meta);
     if (kind !== 'call') return void this.link?.receiver.reject('malformed', `unknown message kind ${kind.slice(0, 40)}`);
-    const call = value as { callId?: unknown; method?: unknown; msg?: unknown };
+    const call = { callId: field(value, 'callId'), method: field(value, 'method'), msg: field(value, 'msg') };
     if (!Number.isSafeInteger(call.callId) || typeof call.method !== 'string' || !clientMethods.has(call.method)) {
       return void this.link?.receiver.reject('malformed', `a call from ${from} without a valid callId and method`);
     }

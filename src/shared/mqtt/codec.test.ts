@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CodecError, decodeMessage, encodeMessage } from './codec';
+import { createRng } from '../prng';
+import { CodecError, decodeMessage, encodeMessage, field } from './codec';
 
 describe('message codec', () => {
   it('round-trips a protocol message with typed arrays, nested objects and non-finite numbers', () => {
@@ -46,5 +47,54 @@ describe('message codec', () => {
     const out = decodeMessage(bytes) as Record<string, unknown>;
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(out)).toEqual(['__proto__']);
+  });
+
+  /** A message of the codec's form with `header` as its JSON text and `blobs` as its arrays. */
+  const framed = (header: string, blobs: Uint8Array[] = []) => {
+    const enc = new TextEncoder().encode(header);
+    const head = 12 + 4 * blobs.length + enc.length;
+    let total = (head + 7) & ~7;
+    for (const b of blobs) total = (total + b.length + 7) & ~7;
+    const bytes = new Uint8Array(total);
+    const dv = new DataView(bytes.buffer);
+    dv.setUint32(0, 0x46543101, true);
+    dv.setUint32(4, enc.length, true);
+    dv.setUint32(8, blobs.length, true);
+    blobs.forEach((b, i) => dv.setUint32(12 + 4 * i, b.length, true));
+    bytes.set(enc, 12 + 4 * blobs.length);
+    let at = (head + 7) & ~7;
+    for (const b of blobs) (bytes.set(b, at), (at = (at + b.length + 7) & ~7));
+    return bytes;
+  };
+
+  it('array references naming what is not an array type, and numbers it does not spell, are refused', () => {
+    const six = [new Uint8Array(6)];
+    for (const h of ['{"a":{"$a":"constructor","i":0}}', '{"a":{"$a":"__proto__","i":0}}', '{"a":{"$a":"toString","i":0}}', '{"a":{"$a":"f32","i":-1}}', '{"a":{"$a":"f32","i":0.5}}', '{"a":{"$a":"f32","i":0}}', '{"a":{"$n":"1e400"}}']) {
+      expect(() => decodeMessage(framed(h, six)), h).toThrow(CodecError);
+    }
+    // Any JSON value decodes, null and numbers included: a receiver reads fields with `field`, never with a cast.
+    expect([decodeMessage(framed('null')), decodeMessage(framed('7')), decodeMessage(framed('[1]'))]).toEqual([null, 7, [1]]);
+  });
+
+  it('seeded byte flips and cuts of an encoded update: a value or a CodecError, never another error', () => {
+    const rng = createRng('codec-bytes');
+    const enc = encodeMessage({ v: 2, type: 'update', delta: new Float32Array([1, 2, 3]), idx: new Uint32Array([0, 7]), loss: NaN, layers: [{ name: 'w', shape: [3] }] });
+    let decoded = 0;
+    for (let i = 0; i < 2000; i++) {
+      const x = rng.next() < 0.2 ? enc.slice(0, 1 + rng.int(enc.length - 1)) : enc.slice();
+      for (let k = 1 + rng.int(3); k > 0; k--) x[rng.int(x.length)] ^= 1 << rng.int(8);
+      try {
+        decodeMessage(x);
+        decoded++;
+      } catch (e) {
+        if (!(e instanceof CodecError)) throw new Error(`mutation ${i}: ${e instanceof Error ? e.stack : String(e)}`);
+      }
+    }
+    expect(decoded).toBeGreaterThan(0); // some flips land in the arrays' bytes, which any value decodes
+  });
+
+  it('field: an own field of an object, or undefined for null, numbers, arrays and inherited names', () => {
+    const o = decodeMessage(encodeMessage({ callId: 3 }));
+    expect([field(o, 'callId'), field(o, 'toString'), field(null, 'callId'), field(7, 'callId'), field([1], 'length'), field({ a: 1 }, 'constructor')]).toEqual([3, undefined, undefined, undefined, undefined, undefined]);
   });
 });

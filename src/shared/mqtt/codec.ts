@@ -114,3 +114,11 @@ export function decodeMessage(bytes: Uint8Array): unknown {
   };
   return walk(header, 0);
 }
+
+/**
+ * A field of a decoded message, or undefined: a room member may send any value at all (null, a number, an array),
+ * and reading a field of null throws. Own fields only, so an array's `length` or an inherited name is not one.
+ */
+export function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+}

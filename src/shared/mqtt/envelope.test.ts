@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RoomReceiver, RoomSender } from './envelope';
+import { createRng } from '../prng';
+import { RoomReceiver, RoomSender, sealPart } from './envelope';
 import { roomFromCode } from './room-code';
 
 const room = roomFromCode('ABCD-EFGH-JKMN');
@@ -79,5 +80,50 @@ describe('room envelopes', () => {
 
   it('refuse a broker limit too small to carry a part', () => {
     expect(() => new RoomSender(room.key, 'x', { maxMessageBytes: 1000 })).toThrow(/at least 4096 bytes/);
+  });
+
+  // A room member holds the key and can seal any header at all: the receiver checks every field, and never throws
+  // (a throw inside MQTT.js's message listener stops the link from receiving anything more).
+  it("a room member's own seals with any header: refused with a reason, never thrown", () => {
+    const now = 1_000_000;
+    const r = new RoomReceiver(room.key, { now: () => now });
+    const good = { from: 'dev1', sid: 's1', seq: 1, ts: now, kind: 'call', id: 1, part: 0, parts: 1 };
+    const open = (header: string) => r.open(T, sealPart(room.key, T, header, new Uint8Array([1])));
+    for (const h of ['null', '5', '"x"', '[]', 'true', '{}', '{"from":', '\u0000', JSON.stringify({ ...good, from: 1 }), JSON.stringify({ ...good, parts: 0 }), JSON.stringify({ ...good, part: 1 }), JSON.stringify({ ...good, seq: 1e300 }), JSON.stringify({ ...good, id: 2 })]) {
+      expect(open(h), h).toMatchObject({ ok: false, reason: 'malformed' });
+    }
+    expect(open(JSON.stringify({ ...good, ts: now - 3_600_000 }))).toMatchObject({ ok: false, reason: 'stale' });
+    expect(open(JSON.stringify(good))).toMatchObject({ ok: true, message: { from: 'dev1', kind: 'call' } });
+
+    // Seeded random headers, each field valid or junk: every outcome is a result, and only valid headers open.
+    const rng = createRng('envelope-headers');
+    const junk: unknown[] = [null, -1, 0.5, 1e300, '', 'x', [], {}, true, '__proto__'];
+    const pick = <T>(x: T) => (rng.next() < 0.3 ? junk[rng.int(junk.length)] : x);
+    let seq = 10;
+    for (let i = 0; i < 500; i++) {
+      const parts = 1 + rng.int(3);
+      const part = rng.int(parts);
+      seq += 1;
+      const header = { from: pick(`dev${rng.int(3)}`), sid: pick('s2'), seq: pick(seq), ts: pick(now), kind: pick('call'), id: pick(seq - part), part: pick(part), parts: pick(parts) };
+      const res = open(rng.next() < 0.1 ? JSON.stringify(header).slice(0, rng.int(60)) : JSON.stringify(header));
+      expect(res.ok === true || res.ok === 'partial' || typeof res.reason === 'string').toBe(true);
+    }
+  });
+
+  it('random byte flips, cuts and additions to a sealed message: each refused, never thrown', () => {
+    const rng = createRng('envelope-bytes');
+    const s = new RoomSender(room.key, 'dev1', { random });
+    const r = new RoomReceiver(room.key);
+    const reasons = new Set<string>();
+    for (let i = 0; i < 500; i++) {
+      const [m] = s.seal(T, 'call', new Uint8Array(64).map((_, j) => j));
+      const op = rng.int(3);
+      const x = op === 0 ? m.slice() : op === 1 ? m.slice(0, rng.int(m.length)) : Uint8Array.from([...m, ...new Uint8Array(1 + rng.int(8))]);
+      if (op === 0) x[rng.int(x.length)] ^= 1 << rng.int(8);
+      const res = r.open(T, x);
+      expect(res.ok, `mutation ${i}`).toBe(false);
+      if (res.ok === false) reasons.add(res.reason);
+    }
+    expect([...reasons].sort()).toEqual(['bad-signature', 'malformed', 'unsigned']);
   });
 });

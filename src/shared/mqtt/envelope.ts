@@ -79,20 +79,27 @@ export class RoomSender {
     const out: Uint8Array[] = [];
     for (let part = 0; part < parts; part++) {
       const header: Header = { from: this.from, sid: this.sid, seq: ++this.seq, ts: this.now(), kind, id, part, parts };
-      const h = new TextEncoder().encode(JSON.stringify(header));
-      const payload = body.subarray(part * this.partBytes, (part + 1) * this.partBytes);
-      const bytes = new Uint8Array(8 + h.length + payload.length + MAC_BYTES);
-      const dv = new DataView(bytes.buffer);
-      dv.setUint32(0, MAGIC, true);
-      dv.setUint32(4, h.length, true);
-      bytes.set(h, 8);
-      bytes.set(payload, 8 + h.length);
-      const signedEnd = bytes.length - MAC_BYTES;
-      bytes.set(macOf(this.key, topic, bytes.subarray(0, signedEnd)), signedEnd);
-      out.push(bytes);
+      out.push(sealPart(this.key, topic, JSON.stringify(header), body.subarray(part * this.partBytes, (part + 1) * this.partBytes)));
     }
     return out;
   }
+}
+
+/**
+ * One sealed part: magic, header length, the header's text, the payload, and the room MAC over the topic and all of
+ * them. The header is any text here: a room member can seal whatever it likes, so the receiver checks every field.
+ */
+export function sealPart(key: Uint8Array, topic: string, header: string, payload: Uint8Array): Uint8Array {
+  const h = new TextEncoder().encode(header);
+  const bytes = new Uint8Array(8 + h.length + payload.length + MAC_BYTES);
+  const dv = new DataView(bytes.buffer);
+  dv.setUint32(0, MAGIC, true);
+  dv.setUint32(4, h.length, true);
+  bytes.set(h, 8);
+  bytes.set(payload, 8 + h.length);
+  const signedEnd = bytes.length - MAC_BYTES;
+  bytes.set(macOf(key, topic, bytes.subarray(0, signedEnd)), signedEnd);
+  return bytes;
 }
 
 export interface ReceiverOptions {
@@ -146,6 +153,7 @@ export class RoomReceiver {
     } catch {
       return this.reject('malformed', 'header is not JSON');
     }
+    if (typeof h !== 'object' || h === null) return this.reject('malformed', 'header is not an object');
     const ints = [h.seq, h.ts, h.id, h.part, h.parts];
     if (typeof h.from !== 'string' || typeof h.sid !== 'string' || typeof h.kind !== 'string' || !ints.every(Number.isSafeInteger) || h.parts < 1 || h.part < 0 || h.part >= h.parts || h.id + h.part !== h.seq) {
       return this.reject('malformed', 'header fields out of range');

@@ -82,6 +82,18 @@ export class RoomLink {
   }
 
   private receive(topic: string, payload: Uint8Array): void {
+    // Nothing a room member sends may throw into MQTT.js: a listener that throws stops its packet stream, and the
+    // link, still 'online', then receives nothing more. A handler's failure is this message's rejection.
+    try {
+      this.receiveChecked(topic, payload);
+    } catch (e) {
+      const detail = `not handled: ${e instanceof Error ? e.message : String(e)}`.slice(0, 200);
+      this.receiver.reject('malformed', detail);
+      this.opts.onReject?.('malformed', detail);
+    }
+  }
+
+  private receiveChecked(topic: string, payload: Uint8Array): void {
     this.bytesIn += payload.length;
     const r = this.receiver.open(topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
     if (r.ok === 'partial') return;
