@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { importKey, verifyBroadcast } from '../shared/broadcast-auth';
 import { ConfigError } from '../shared/config';
 import { perClassRecall } from '../shared/metrics';
-import { PROTOCOL_VERSION, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../shared/protocol';
+import { createRng, type Rng } from '../shared/prng';
+import { PROTOCOL_VERSION, ProtocolError, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../shared/protocol';
 import { expectedSteps, sampleSlots, stragglerPlan } from '../shared/run-plan';
 import type { LayerSpec } from '../shared/weights';
 import { GONE_CONFIRM_MS, MAX_CLIENTS, MAX_REGISTRATIONS_PER_CONNECTION } from './client-registry';
@@ -1156,5 +1157,89 @@ describe('Federation: classroom', () => {
     report(101); // a heartbeat after the end
     expect(h.status().history[0].broker).toEqual({ bytesIn: 100, bytesOut: 200, rttMs: 12 });
     expect(h.status().broker!.bytesIn).toBe(101); // the broker's own totals still move
+  });
+});
+
+/** What a client, or a page posing as one, could send in place of any field (all structured-cloneable). */
+const JUNK: unknown[] = [
+  null, undefined, true, 0, -1, 0.5, 1, 3, 106, 108, NaN, Infinity, -Infinity, 1e308, 2 ** 53, 10n, '', 'x'.repeat(5000), '__proto__', 'constructor',
+  [], [1, 'a'], new Array(100_000).fill(0), {}, Object.create(null), { toString: 1, valueOf: 'x' }, new Date(0), new Map([[1, 2]]),
+  new Float32Array(0), new Float32Array(6).fill(NaN), new Float32Array(7), new Float64Array(6), new Uint8Array(6), new Int8Array(6),
+  { encoding: 'int8', values: new Int8Array(6), scales: [1, 1] }, { encoding: 'topk', indices: new Uint32Array([5, 1]), values: new Float32Array(2) },
+  { encoding: 'float16', values: new Uint16Array(6) }, { encoding: 'none' },
+  [{ name: 'w', shape: [-4] }, { name: 'b', shape: [2] }], [{ name: 'w', shape: [1e9] }, { name: 'b', shape: [2] }], [{ name: 'w', shape: [4] }],
+  { round: 1, steps: 5, total: 2 }, { malformed: 1e9 }, [0.5, NaN], new Array(200_000).fill(0.5),
+];
+
+/** A copy of `msg` with 1–3 fields replaced by junk, deleted or added; now and then the whole message replaced. */
+function mutate(rng: Rng, msg: Record<string, unknown>): unknown {
+  if (rng.next() < 0.05) return JUNK[rng.int(JUNK.length)];
+  const out: Record<string, unknown> = { ...msg };
+  for (let k = 1 + rng.int(3); k > 0; k--) {
+    const keys = Object.keys(out);
+    const op = rng.int(3);
+    if (op === 0 && keys.length) out[keys[rng.int(keys.length)]] = JUNK[rng.int(JUNK.length)];
+    else if (op === 1 && keys.length) delete out[keys[rng.int(keys.length)]];
+    else Object.defineProperty(out, ['__proto__', 'constructor', 'extra', 'delta', 'secret'][rng.int(5)], { value: JUNK[rng.int(JUNK.length)], enumerable: true, configurable: true, writable: true });
+  }
+  return out;
+}
+
+describe('Federation: seeded fuzz of what clients send', () => {
+  it('2,000 mutated messages of every kind: each refused with a reason and counted once, none thrown past the protocol, and the run goes on to the end', async () => {
+    const rng = createRng('federation-fuzz');
+    const h = make();
+    await h.fed.start({ ...CFG, rounds: 1000 }); // valid mutations close rounds as the fuzz goes
+    await h.register('a', 'b', 'c');
+    const stranger = h.fed.connect();
+    const participants = ['a', 'b', 'c'];
+    const acceptedIn = new Map<string, number>(); // participant → the round its update was accepted in
+    const outcomes: Record<string, number> = {};
+    for (let i = 0; i < 2000; i++) {
+      const a = participants[rng.int(3)];
+      const c = h.clients.get(a)!;
+      const r = h.last();
+      const request = { v: PROTOCOL_VERSION, clientId: c.clientId, secret: c.secret, runId: r.runId, round: r.round };
+      const conn = rng.next() < 0.2 ? stranger : c.conn; // a fifth from another connection than the client's
+      const kind = ['update', 'update', 'evaluation', 'heartbeat', 'register', 'key', 'extras'][rng.int(7)];
+      const before = h.status().rejections.total;
+      let refused: string | null = null;
+      try {
+        if (kind === 'update') {
+          const res = conn.submitUpdate(mutate(rng, h.update(a, Z6)));
+          if (res.accepted) acceptedIn.set(a, r.round);
+          else refused = res.reason;
+        } else if (kind === 'evaluation') {
+          const res = conn.submitEvaluation(mutate(rng, h.evaluation(a, 1, 0)));
+          if (!res.accepted) refused = res.reason;
+        } else if (kind === 'heartbeat') conn.heartbeat(mutate(rng, { v: PROTOCOL_VERSION, type: 'heartbeat', clientId: c.clientId, secret: c.secret, state: 'training', numTensors: 3 }));
+        else if (kind === 'register') await stranger.register(mutate(rng, { v: PROTOCOL_VERSION, type: 'register', kind: 'tab', backend: 'wasm', probe: [], userAgent: '', lock: `fedtab-client-fuzz${String(i).padStart(4, '0')}` }));
+        else if (kind === 'key') await conn.runKey(mutate(rng, { ...request, type: 'key' }));
+        else conn.roundExtras(mutate(rng, { ...request, type: 'extras' }));
+      } catch (e) {
+        // Only the protocol's own refusals leave the coordinator: anything else would be a crash in a real worker.
+        if (!(e instanceof ProtocolError)) throw new Error(`message ${i} (${kind}) threw ${e instanceof Error ? e.stack : String(e)}`);
+        refused = e.reason;
+      }
+      await flush();
+      const counted = h.status().rejections.total - before;
+      const key = `${kind}:${refused ?? 'ok'}`;
+      outcomes[key] = (outcomes[key] ?? 0) + 1;
+      // Counted once, except a key asked for another run: an honest client asks for whatever run a forged broadcast
+      // named. A heartbeat is answered even with bad fields, which are counted.
+      const uncounted = kind === 'key' && refused === 'wrong-run';
+      if (refused) expect(counted, `message ${i}: ${key}`).toBe(uncounted ? 0 : 1);
+      else expect(counted === 0 || (kind === 'heartbeat' && counted === 1 && h.status().rejections.recent[0].reason === 'bad-field'), `message ${i}: ${key} counted ${counted}`).toBe(true);
+    }
+    // Every kind was refused for several reasons, and some mutations were still valid messages.
+    expect(Object.keys(outcomes).filter((k) => k.startsWith('update:') && !k.endsWith(':ok')).length).toBeGreaterThanOrEqual(6);
+    expect(new Set(Object.keys(outcomes).map((k) => k.split(':')[0]))).toEqual(new Set(['update', 'evaluation', 'heartbeat', 'register', 'key', 'extras']));
+    expect(h.status().rejections.recent).toHaveLength(50); // the dashboard's list stays bounded
+    // The round in progress still closes on the honest updates.
+    expect(h.status().state).toBe('running');
+    const round = h.last().round;
+    for (const a of participants) if (acceptedIn.get(a) !== round) expect(h.submit(a, Z6)).toEqual({ accepted: true });
+    await flush();
+    expect(h.last().round).toBe(round + 1);
   });
 });

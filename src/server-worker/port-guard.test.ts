@@ -22,6 +22,9 @@ describe('refusal: only calls of the protocol’s methods reach the API', () => 
     ['a method this port may not call', { id: '1', type: 'APPLY', path: ['reset'], argumentList: [] }, /"reset" is not allowed/],
     ['a proxy argument (a callback into the coordinator)', { id: '1', type: 'APPLY', path: ['register'], argumentList: [{ type: 'HANDLER', name: 'proxy', value: 0 }] }, /plain values/],
     ['a RELEASE with a path', { id: '1', type: 'RELEASE', path: ['x'] }, /RELEASE with a path/],
+    // String() of these throws: the refusal must still be a text, or the caller would hang and nothing be counted.
+    ['a type with no prototype', { id: '1', type: Object.create(null) }, /\[object Object\] is not allowed/],
+    ['a type whose toString is not a function', { id: '1', type: { toString: 1 } }, /\[object Object\] is not allowed/],
   ])('refuses %s', (_what, msg, why) => {
     expect(refusal(msg, allowed)).toMatch(why);
   });

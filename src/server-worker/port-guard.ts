@@ -3,6 +3,7 @@
 // ['__proto__', …] and pollute Object.prototype inside the coordinator. Refused messages are answered with an
 // error (the caller does not hang) and counted.
 import type { Endpoint } from 'comlink';
+import { shown } from '../shared/shown';
 
 export interface GuardOptions {
   /** Whether `method` may be called on this port now. */
@@ -19,7 +20,7 @@ export function refusal(data: WireMessage, allowed: (method: string) => boolean)
   const path = data.path;
   // Comlink's own release of a proxy: harmless, it only closes this port.
   if (data.type === 'RELEASE') return Array.isArray(path) && path.length === 0 ? null : 'RELEASE with a path';
-  if (data.type !== 'APPLY') return `${String(data.type)} is not allowed (only calls)`;
+  if (data.type !== 'APPLY') return `${shown(data.type, 40)} is not allowed (only calls)`;
   if (!Array.isArray(path) || path.length !== 1 || typeof path[0] !== 'string') return 'a call must name one method';
   if (!allowed(path[0])) return `method ${JSON.stringify(path[0]).slice(0, 80)} is not allowed on this port`;
   const args = data.argumentList;

@@ -4,6 +4,7 @@
 // issued; coordinator → client broadcasts are signed per client (broadcast-auth.ts).
 import * as v from 'valibot';
 import { MAX_BROADCAST_CLIENTS } from './broadcast-limits';
+import { shown } from './shown';
 import { CONFIG_SCHEMA, type BackendName, type FederationConfig } from './config';
 import { DeltaError, decodeDelta, vectorBytes, wireBytes, type UplinkSettings, type WireDelta } from './compression/uplink';
 import { MODALITIES, type Modality } from './data/paired-modalities';
@@ -108,8 +109,8 @@ function reasonOf(issue: v.BaseIssue<unknown>): RejectReason {
 function parseWith<S extends v.GenericSchema>(schema: S, msg: unknown, type: string): v.InferOutput<S> {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) fail('malformed', `${type} message is not an object`);
   const o = msg as Record<string, unknown>;
-  if (o.v !== PROTOCOL_VERSION) fail('bad-version', `protocol version ${String(o.v).slice(0, 20)}, expected ${PROTOCOL_VERSION}`);
-  if (o.type !== type) fail('malformed', `expected type "${type}", got "${String(o.type).slice(0, 40)}"`);
+  if (o.v !== PROTOCOL_VERSION) fail('bad-version', `protocol version ${shown(o.v, 20)}, expected ${PROTOCOL_VERSION}`);
+  if (o.type !== type) fail('malformed', `expected type "${type}", got "${shown(o.type, 40)}"`);
   // Before the schema walks them: no list or text in any message is this long, so a flood of huge ones costs little.
   for (const [key, x] of Object.entries(o)) {
     if (Array.isArray(x) && x.length > MAX_LOSSES) fail('too-large', `${key} has ${x.length} entries (max ${MAX_LOSSES})`);

@@ -1,5 +1,6 @@
 // Turning valibot issues on config fields into one error text a person can act on.
 import * as v from 'valibot';
+import { shown } from '../shown';
 import { describeField, fieldInfo } from './fields';
 
 export class ConfigError extends Error {
@@ -24,9 +25,9 @@ export function parseFields<E extends v.ObjectEntries>(entries: E, input: Record
 function show(x: unknown): string {
   if (typeof x === 'number' && !Number.isFinite(x)) return String(x);
   try {
-    return JSON.stringify(x) ?? String(x);
+    return JSON.stringify(x) ?? shown(x, 100);
   } catch {
-    return String(x);
+    return shown(x, 100);
   }
 }
 
