@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { importKey, verifyBroadcast } from '../shared/broadcast-auth';
 import { ConfigError } from '../shared/config';
 import { perClassRecall } from '../shared/metrics';
-import { createRng, type Rng } from '../shared/prng';
+import { createRng } from '../shared/prng';
+import { mutate } from '../shared/test-fuzz';
 import { PROTOCOL_VERSION, ProtocolError, type BroadcastMessage, type EvaluateMessage, type RoundMessage } from '../shared/protocol';
 import { expectedSteps, sampleSlots, stragglerPlan } from '../shared/run-plan';
 import type { LayerSpec } from '../shared/weights';
@@ -1160,32 +1161,7 @@ describe('Federation: classroom', () => {
   });
 });
 
-/** What a client, or a page posing as one, could send in place of any field (all structured-cloneable). */
-const JUNK: unknown[] = [
-  null, undefined, true, 0, -1, 0.5, 1, 3, 106, 108, NaN, Infinity, -Infinity, 1e308, 2 ** 53, 10n, '', 'x'.repeat(5000), '__proto__', 'constructor',
-  [], [1, 'a'], new Array(100_000).fill(0), {}, Object.create(null), { toString: 1, valueOf: 'x' }, new Date(0), new Map([[1, 2]]),
-  new Float32Array(0), new Float32Array(6).fill(NaN), new Float32Array(7), new Float64Array(6), new Uint8Array(6), new Int8Array(6),
-  { encoding: 'int8', values: new Int8Array(6), scales: [1, 1] }, { encoding: 'topk', indices: new Uint32Array([5, 1]), values: new Float32Array(2) },
-  { encoding: 'float16', values: new Uint16Array(6) }, { encoding: 'none' },
-  [{ name: 'w', shape: [-4] }, { name: 'b', shape: [2] }], [{ name: 'w', shape: [1e9] }, { name: 'b', shape: [2] }], [{ name: 'w', shape: [4] }],
-  { round: 1, steps: 5, total: 2 }, { malformed: 1e9 }, [0.5, NaN], new Array(200_000).fill(0.5),
-];
-
-/** A copy of `msg` with 1–3 fields replaced by junk, deleted or added; now and then the whole message replaced. */
-function mutate(rng: Rng, msg: Record<string, unknown>): unknown {
-  if (rng.next() < 0.05) return JUNK[rng.int(JUNK.length)];
-  const out: Record<string, unknown> = { ...msg };
-  for (let k = 1 + rng.int(3); k > 0; k--) {
-    const keys = Object.keys(out);
-    const op = rng.int(3);
-    if (op === 0 && keys.length) out[keys[rng.int(keys.length)]] = JUNK[rng.int(JUNK.length)];
-    else if (op === 1 && keys.length) delete out[keys[rng.int(keys.length)]];
-    else Object.defineProperty(out, ['__proto__', 'constructor', 'extra', 'delta', 'secret'][rng.int(5)], { value: JUNK[rng.int(JUNK.length)], enumerable: true, configurable: true, writable: true });
-  }
-  return out;
-}
-
-describe('Federation: seeded fuzz of what clients send', () => {
+describe('Federation: seeded fuzz of what clients and other pages send', () => {
   it('2,000 mutated messages of every kind: each refused with a reason and counted once, none thrown past the protocol, and the run goes on to the end', async () => {
     const rng = createRng('federation-fuzz');
     const h = make();
@@ -1241,5 +1217,28 @@ describe('Federation: seeded fuzz of what clients send', () => {
     for (const a of participants) if (acceptedIn.get(a) !== round) expect(h.submit(a, Z6)).toEqual({ accepted: true });
     await flush();
     expect(h.last().round).toBe(round + 1);
+  });
+
+  it('300 mutated configs from a dashboard port: a run, or a ConfigError naming what is wrong; never another error', async () => {
+    const rng = createRng('config-fuzz');
+    const h = make();
+    const full = { ...CFG, dataset: 'mnist', partition: 'dirichlet', alpha: 0.5, algorithm: 'krum', byzantine: 0, serverLr: 1, attack: 'none', attackers: 0, epochs: 1, lr: 0.05 };
+    const outcomes = { started: 0, refused: 0 };
+    for (let i = 0; i < 300; i++) {
+      const cfg = mutate(rng, full);
+      try {
+        await h.fed.start(cfg);
+        outcomes.started++;
+        await h.fed.reset();
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw new Error(`config ${i} ${JSON.stringify(cfg, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))?.slice(0, 300)} threw ${e instanceof Error ? e.stack : String(e)}`);
+        expect(e.message.length).toBeGreaterThan(10);
+        outcomes.refused++;
+      }
+      expect(h.status().state).toBe('idle');
+    }
+    expect(outcomes.started).toBeGreaterThan(10);
+    expect(outcomes.refused).toBeGreaterThan(100);
+    for (const image of [null, 'x', new Uint8Array(783), new Float32Array(784), [1, 2]]) await expect(h.fed.predict(image)).rejects.toThrow(ConfigError);
   });
 });
