@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { ConfigError } from '../../src/shared/config';
+import { createRng } from '../../src/shared/prng';
+import { mutate } from '../../src/shared/test-fuzz';
 import { parseSpec, planRuns } from './grid';
 
 const SPEC = {
@@ -50,5 +54,28 @@ describe('experiment grid', () => {
     // Config errors surface before anything runs, naming the run.
     const bad = parseSpec({ ...SPEC, strategies: [{ label: 'fedavg', algorithm: 'fedavg', tau: -1 }] });
     expect(() => planRuns(bad)).toThrow(/run "iid \| clean \| fedavg" seed 1: invalid tau -1/);
+  });
+
+  it('seeded fuzz: mutations of every committed experiment file plan runs or fail with a ConfigError, never another error', () => {
+    const rng = createRng('experiment-fuzz');
+    const dir = new URL('../../experiments/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(10);
+    let planned = 0, refused = 0;
+    for (const f of files) {
+      const spec = JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as Record<string, unknown>;
+      expect(planRuns(parseSpec(spec)).length, f).toBeGreaterThan(0); // the file itself is valid
+      for (let i = 0; i < 40; i++) {
+        try {
+          planRuns(parseSpec(mutate(rng, spec)));
+          planned++;
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw new Error(`${f}, mutation ${i}: ${e instanceof Error ? e.stack : String(e)}`);
+          refused++;
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(files.length * 10);
+    expect(planned).toBeGreaterThan(0);
   });
 });
