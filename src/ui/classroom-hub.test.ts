@@ -151,7 +151,7 @@ describe.each(brokers)('classroom over %s', (name, start) => {
   });
 
   // A throw inside MQTT.js's message listener stopped its packet stream: the link stayed 'online' and received
-  // nothing more, so one student could silence the room. Found by the seeded fuzz of the envelope.
+  // nothing more, so one student could silence the room. Found while writing the seeded fuzz tests.
   it("from inside the room: a member's null call, a null header and a null reply are refused; both links keep receiving", async () => {
     const spy = mqtt.connect(broker.url, { protocolVersion: 4 });
     await new Promise((r) => spy.on('connect', r));
