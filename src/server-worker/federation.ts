@@ -32,6 +32,7 @@ import { ClientRegistry, MAX_VIRTUAL_CLIENTS, type Connection } from './client-r
 import { FederatedEvaluations } from './federated-evaluations';
 import { RoundInProgress, type ClosedRound, type RoundStream } from './round';
 import { localAccuracy } from './local-accuracy';
+import { checkStoredRun } from './stored-run';
 import type { ClientConnection, FederationDeps, PersistedRun, Task, UpdateResult } from './types';
 
 export type { ClientConnection, EvalResult, FederationDeps, PersistedRun, RunStore, Task, UpdateResult } from './types';
@@ -117,14 +118,16 @@ export class Federation {
 
   /** Restores the stored run; a run that was in progress resumes once clients are back. */
   async restore(): Promise<void> {
-    const stored = await this.deps.store.load().catch(() => null);
-    if (!stored) return;
+    const loaded: unknown = await this.deps.store.load().catch(() => null);
+    if (!loaded) return;
+    const notRestored = (why: string) => void (this.message = `the stored run could not be restored: ${why}`);
+    const stored = checkStoredRun(loaded);
+    if ('error' in stored) return notRestored(stored.error);
     let run: Run;
     try {
       run = this.newRun({ ...stored.run, config: resolveConfig(stored.run.config) }, stored.weights);
     } catch (e) {
-      this.message = `the stored run could not be restored: ${e instanceof Error ? e.message : String(e)}`;
-      return;
+      return notRestored(e instanceof Error ? e.message : String(e));
     }
     this.run = run;
     this.savedRounds = run.history.length;
@@ -134,6 +137,14 @@ export class Federation {
     }
     this.setState('waiting', `resuming after round ${run.round}: waiting for clients`);
     await this.prepareTask();
+    if (this.run === run && this.state === 'error') {
+      // Its task did not fit the stored weights, or did not load: nothing to resume.
+      const why = this.error ?? 'its task did not load';
+      this.run = null;
+      this.error = null;
+      this.setState('idle', '');
+      return notRestored(why);
+    }
     // The stored weights are the last round's model; its evaluation may not have finished before the worker went.
     const last = run.history.at(-1);
     if (last && last.accuracy === null && isEvalRound(run.config, last.round)) this.evaluateCentrally(run, last.round, run.weights, run.strategyState);
@@ -489,6 +500,11 @@ export class Federation {
       return;
     }
     if (this.run !== run) return task.dispose();
+    if (run.weights.length > 0 && run.weights.length !== totalSize(task.layers)) {
+      // A stored run resumed on another model (or another version of it); restore() catches a running one earlier.
+      task.dispose();
+      return this.fail(`the run's model has ${run.weights.length} values, ${run.config.model} has ${totalSize(task.layers)}: start a new run`);
+    }
     run.task = task;
     if (run.numPartitions > 0) this.computeSlots();
   }
