@@ -548,22 +548,23 @@ describe('Federation: rounds', () => {
     // A store another version of fedtab wrote, or another page of the origin (IndexedDB is the origin's): a run that
     // cannot be resumed as it is, is not. The coordinator says why and stays usable; the next start replaces it.
     it.each([
-      ['weights of another model size', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, weights: new Float32Array(5) })],
-      ['non-finite weights', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, weights: new Float32Array(6).fill(NaN) })],
-      ['a history that is not a list', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, history: 5 } })],
-      ['a round record without its round', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, history: [{}] } })],
-      ['an unknown state', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, state: 'exploded' } })],
-      ['a negative round', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, round: -1 } })],
-      ['partitions that are not a count', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, numPartitions: 1e9 } })],
-      ['no run at all', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: null })],
-    ])('a stored run with %s is not restored: the coordinator says why, and a new run starts', async (_what, spoil) => {
+      ['weights of another model size', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, weights: new Float32Array(5) }), 'its model has 5 values, cnn-s has 6'],
+      ['non-finite weights', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, weights: new Float32Array(6).fill(NaN) }), 'non-finite: weights[0] is NaN'],
+      ['a history that is not a list', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, history: 5 } }), 'history: Invalid type: Expected Array but received 5'],
+      ['a round record without its round', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, history: [{}] } }), 'history.0.round: Invalid key'],
+      ['an unknown state', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, state: 'exploded' } }), 'but received "exploded"'],
+      ['a negative round', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, round: -1 } }), 'round: Invalid value: Expected >=0 but received -1'],
+      ['partitions that are not a count', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: { ...d.run, numPartitions: 1e9 } }), 'numPartitions: Invalid value: Expected <=10000 but received 1000000000'],
+      ['no run at all', (d: { run: PersistedRun; weights: Float32Array }) => ({ ...d, run: null }), 'the run: Invalid type: Expected Object but received null'],
+    ])('a stored run with %s is not restored: the coordinator says why, and a new run starts', async (_what, spoil, why) => {
       const h1 = await twoRounds();
       const store = new MemoryStore();
       store.data = spoil(h1.store.data!) as { run: PersistedRun; weights: Float32Array };
       const h2 = make(store);
       await h2.fed.restore();
       expect(h2.status()).toMatchObject({ state: 'idle', runId: null });
-      expect(h2.status().message).toMatch(/^the stored run could not be restored: /);
+      expect(h2.status().message).toMatch(/^the run saved in this browser could not be resumed \(.+\); Start begins a new one$/);
+      expect(h2.status().message).toContain(why);
       await h2.fed.start({ ...CFG, rounds: 1 });
       await h2.register('a', 'b', 'c');
       await h2.completeRound();
@@ -578,7 +579,7 @@ describe('Federation: rounds', () => {
       await h2.fed.restore();
       expect(h2.status().state).toBe('paused');
       await h2.fed.start();
-      expect(h2.status()).toMatchObject({ state: 'error', message: "the run's model has 5 values, cnn-s has 6: start a new run" });
+      expect(h2.status()).toMatchObject({ state: 'error', message: 'the run cannot go on: its model has 5 values, cnn-s has 6. Reset, then Start a new run' });
       expect(h2.rounds()).toHaveLength(0);
     });
 

@@ -120,7 +120,7 @@ export class Federation {
   async restore(): Promise<void> {
     const loaded: unknown = await this.deps.store.load().catch(() => null);
     if (!loaded) return;
-    const notRestored = (why: string) => void (this.message = `the stored run could not be restored: ${why}`);
+    const notRestored = (why: string) => void (this.message = `the run saved in this browser could not be resumed (${why}); Start begins a new one`);
     const stored = checkStoredRun(loaded);
     if ('error' in stored) return notRestored(stored.error);
     let run: Run;
@@ -136,10 +136,10 @@ export class Federation {
       return;
     }
     this.setState('waiting', `resuming after round ${run.round}: waiting for clients`);
-    await this.prepareTask();
+    const mismatch = await this.prepareTask();
     if (this.run === run && this.state === 'error') {
       // Its task did not fit the stored weights, or did not load: nothing to resume.
-      const why = this.error ?? 'its task did not load';
+      const why = mismatch ?? this.error ?? 'its task did not load';
       this.run = null;
       this.error = null;
       this.setState('idle', '');
@@ -489,24 +489,31 @@ export class Federation {
     await this.sendSigned(run, { v: PROTOCOL_VERSION, type: 'stop', runId: run.runId });
   }
 
-  private async prepareTask(): Promise<void> {
+  /** Loads the run's task; returns why the run's weights do not fit its model, if they do not (the run then fails). */
+  private async prepareTask(): Promise<string | null> {
     const run = this.run!;
-    if (run.task) return;
+    if (run.task) return null;
     let task: Task;
     try {
       task = await this.deps.loadTask(run.config);
     } catch (e) {
       if (this.run === run) this.fail(`could not load ${run.config.dataset}: ${e instanceof Error ? e.message : String(e)}`);
-      return;
+      return null;
     }
-    if (this.run !== run) return task.dispose();
-    if (run.weights.length > 0 && run.weights.length !== totalSize(task.layers)) {
-      // A stored run resumed on another model (or another version of it); restore() catches a running one earlier.
+    if (this.run !== run) {
       task.dispose();
-      return this.fail(`the run's model has ${run.weights.length} values, ${run.config.model} has ${totalSize(task.layers)}: start a new run`);
+      return null;
+    }
+    if (run.weights.length > 0 && run.weights.length !== totalSize(task.layers)) {
+      // A stored run resumed on another model (or another version of it).
+      task.dispose();
+      const mismatch = `its model has ${run.weights.length} values, ${run.config.model} has ${totalSize(task.layers)}`;
+      this.fail(`the run cannot go on: ${mismatch}. Reset, then Start a new run`);
+      return mismatch;
     }
     run.task = task;
     if (run.numPartitions > 0) this.computeSlots();
+    return null;
   }
 
   private fail(error: string): void {
