@@ -123,7 +123,8 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
       if (topic !== t.device(opts.deviceId)) return;
       if (kind === 'broadcast') return relay(value);
       if (kind === 'removed') {
-        removed = String(field(value, 'reason') ?? 'removed by the teacher').slice(0, 200);
+        const reason = field(value, 'reason');
+        removed = typeof reason === 'string' ? reason.slice(0, 200) : 'removed by the teacher';
         for (const p of pending.values()) {
           clearTimeout(p.timer);
           clearInterval(p.resend);
@@ -136,11 +137,15 @@ export function connectRemote(opts: RemoteLinkOptions): { api: ClientApi; status
       const callId = field(value, 'callId');
       const p = typeof callId === 'number' ? pending.get(callId) : undefined;
       if (kind !== 'reply' || !p) return;
+      // Read before the call leaves `pending`: String() of a decoded object (null prototype) throws, and a throw
+      // after the delete would leave the call neither settled nor timed out.
+      const error = field(value, 'error');
+      const why = typeof error === 'string' ? error.slice(0, 500) : 'the teacher refused the call';
       pending.delete(callId as number);
       clearTimeout(p.timer);
       clearInterval(p.resend);
       if (field(value, 'ok') === true) p.resolve(field(value, 'value'));
-      else p.reject(new Error(String(field(value, 'error') ?? 'the teacher refused the call')));
+      else p.reject(new Error(why));
     },
   });
 

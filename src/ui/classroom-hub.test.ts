@@ -166,6 +166,11 @@ describe.each(brokers)('classroom over %s', (name, start) => {
     const served = coordinator.calls.length;
     await device.api.heartbeat({ tag: 'after the junk' }); // through both links, and back
     expect(coordinator.calls.length).toBe(served + 1);
+    // Forged refusals whose error is an object (String() of a decoded one throws): the call still settles.
+    const call = device.api.heartbeat({ tag: 'forged refusal' }).then(() => 'answered', (e: Error) => e.message);
+    const forger = new RoomSender(room.key, 'teacher');
+    for (let id = 1; id <= 300; id++) spy.publish(t.device(deviceId), Buffer.from(forger.seal(t.device(deviceId), 'reply', encodeMessage({ callId: id, ok: false, error: {} }))[0]));
+    expect(['answered', 'the teacher refused the call']).toContain(await call);
     spy.end();
   });
 
@@ -323,7 +328,7 @@ describe('ClassroomHub without a broker', () => {
     for (const v of junk) expect(() => hub.onMessage(t.teacher, '0011223344556677', 'call', v, meta)).not.toThrow();
     expect(rejected).toEqual(junk.map(() => 'malformed'));
     // Junk on the ping topic is no round trip.
-    for (const v of [null, 7, { t: 'x' }, { t: Infinity }, [1]]) expect(() => hub.onMessage(t.ping, 'teacher', 'ping', v, meta)).not.toThrow();
+    for (const v of [null, 7, { t: 'x' }, { t: Infinity }, [1], { t: Object.create(null) }]) expect(() => hub.onMessage(t.ping, 'teacher', 'ping', v, meta)).not.toThrow();
     expect(hub.stats().rttMs).toBeNull();
     expect(coordinator.calls).toHaveLength(0);
   });

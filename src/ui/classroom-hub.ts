@@ -189,7 +189,8 @@ export class ClassroomHub {
   /** A message the link opened (room signature checked). */
   onMessage(topic: string, from: string, kind: string, value: unknown, meta: { sid: string; size: number }): void {
     if (topic === this.t.ping) {
-      const rtt = this.deps.now() - Number(field(value, 't'));
+      const sent = field(value, 't');
+      const rtt = typeof sent === 'number' ? this.deps.now() - sent : NaN;
       if (from !== 'teacher' || kind !== 'ping' || !Number.isFinite(rtt) || rtt < 0) return;
       this.rtts = [...this.rtts.slice(-4), rtt];
       this.rounds.at(-1)?.rtts.push(rtt);
