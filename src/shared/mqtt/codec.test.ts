@@ -49,31 +49,13 @@ describe('message codec', () => {
     expect(Object.keys(out)).toEqual(['__proto__']);
   });
 
-  /** A message of the codec's form with `header` as its JSON text and `blobs` as its arrays. */
-  const framed = (header: string, blobs: Uint8Array[] = []) => {
-    const enc = new TextEncoder().encode(header);
-    const head = 12 + 4 * blobs.length + enc.length;
-    let total = (head + 7) & ~7;
-    for (const b of blobs) total = (total + b.length + 7) & ~7;
-    const bytes = new Uint8Array(total);
-    const dv = new DataView(bytes.buffer);
-    dv.setUint32(0, 0x46543101, true);
-    dv.setUint32(4, enc.length, true);
-    dv.setUint32(8, blobs.length, true);
-    blobs.forEach((b, i) => dv.setUint32(12 + 4 * i, b.length, true));
-    bytes.set(enc, 12 + 4 * blobs.length);
-    let at = (head + 7) & ~7;
-    for (const b of blobs) (bytes.set(b, at), (at = (at + b.length + 7) & ~7));
-    return bytes;
-  };
-
   it('array references naming what is not an array type, and numbers it does not spell, are refused', () => {
-    const six = [new Uint8Array(6)];
+    // The encoder writes plain objects as they are, so a forged reference is a plain object beside a real 6-byte array.
     for (const h of ['{"a":{"$a":"constructor","i":0}}', '{"a":{"$a":"__proto__","i":0}}', '{"a":{"$a":"toString","i":0}}', '{"a":{"$a":"f32","i":-1}}', '{"a":{"$a":"f32","i":0.5}}', '{"a":{"$a":"f32","i":0}}', '{"a":{"$n":"1e400"}}']) {
-      expect(() => decodeMessage(framed(h, six)), h).toThrow(CodecError);
+      expect(() => decodeMessage(encodeMessage({ ...(JSON.parse(h) as object), pad: new Uint8Array(6) })), h).toThrow(CodecError);
     }
     // Any JSON value decodes, null and numbers included: a receiver reads fields with `field`, never with a cast.
-    expect([decodeMessage(framed('null')), decodeMessage(framed('7')), decodeMessage(framed('[1]'))]).toEqual([null, 7, [1]]);
+    expect([null, 7, [1]].map((x) => decodeMessage(encodeMessage(x)))).toEqual([null, 7, [1]]);
   });
 
   it('seeded byte flips and cuts of an encoded update: a value or a CodecError, never another error', () => {
